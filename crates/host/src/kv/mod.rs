@@ -1,0 +1,221 @@
+//! Key-value storage behind Spin's `key-value` and `wasi:keyvalue` interfaces.
+//!
+//! One [`Backend`] holds every store label of an app, as Spin's SQLite backend does
+//! (one table keyed by `(store, key)`). Limits follow Spin's hosted defaults: keys of
+//! at most 256 bytes, values of at most 1 MiB. Counters made by `increment` are
+//! 8-byte little-endian `i64` values, readable with a plain `get`.
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryBackend;
+pub use sqlite::SqliteBackend;
+
+/// Largest key accepted, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+/// Largest value accepted, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
+/// A store operation failure, mapped onto each interface's `error` variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    /// The label names no configured store.
+    #[error("no such store")]
+    NoSuchStore,
+    /// The component was not granted the store.
+    #[error("access denied")]
+    AccessDenied,
+    /// Anything else: limits, malformed counters, I/O, injected faults.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Result of a store operation.
+pub type KvResult<T> = Result<T, KvError>;
+
+/// A key-value backend. Methods block; the host calls them off the async executor.
+pub trait Backend: Send + Sync + 'static {
+    /// Reads a value.
+    fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>>;
+    /// Writes a value.
+    fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()>;
+    /// Deletes a key; deleting a missing key is not an error.
+    fn delete(&self, store: &str, key: &str) -> KvResult<()>;
+    /// Whether a key exists.
+    fn exists(&self, store: &str, key: &str) -> KvResult<bool>;
+    /// Every key of a store.
+    fn keys(&self, store: &str) -> KvResult<Vec<String>>;
+    /// The pairs that exist among `keys` (missing keys are left out, as on Spin).
+    fn get_many(&self, store: &str, keys: &[String]) -> KvResult<Vec<(String, Vec<u8>)>>;
+    /// Writes all pairs in one transaction.
+    fn set_many(&self, store: &str, pairs: &[(String, Vec<u8>)]) -> KvResult<()>;
+    /// Deletes all keys in one transaction.
+    fn delete_many(&self, store: &str, keys: &[String]) -> KvResult<()>;
+    /// Adds `delta` to an 8-byte little-endian counter (missing = 0), returning the new value.
+    fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64>;
+    /// Writes `value` only if the key still holds `expected` (`None` = absent).
+    /// Returns whether the swap happened.
+    fn compare_and_swap(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> KvResult<bool>;
+}
+
+/// Checks a key against the size limit.
+pub fn check_key(key: &str) -> KvResult<()> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(KvError::Other(format!(
+            "key too large: {} bytes (limit {MAX_KEY_BYTES})",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a value against the size limit.
+pub fn check_value(value: &[u8]) -> KvResult<()> {
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(KvError::Other(format!(
+            "value too large: {} bytes (limit {MAX_VALUE_BYTES})",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes a stored counter.
+pub fn decode_counter(bytes: Option<&[u8]>) -> KvResult<i64> {
+    match bytes {
+        None => Ok(0),
+        Some(b) => {
+            let arr: [u8; 8] = b.try_into().map_err(|_| {
+                KvError::Other(format!(
+                    "value is not a counter: expected 8 little-endian bytes, found {}",
+                    b.len()
+                ))
+            })?;
+            Ok(i64::from_le_bytes(arr))
+        }
+    }
+}
+
+/// Adds with overflow reported as an error rather than a wrap.
+pub fn add_counter(current: i64, delta: i64) -> KvResult<i64> {
+    current
+        .checked_add(delta)
+        .ok_or_else(|| KvError::Other("counter overflow".to_string()))
+}
+
+#[cfg(test)]
+mod contract_tests {
+    //! The same behaviour is required of every backend.
+    use super::*;
+
+    fn backends() -> Vec<(&'static str, Box<dyn Backend>, Option<tempdir::Dir>)> {
+        let dir = tempdir::Dir::new();
+        let sqlite = SqliteBackend::open(&dir.path().join("kv.db")).expect("open");
+        vec![
+            ("memory", Box::new(MemoryBackend::default()), None),
+            ("sqlite", Box::new(sqlite), Some(dir)),
+        ]
+    }
+
+    mod tempdir {
+        use std::path::{Path, PathBuf};
+        pub struct Dir(PathBuf);
+        impl Dir {
+            pub fn new() -> Self {
+                static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let p = std::env::temp_dir().join(format!("opsflow-kv-{}-{n}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&p);
+                std::fs::create_dir_all(&p).expect("tempdir");
+                Self(p)
+            }
+            pub fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn get_set_delete_exists_keys() {
+        for (name, b, _d) in backends() {
+            assert_eq!(b.get("s", "k").unwrap(), None, "{name}");
+            b.set("s", "k", b"v").unwrap();
+            b.set("other", "k", b"w").unwrap();
+            assert_eq!(b.get("s", "k").unwrap().as_deref(), Some(&b"v"[..]), "{name}");
+            assert!(b.exists("s", "k").unwrap());
+            assert_eq!(b.keys("s").unwrap(), vec!["k".to_string()], "{name}: stores are separate");
+            b.delete("s", "k").unwrap();
+            b.delete("s", "k").unwrap();
+            assert!(!b.exists("s", "k").unwrap());
+            assert_eq!(b.get("other", "k").unwrap().as_deref(), Some(&b"w"[..]));
+        }
+    }
+
+    #[test]
+    fn batch_operations_leave_out_missing_keys() {
+        for (name, b, _d) in backends() {
+            b.set_many("s", &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())]).unwrap();
+            let got = b.get_many("s", &["a".into(), "zz".into(), "b".into()]).unwrap();
+            assert_eq!(got, vec![("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())], "{name}");
+            b.delete_many("s", &["a".into(), "zz".into()]).unwrap();
+            assert_eq!(b.keys("s").unwrap(), vec!["b".to_string()]);
+        }
+    }
+
+    #[test]
+    fn counters_are_little_endian_i64() {
+        for (name, b, _d) in backends() {
+            assert_eq!(b.increment("s", "c", 5).unwrap(), 5, "{name}");
+            assert_eq!(b.increment("s", "c", -2).unwrap(), 3);
+            assert_eq!(b.get("s", "c").unwrap(), Some(3i64.to_le_bytes().to_vec()));
+            b.set("s", "text", b"hello").unwrap();
+            assert!(b.increment("s", "text", 1).is_err(), "{name}: non-counter value");
+            b.set("s", "max", &i64::MAX.to_le_bytes()).unwrap();
+            assert!(b.increment("s", "max", 1).is_err(), "{name}: overflow");
+        }
+    }
+
+    #[test]
+    fn compare_and_swap_succeeds_only_on_unchanged_value() {
+        for (name, b, _d) in backends() {
+            assert!(b.compare_and_swap("s", "k", None, b"1").unwrap(), "{name}");
+            assert!(!b.compare_and_swap("s", "k", None, b"2").unwrap(), "{name}");
+            assert!(b.compare_and_swap("s", "k", Some(b"1"), b"2").unwrap());
+            assert!(!b.compare_and_swap("s", "k", Some(b"1"), b"3").unwrap());
+            assert_eq!(b.get("s", "k").unwrap().as_deref(), Some(&b"2"[..]));
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        assert!(check_key(&"k".repeat(MAX_KEY_BYTES)).is_ok());
+        assert!(check_key(&"k".repeat(MAX_KEY_BYTES + 1)).is_err());
+        assert!(check_value(&vec![0; MAX_VALUE_BYTES]).is_ok());
+        assert!(check_value(&vec![0; MAX_VALUE_BYTES + 1]).is_err());
+    }
+
+    #[test]
+    fn sqlite_data_survives_reopen() {
+        let dir = tempdir::Dir::new();
+        let path = dir.path().join("kv.db");
+        {
+            let b = SqliteBackend::open(&path).unwrap();
+            b.set("default", "k", b"v").unwrap();
+            b.increment("default", "c", 7).unwrap();
+        }
+        let b = SqliteBackend::open(&path).unwrap();
+        assert_eq!(b.get("default", "k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(b.increment("default", "c", 0).unwrap(), 7);
+    }
+}

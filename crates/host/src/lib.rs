@@ -1,0 +1,238 @@
+//! A local runtime for Spin applications (manifest v2) on wasmtime.
+//!
+//! It runs the same `spin.toml` and the same `.wasm` files `spin up` runs, with
+//! Spin's semantics for the features it implements: the HTTP trigger and its
+//! routes, `spin:key-value`, `wasi:keyvalue`, `spin:variables`, outbound HTTP with
+//! `allowed_outbound_hosts` and local service chaining, and the cron trigger. It
+//! knows nothing of the application it runs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod build;
+pub mod cron;
+pub mod faults;
+mod http_trigger;
+pub mod kv;
+pub mod manifest;
+pub mod outbound;
+pub mod routes;
+pub mod runtime;
+pub mod runtime_config;
+pub mod stats;
+pub mod variables;
+
+use anyhow::{Context, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+pub use faults::Faults;
+pub use stats::Snapshot;
+
+/// Where key-value data lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KvMode {
+    /// SQLite files in the state directory (Spin's default).
+    #[default]
+    Sqlite,
+    /// In memory, gone when the host stops (tests).
+    Memory,
+}
+
+/// How to run an app.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// State directory (default `.spin` beside the manifest).
+    pub state_dir: Option<PathBuf>,
+    /// Runtime config file (`[key_value_store.<label>]`).
+    pub runtime_config: Option<PathBuf>,
+    /// Key-value backend choice.
+    pub kv: KvMode,
+    /// `--env K=V` for every component.
+    pub env: BTreeMap<String, String>,
+    /// `--variable NAME=VALUE`.
+    pub variables: BTreeMap<String, String>,
+    /// `--component-id` (empty: all components).
+    pub component_ids: Vec<String>,
+    /// Process environment lookups for `SPIN_VARIABLE_*` (tests pass their own).
+    pub env_vars: Option<BTreeMap<String, String>>,
+    /// Fault switches.
+    pub faults: Arc<Faults>,
+    /// Print the route table and warnings.
+    pub verbose: bool,
+}
+
+impl UpOptions {
+    /// Defaults as `spin up` has them.
+    pub fn new(manifest: impl Into<PathBuf>) -> Self {
+        Self {
+            manifest: manifest.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            state_dir: None,
+            runtime_config: None,
+            kv: KvMode::Sqlite,
+            env: BTreeMap::new(),
+            variables: BTreeMap::new(),
+            component_ids: Vec::new(),
+            env_vars: None,
+            faults: Arc::new(Faults::default()),
+            verbose: false,
+        }
+    }
+}
+
+/// A running app.
+pub struct RunningApp {
+    addr: SocketAddr,
+    runtime: Arc<runtime::Runtime>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningApp {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Snapshot {
+        self.runtime.shared().stats.snapshot()
+    }
+
+    /// Fault switches.
+    pub fn faults(&self) -> &Faults {
+        &self.runtime.shared().faults
+    }
+
+    /// Stops serving and waits for the tasks to end.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    /// Waits until the server task ends (it ends only on [`RunningApp::stop`] or an error).
+    pub async fn wait(&mut self) {
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Loads, compiles and starts serving an app.
+pub async fn up(opts: UpOptions) -> Result<RunningApp> {
+    let app = manifest::load(&opts.manifest)?;
+    for id in &opts.component_ids {
+        if !app.components.contains_key(id) {
+            anyhow::bail!("--component-id {id}: the application has no component '{id}'");
+        }
+    }
+    let selected = |c: &str| opts.component_ids.is_empty() || opts.component_ids.iter().any(|s| s == c);
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| app.base_dir.join(".spin"));
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("failed to create state directory {}", state_dir.display()))?;
+
+    let env_lookup = |k: &str| match &opts.env_vars {
+        Some(map) => map.get(k).cloned(),
+        None => std::env::var(k).ok(),
+    };
+    let variables = variables::Resolved::resolve(&app, &opts.variables, &env_lookup)?;
+    let config = match &opts.runtime_config {
+        Some(path) => runtime_config::load(path)?,
+        None => runtime_config::RuntimeConfig::default(),
+    };
+    let stores: HashMap<String, Arc<dyn kv::Backend>> = config.open_stores(&state_dir, &opts.kv)?;
+
+    let http_routes: Vec<(&str, &str)> = app
+        .http_triggers
+        .iter()
+        .filter(|t| selected(&t.component))
+        .filter_map(|t| t.route.as_deref().map(|r| (t.component.as_str(), r)))
+        .collect();
+    let (router, duplicates) = routes::Router::build(&app.http_base, http_routes)?;
+    for d in &duplicates {
+        eprintln!(
+            "warning: route {} is used by components '{}' and '{}'; '{}' will handle it",
+            d.route, d.replaced, d.effective, d.effective
+        );
+    }
+    if router.routes().iter().any(|r| r.based.starts_with(routes::WELL_KNOWN_PREFIX)) {
+        anyhow::bail!("routes under {} are reserved", routes::WELL_KNOWN_PREFIX);
+    }
+
+    let runtime = Arc::new(runtime::Runtime::new(runtime::RuntimeOptions {
+        app: &app,
+        selected: &opts.component_ids,
+        stores,
+        variables,
+        env: &opts.env,
+        faults: opts.faults.clone(),
+        cache_dir: Some(&state_dir),
+        router,
+    })?);
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let info = Arc::new(http_trigger::AppInfo {
+        name: app.name.clone(),
+        version: app.version.clone(),
+    });
+
+    if opts.verbose {
+        println!("Serving http://{addr}");
+        println!("Available Routes:");
+        for r in runtime.router.routes() {
+            let shown = if r.is_wildcard() {
+                format!("{}/...", r.based_prefix())
+            } else {
+                r.based.clone()
+            };
+            println!("  {}: http://{addr}{}", r.component, shown);
+        }
+    }
+
+    let mut tasks = Vec::new();
+    let server_runtime = runtime.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = http_trigger::serve(listener, server_runtime, info, shutdown_rx).await {
+            eprintln!("server failed: {e:?}");
+        }
+    }));
+    for trigger in app.cron_triggers.iter().filter(|t| selected(&t.component)) {
+        let schedule = cron::parse_expression(&trigger.cron_expression)?;
+        let runtime = runtime.clone();
+        let component = trigger.component.clone();
+        if opts.verbose {
+            println!("  {component}: cron \"{}\"", trigger.cron_expression);
+        }
+        tasks.push(tokio::spawn(async move {
+            cron::run_schedule(schedule, component, runtime).await;
+        }));
+    }
+    Ok(RunningApp {
+        addr,
+        runtime,
+        shutdown,
+        tasks,
+    })
+}

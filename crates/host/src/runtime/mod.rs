@@ -1,0 +1,468 @@
+//! The wasmtime side: one engine, components compiled once, a fresh instance per
+//! request or cron tick from a pre-instantiated component.
+
+mod bindings;
+mod kv_host;
+mod outbound_http;
+
+use crate::faults::Faults;
+use crate::kv::Backend;
+use crate::manifest::App;
+use crate::outbound::AllowList;
+use crate::stats::Stats;
+use crate::variables::Resolved;
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+use tokio::sync::oneshot;
+use wasmtime::component::{Component, HasData, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpView};
+
+pub use outbound_http::OutboundHooks;
+
+/// The body type flowing between hyper, components and chained calls.
+pub type HostBody = UnsyncBoxBody<Bytes, ErrorCode>;
+
+/// State shared by every instance of the app.
+pub struct Shared {
+    /// Key-value backends by store label.
+    pub stores: HashMap<String, Arc<dyn Backend>>,
+    /// Resolved component variables.
+    pub variables: Resolved,
+    /// Counters.
+    pub stats: Stats,
+    /// Fault injection switches.
+    pub faults: Arc<Faults>,
+}
+
+/// Per-instance state for the Spin interfaces.
+pub struct SpinCtx {
+    component: Arc<str>,
+    allowed_stores: Arc<HashSet<String>>,
+    shared: Arc<Shared>,
+    table: ResourceTable,
+}
+
+/// The `HasData` marker under which the Spin interfaces are linked.
+pub struct SpinHost;
+
+impl HasData for SpinHost {
+    type Data<'a> = &'a mut SpinCtx;
+}
+
+/// Everything one store holds.
+pub struct Ctx {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: OutboundHooks,
+    spin: SpinCtx,
+}
+
+impl WasiView for Ctx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Ctx {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+struct Loaded {
+    id: Arc<str>,
+    http: Option<ServicePre<Ctx>>,
+    cron: Option<bindings::cron::SpinCronPre<Ctx>>,
+    allowed_stores: Arc<HashSet<String>>,
+    outbound: Arc<AllowList>,
+    env: Vec<(String, String)>,
+}
+
+/// A loaded application ready to instantiate its components.
+pub struct Runtime {
+    components: HashMap<String, Loaded>,
+    shared: Arc<Shared>,
+    /// Routes for `http://self` requests (the app's own public routes).
+    pub(crate) router: crate::routes::Router,
+}
+
+/// How the runtime is made.
+pub struct RuntimeOptions<'a> {
+    /// The app.
+    pub app: &'a App,
+    /// Components to load (all when empty).
+    pub selected: &'a [String],
+    /// Key-value backends by label.
+    pub stores: HashMap<String, Arc<dyn Backend>>,
+    /// Resolved variables.
+    pub variables: Resolved,
+    /// Extra guest environment (`--env`).
+    pub env: &'a BTreeMap<String, String>,
+    /// Fault switches.
+    pub faults: Arc<Faults>,
+    /// Where compiled code is cached between runs.
+    pub cache_dir: Option<&'a Path>,
+    /// Routes of the app, for `http://self`.
+    pub router: crate::routes::Router,
+}
+
+fn engine(cache_dir: Option<&Path>) -> Result<Engine> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    if let Some(e) = ENGINE.get() {
+        return Ok(e.clone());
+    }
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    if let Some(dir) = cache_dir {
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir.join("wasmtime-cache"));
+        if let Ok(cache) = wasmtime::Cache::new(cache) {
+            config.cache(Some(cache));
+        }
+    }
+    let mut pooled = config.clone();
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(1000)
+        .total_core_instances(10_000)
+        .total_memories(1000)
+        .total_tables(10_000)
+        .total_stacks(1000)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(64)
+        .max_memory_size(256 << 20)
+        .max_component_instance_size(1 << 20)
+        .max_core_instance_size(1 << 20);
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // The pooling allocator reserves address space up front; where a machine
+    // refuses that, fall back to on-demand allocation rather than not starting.
+    let engine = match Engine::new(&pooled) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("warning: pooling allocator unavailable ({e}); using on-demand allocation");
+            Engine::new(&config).map_err(|e| anyhow!("{e}"))?
+        }
+    };
+    Ok(ENGINE.get_or_init(|| engine).clone())
+}
+
+/// Compiles (or reuses) a component; keyed by path and content so a rebuilt file is recompiled.
+fn compile(engine: &Engine, path: &Path) -> Result<Component> {
+    static COMPILED: OnceLock<Mutex<HashMap<(std::path::PathBuf, u64), Component>>> = OnceLock::new();
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("failed to read component source {}", path.display()))?;
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    };
+    let key = (path.to_path_buf(), digest);
+    let cache = COMPILED.get_or_init(Default::default);
+    if let Some(c) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let component = Component::new(engine, &bytes)
+        .map_err(|e| anyhow!("{e:?}"))
+        .with_context(|| format!("failed to compile {}", path.display()))?;
+    if let Ok(mut m) = cache.lock() {
+        m.insert(key, component.clone());
+    }
+    Ok(component)
+}
+
+fn linker(engine: &Engine) -> Result<Linker<Ctx>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow!("{e:?}"))?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(|e| anyhow!("{e:?}"))?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(|e| anyhow!("{e:?}"))?;
+    bindings::SpinImports::add_to_linker::<Ctx, SpinHost>(&mut linker, |c: &mut Ctx| &mut c.spin)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    Ok(linker)
+}
+
+impl Runtime {
+    /// Compiles and pre-instantiates the selected components.
+    pub fn new(opts: RuntimeOptions<'_>) -> Result<Self> {
+        let engine = engine(opts.cache_dir)?;
+        let linker = linker(&engine)?;
+        let http_components: HashSet<&str> = opts
+            .app
+            .http_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        let cron_components: HashSet<&str> = opts
+            .app
+            .cron_triggers
+            .iter()
+            .map(|t| t.component.as_str())
+            .collect();
+        let mut components = HashMap::new();
+        for (id, c) in &opts.app.components {
+            if !opts.selected.is_empty() && !opts.selected.contains(id) {
+                continue;
+            }
+            for label in &c.key_value_stores {
+                if !opts.stores.contains_key(label) {
+                    anyhow::bail!(
+                        "unknown key_value_stores label \"{label}\" in component \"{id}\": define it in the runtime config"
+                    );
+                }
+            }
+            let outbound = AllowList::parse(&c.allowed_outbound_hosts)
+                .with_context(|| format!("component \"{id}\""))?;
+            let component = compile(&engine, &c.source)?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(|e| anyhow!("{e:?}"))
+                .with_context(|| format!("component \"{id}\" imports something this host does not provide"))?;
+            let http = if http_components.contains(id.as_str()) {
+                Some(ServicePre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
+                    format!("component \"{id}\" has an HTTP trigger but does not export wasi:http/handler@0.3.0")
+                })?)
+            } else {
+                None
+            };
+            let cron = if cron_components.contains(id.as_str()) {
+                Some(bindings::cron::SpinCronPre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
+                    format!("component \"{id}\" has a cron trigger but does not export handle-cron-event")
+                })?)
+            } else {
+                None
+            };
+            let mut env: Vec<(String, String)> =
+                c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            env.extend(opts.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+            components.insert(
+                id.clone(),
+                Loaded {
+                    id: Arc::from(id.as_str()),
+                    http,
+                    cron,
+                    allowed_stores: Arc::new(c.key_value_stores.iter().cloned().collect()),
+                    outbound: Arc::new(outbound),
+                    env,
+                },
+            );
+        }
+        Ok(Self {
+            components,
+            shared: Arc::new(Shared {
+                stores: opts.stores,
+                variables: opts.variables,
+                stats: Stats::default(),
+                faults: opts.faults,
+            }),
+            router: opts.router,
+        })
+    }
+
+    /// Counters and fault switches.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Whether a component was loaded (selective deployment drops the others).
+    pub fn has_component(&self, id: &str) -> bool {
+        self.components.contains_key(id)
+    }
+
+    fn store(self: &Arc<Self>, loaded: &Loaded) -> Store<Ctx> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stdout().inherit_stderr().envs(&loaded.env);
+        let ctx = Ctx {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks::new(loaded.id.clone(), loaded.outbound.clone(), self.clone()),
+            spin: SpinCtx {
+                component: loaded.id.clone(),
+                allowed_stores: loaded.allowed_stores.clone(),
+                shared: self.shared.clone(),
+                table: ResourceTable::new(),
+            },
+        };
+        self.shared.stats.instantiation();
+        let engine = loaded
+            .http
+            .as_ref()
+            .map(|p| p.instance_pre().engine().clone())
+            .or_else(|| loaded.cron.as_ref().map(|p| p.instance_pre().engine().clone()));
+        match engine {
+            Some(engine) => Store::new(&engine, ctx),
+            // Unreachable in practice: a loaded component always has a trigger.
+            None => Store::new(&Engine::default(), ctx),
+        }
+    }
+
+    /// Runs one HTTP request through a component. The request must already carry
+    /// Spin's headers and an absolute URI.
+    pub async fn handle_http(
+        self: &Arc<Self>,
+        component: &str,
+        req: http::Request<HostBody>,
+    ) -> http::Response<HostBody> {
+        self.shared.stats.request();
+        let Some(loaded) = self.components.get(component) else {
+            return plain(404, "Not Found");
+        };
+        let Some(pre) = loaded.http.clone() else {
+            return plain(404, "Not Found");
+        };
+        let mut store = self.store(loaded);
+        let id = loaded.id.clone();
+        let (resp_tx, resp_rx) = oneshot::channel::<Result<http::Response<HostBody>, String>>();
+        tokio::spawn(async move {
+            let run = async {
+                let service = pre.instantiate_async(&mut store).await?;
+                store
+                    .run_concurrent(async move |accessor| -> wasmtime::Result<()> {
+                        let (wreq, req_io) = wasmtime_wasi_http::p3::Request::from_http(req);
+                        tokio::spawn(async move {
+                            let _ = req_io.await;
+                        });
+                        let resp = match service.handle(accessor, wreq).await? {
+                            Ok(resp) => resp,
+                            Err(code) => {
+                                let _ = resp_tx.send(Err(format!("{code:?}")));
+                                return Ok(());
+                            }
+                        };
+                        let resp = accessor.with(|a| resp.into_http(a, async { Ok(()) }))?;
+                        // The guest's body is produced by this store's event loop: keep it
+                        // running until hyper has read (or dropped) the body.
+                        let (done_tx, done_rx) = oneshot::channel();
+                        let resp = resp.map(|body| {
+                            NotifyOnDrop {
+                                inner: body,
+                                done: Some(done_tx),
+                            }
+                            .boxed_unsync()
+                        });
+                        if resp_tx.send(Ok(resp)).is_ok() {
+                            let _ = done_rx.await;
+                        }
+                        Ok(())
+                    })
+                    .await??;
+                wasmtime::Result::<()>::Ok(())
+            };
+            if let Err(e) = run.await {
+                eprintln!("component \"{id}\" failed: {e:?}");
+            }
+        });
+        match resp_rx.await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(code)) => {
+                eprintln!("component \"{component}\" returned an error: {code}");
+                plain(500, "Internal Server Error")
+            }
+            Err(_) => plain(500, "Internal Server Error"),
+        }
+    }
+
+    /// Runs a component's `handle-cron-event` once.
+    pub async fn handle_cron(self: &Arc<Self>, component: &str, timestamp: u64) -> Result<()> {
+        let loaded = self
+            .components
+            .get(component)
+            .ok_or_else(|| anyhow!("component \"{component}\" is not loaded"))?;
+        let pre = loaded
+            .cron
+            .clone()
+            .ok_or_else(|| anyhow!("component \"{component}\" has no cron trigger"))?;
+        let mut store = self.store(loaded);
+        let instance = pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?;
+        let outcome = store
+            .run_concurrent(async move |accessor| {
+                instance
+                    .call_handle_cron_event(accessor, bindings::cron::spin::cron::cron_types::Metadata { timestamp })
+                    .await
+            })
+            .await
+            .map_err(|e| anyhow!("{e:?}"))?
+            .map_err(|e| anyhow!("{e:?}"))?;
+        outcome.map_err(|bindings::cron::spin::cron::cron_types::Error::Other(m)| {
+            anyhow!("component \"{component}\" cron handler failed: {m}")
+        })
+    }
+}
+
+/// A short plain-text response made by the host itself.
+pub fn plain(status: u16, text: &str) -> http::Response<HostBody> {
+    let mut resp = http::Response::new(full(Bytes::from(text.to_string())));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    resp
+}
+
+/// A complete body.
+pub fn full(bytes: Bytes) -> HostBody {
+    http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// Signals when hyper is done with a response body (read to the end or dropped).
+struct NotifyOnDrop {
+    inner: HostBody,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for NotifyOnDrop {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl http_body::Body for NotifyOnDrop {
+    type Data = Bytes;
+    type Error = ErrorCode;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, ErrorCode>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = polled
+            && let Some(tx) = self.done.take()
+        {
+            let _ = tx.send(());
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,73 @@
+//! Counters the benchmarks and tests read: requests, instantiations, KV calls.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Host-wide counters.
+#[derive(Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    instantiations: AtomicU64,
+    kv_calls: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+/// A point-in-time copy of [`Stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Snapshot {
+    /// HTTP requests dispatched to components (well-known routes excluded).
+    pub requests: u64,
+    /// Component instances created (HTTP, cron, chained).
+    pub instantiations: u64,
+    /// KV calls by `component/operation`.
+    pub kv_calls: BTreeMap<String, u64>,
+}
+
+impl Snapshot {
+    /// Total KV calls of one component.
+    pub fn kv_total(&self, component: &str) -> u64 {
+        let prefix = format!("{component}/");
+        self.kv_calls
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+impl Stats {
+    /// Counts a dispatched request.
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an instantiation.
+    pub fn instantiation(&self) {
+        self.instantiations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a KV call.
+    pub fn kv_call(&self, component: &str, op: &'static str) {
+        if let Ok(mut map) = self.kv_calls.lock() {
+            *map.entry((component.to_string(), op)).or_default() += 1;
+        }
+    }
+
+    /// Copies the counters.
+    pub fn snapshot(&self) -> Snapshot {
+        let kv_calls = self
+            .kv_calls
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|((c, op), n)| (format!("{c}/{op}"), *n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Snapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            instantiations: self.instantiations.load(Ordering::Relaxed),
+            kv_calls,
+        }
+    }
+}

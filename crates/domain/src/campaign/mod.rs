@@ -49,5 +49,6 @@ pub use stage::{
 pub use validation::{FieldError, ParseError, ValidationErrors};
 pub use values::{
     CampaignName, Channel, ChannelBudget, DateRange, ExternalId, Kpi, KpiTarget, MAX_MINOR_UNITS,
-    MAX_SPAN_DAYS, Priority, ResourceName, Schedule, Skill, UserId, parse_day, parse_instant,
+    MAX_SPAN_DAYS, Priority, ResourceName, Schedule, Skill, UserId, parse_day, parse_day_range,
+    parse_instant,
 };

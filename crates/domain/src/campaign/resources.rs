@@ -677,16 +677,14 @@ fn coalesce(
         let Some(a) = allocations.get(index) else {
             continue;
         };
-        if let Some(m) = out.last_mut() {
-            let extends = last_key == Some((index, target))
-                && m.amount_per_day == amount
-                && m.days.to().succ_opt() == Some(day);
-            if extends {
-                if let Ok(days) = DateRange::parse(m.days.from(), day) {
-                    m.days = days;
-                    continue;
-                }
-            }
+        if let Some(m) = out.last_mut()
+            && last_key == Some((index, target))
+            && m.amount_per_day == amount
+            && m.days.to().succ_opt() == Some(day)
+            && let Ok(days) = DateRange::parse(m.days.from(), day)
+        {
+            m.days = days;
+            continue;
         }
         if let Ok(days) = DateRange::parse(day, day) {
             last_key = Some((index, target));
@@ -851,13 +849,13 @@ fn runs(per_day: &BTreeMap<NaiveDate, i64>) -> Vec<(DateRange, i64)> {
         if amount <= 0 {
             continue;
         }
-        if let Some((range, last)) = out.last_mut() {
-            if *last == amount && range.to().succ_opt() == Some(day) {
-                if let Ok(r) = DateRange::parse(range.from(), day) {
-                    *range = r;
-                    continue;
-                }
-            }
+        if let Some((range, last)) = out.last_mut()
+            && *last == amount
+            && range.to().succ_opt() == Some(day)
+            && let Ok(r) = DateRange::parse(range.from(), day)
+        {
+            *range = r;
+            continue;
         }
         if let Ok(r) = DateRange::parse(day, day) {
             out.push((r, amount));

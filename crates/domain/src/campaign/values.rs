@@ -352,11 +352,16 @@ impl Schedule {
         self.end
     }
 
-    /// The calendar days (UTC) the schedule touches, inclusive.
+    /// The calendar days (UTC) the schedule touches, inclusive; an end at
+    /// exactly midnight does not touch the day it opens.
     pub fn days(&self) -> DateRange {
+        let last = self
+            .end
+            .checked_sub_signed(chrono::TimeDelta::nanoseconds(1))
+            .map_or(self.end.date_naive(), |t| t.date_naive());
         DateRange {
             from: self.start.date_naive(),
-            to: self.end.date_naive(),
+            to: last.max(self.start.date_naive()),
         }
     }
 
@@ -460,6 +465,24 @@ pub fn parse_day(raw: &str) -> Result<NaiveDate, ParseError> {
         .map_err(|_| ParseError::Format("must be a date, e.g. 2030-01-01"))
 }
 
+/// Parses `?from=YYYY-MM-DD&to=YYYY-MM-DD` (both required) into a day range,
+/// with per-field errors.
+pub fn parse_day_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<DateRange, super::validation::ValidationErrors> {
+    let mut errs = super::validation::ValidationErrors::default();
+    let from = errs.required("from", from, parse_day);
+    let to = errs.required("to", to, parse_day);
+    match (from, to) {
+        (Some(from), Some(to)) => match errs.check("to", DateRange::parse(from, to)) {
+            Some(range) => Ok(range),
+            None => Err(errs),
+        },
+        _ => Err(errs),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +527,32 @@ mod tests {
         assert!(serde_json::from_str::<Schedule>(bad).is_err());
         let ok = r#"{"start":"2030-01-01T00:00:00Z","end":"2030-01-02T00:00:00Z"}"#;
         assert!(serde_json::from_str::<Schedule>(ok).is_ok());
+    }
+
+    #[test]
+    fn day_range_query_errors_are_per_field() {
+        let fields = |f: Option<&str>, t: Option<&str>| -> Vec<String> {
+            parse_day_range(f, t)
+                .err()
+                .map(|e| e.errors.into_iter().map(|x| x.field).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(fields(None, Some("x")), ["from", "to"]);
+        assert_eq!(fields(Some("2030-01-02"), Some("2030-01-01")), ["to"]);
+        assert_eq!(fields(Some("2030-01-01"), Some("2035-01-01")), ["to"]);
+        assert!(fields(Some("2030-01-01"), Some("2030-01-31")).is_empty());
+    }
+
+    #[test]
+    fn schedule_days_exclude_a_day_the_end_only_opens() {
+        let at = |s: &str| parse_instant(s).unwrap_or_default();
+        let s = Schedule::parse(at("2030-03-01T12:00:00Z"), at("2030-03-03T00:00:00Z"));
+        assert_eq!(
+            s.map(|s| s.days().to_string()),
+            Ok("2030-03-01..2030-03-02".into())
+        );
+        let s = Schedule::parse(at("2030-03-01T12:00:00Z"), at("2030-03-01T13:00:00Z"));
+        assert_eq!(s.map(|s| s.days().to_string()), Ok("2030-03-01".into()));
     }
 
     proptest! {

@@ -44,7 +44,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, h, m, s).single().expect("valid")
+        Utc.with_ymd_and_hms(2026, 11, 25, h, m, s)
+            .single()
+            .expect("valid")
     }
 
     #[test]

@@ -25,7 +25,9 @@ impl Faults {
             let Some((k, v)) = item.split_once('=') else {
                 bail!("fault '{item}' is not key=value");
             };
-            let n: u64 = v.parse().map_err(|_| anyhow::anyhow!("fault '{item}': not a number"))?;
+            let n: u64 = v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("fault '{item}': not a number"))?;
             match k {
                 "kv_fail_after" => faults.kv_fail_after.store(n, Ordering::SeqCst),
                 "kv_fail_count" => faults.kv_fail_count.store(n, Ordering::SeqCst),
@@ -102,7 +104,10 @@ mod tests {
     fn spec_parses_and_rejects_unknown_keys() {
         let f = Faults::from_spec("kv_fail_after=1, outbound_refuse=1").expect("valid");
         assert!(f.outbound_refused());
-        assert_eq!([f.on_kv_call().1, f.on_kv_call().1, f.on_kv_call().1], [false, true, true]);
+        assert_eq!(
+            [f.on_kv_call().1, f.on_kv_call().1, f.on_kv_call().1],
+            [false, true, true]
+        );
         assert!(Faults::from_spec("bogus=1").is_err());
         assert!(Faults::from_spec("kv_fail_after").is_err());
     }

@@ -52,9 +52,9 @@ pub async fn serve(
                 let info = info.clone();
                 async move {
                     let resp = dispatch(&runtime, &info, req, client).await;
-                    Ok::<_, std::convert::Infallible>(resp.map(|b| {
-                        b.map_err(|e| std::io::Error::other(format!("{e:?}")))
-                    }))
+                    Ok::<_, std::convert::Infallible>(
+                        resp.map(|b| b.map_err(|e| std::io::Error::other(format!("{e:?}")))),
+                    )
                 }
             });
             let conn = hyper::server::conn::http1::Builder::new()
@@ -123,13 +123,19 @@ pub(crate) fn routed_request(
         ("spin-matched-route".into(), route.based.clone()),
         ("spin-base-path".into(), "/".into()),
         ("spin-raw-component-route".into(), route.raw.clone()),
-        ("spin-component-route".into(), route.raw_prefix().to_string()),
+        (
+            "spin-component-route".into(),
+            route.raw_prefix().to_string(),
+        ),
     ];
     if let Some(client) = client {
         headers.push(("spin-client-addr".into(), client.to_string()));
     }
     for (name, value) in &m.params {
-        headers.push((format!("spin-path-match-{}", name.to_ascii_lowercase()), value.clone()));
+        headers.push((
+            format!("spin-path-match-{}", name.to_ascii_lowercase()),
+            value.clone(),
+        ));
     }
     with_spin_headers(req, host, headers)
 }

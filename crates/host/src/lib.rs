@@ -141,7 +141,8 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
             anyhow::bail!("--component-id {id}: the application has no component '{id}'");
         }
     }
-    let selected = |c: &str| opts.component_ids.is_empty() || opts.component_ids.iter().any(|s| s == c);
+    let selected =
+        |c: &str| opts.component_ids.is_empty() || opts.component_ids.iter().any(|s| s == c);
     let state_dir = opts
         .state_dir
         .clone()
@@ -173,7 +174,11 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
             d.route, d.replaced, d.effective, d.effective
         );
     }
-    if router.routes().iter().any(|r| r.based.starts_with(routes::WELL_KNOWN_PREFIX)) {
+    if router
+        .routes()
+        .iter()
+        .any(|r| r.based.starts_with(routes::WELL_KNOWN_PREFIX))
+    {
         anyhow::bail!("routes under {} are reserved", routes::WELL_KNOWN_PREFIX);
     }
 

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "opsflow-host", version, about = "Run Spin applications locally on wasmtime")]
+#[command(
+    name = "opsflow-host",
+    version,
+    about = "Run Spin applications locally on wasmtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,7 +73,10 @@ fn pairs(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Build { file, component_ids } => {
+        Command::Build {
+            file,
+            component_ids,
+        } => {
             let app = manifest::load(&file)?;
             build::build(&app, &component_ids)
         }

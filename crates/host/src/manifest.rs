@@ -258,7 +258,9 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<App> {
                         .get("cron_expression")
                         .and_then(|v| v.as_str())
                         .ok_or_else(|| {
-                            anyhow!("cron trigger for '{component}': missing field `cron_expression`")
+                            anyhow!(
+                                "cron trigger for '{component}': missing field `cron_expression`"
+                            )
                         })?
                         .to_string();
                     crate::cron::parse_expression(&cron_expression).with_context(|| {
@@ -269,9 +271,9 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<App> {
                         cron_expression,
                     });
                 }
-                other => bail!(
-                    "No built-in trigger named '{other}', and this host has no plugin for it"
-                ),
+                other => {
+                    bail!("No built-in trigger named '{other}', and this host has no plugin for it")
+                }
             }
         }
     }
@@ -382,9 +384,15 @@ command = "cargo build"
 
     #[test]
     fn unknown_component_in_trigger_is_refused() {
-        let text = MINIMAL.replace("route = \"/api/...\"\ncomponent = \"api\"", "route = \"/x\"\ncomponent = \"nope\"");
+        let text = MINIMAL.replace(
+            "route = \"/api/...\"\ncomponent = \"api\"",
+            "route = \"/x\"\ncomponent = \"nope\"",
+        );
         let err = format!("{:#}", parse(&text, Path::new(".")).unwrap_err());
-        assert!(err.contains("references component 'nope' which does not exist"), "{err}");
+        assert!(
+            err.contains("references component 'nope' which does not exist"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -404,7 +412,10 @@ command = "cargo build"
     fn undefined_template_reference_is_refused() {
         let text = MINIMAL.replace("{{ greeting }}", "{{ nothing }}");
         let err = format!("{:#}", parse(&text, Path::new(".")).unwrap_err());
-        assert!(err.contains("undefined application variable 'nothing'"), "{err}");
+        assert!(
+            err.contains("undefined application variable 'nothing'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -54,7 +54,9 @@ impl AllowedHost {
             "*" => HostPattern::Any,
             h if h.starts_with("*.") => HostPattern::Subdomains(h[2..].to_ascii_lowercase()),
             h if h.contains('*') => {
-                bail!("allowed_outbound_hosts entry '{pattern}': '*' must be the whole host or its first label")
+                bail!(
+                    "allowed_outbound_hosts entry '{pattern}': '*' must be the whole host or its first label"
+                )
             }
             h => HostPattern::Exact(h.to_ascii_lowercase()),
         };
@@ -62,7 +64,9 @@ impl AllowedHost {
             None => PortPattern::SchemeDefault,
             Some("*") => PortPattern::Any,
             Some(p) => match p.split_once("..") {
-                Some((lo, hi)) => PortPattern::Range(parse_port(pattern, lo)?, parse_port(pattern, hi)?),
+                Some((lo, hi)) => {
+                    PortPattern::Range(parse_port(pattern, lo)?, parse_port(pattern, hi)?)
+                }
                 None => {
                     let p = parse_port(pattern, p)?;
                     PortPattern::Range(p, p)
@@ -130,8 +134,9 @@ pub fn default_port(scheme: &str) -> Option<u16> {
 }
 
 fn parse_port(pattern: &str, p: &str) -> Result<u16> {
-    p.parse()
-        .map_err(|_| anyhow::anyhow!("allowed_outbound_hosts entry '{pattern}': invalid port '{p}'"))
+    p.parse().map_err(|_| {
+        anyhow::anyhow!("allowed_outbound_hosts entry '{pattern}': invalid port '{p}'")
+    })
 }
 
 #[cfg(test)]
@@ -139,33 +144,91 @@ mod tests {
     use super::*;
 
     fn allows(pattern: &str, scheme: &str, host: &str, port: u16) -> bool {
-        AllowedHost::parse(pattern).expect("valid").allows(scheme, host, port)
+        AllowedHost::parse(pattern)
+            .expect("valid")
+            .allows(scheme, host, port)
     }
 
     #[test]
     fn exact_host_uses_scheme_default_port() {
-        assert!(allows("https://api.example.com", "https", "api.example.com", 443));
-        assert!(!allows("https://api.example.com", "https", "api.example.com", 8443));
-        assert!(!allows("https://api.example.com", "http", "api.example.com", 80));
+        assert!(allows(
+            "https://api.example.com",
+            "https",
+            "api.example.com",
+            443
+        ));
+        assert!(!allows(
+            "https://api.example.com",
+            "https",
+            "api.example.com",
+            8443
+        ));
+        assert!(!allows(
+            "https://api.example.com",
+            "http",
+            "api.example.com",
+            80
+        ));
         assert!(!allows("https://api.example.com", "https", "evil.com", 443));
     }
 
     #[test]
     fn wildcards() {
         assert!(allows("*://*:*", "http", "anything", 1));
-        assert!(allows("https://*.example.com", "https", "a.example.com", 443));
-        assert!(allows("https://*.example.com", "https", "a.b.example.com", 443));
-        assert!(!allows("https://*.example.com", "https", "example.com", 443));
-        assert!(!allows("https://*.example.com", "https", "badexample.com", 443));
+        assert!(allows(
+            "https://*.example.com",
+            "https",
+            "a.example.com",
+            443
+        ));
+        assert!(allows(
+            "https://*.example.com",
+            "https",
+            "a.b.example.com",
+            443
+        ));
+        assert!(!allows(
+            "https://*.example.com",
+            "https",
+            "example.com",
+            443
+        ));
+        assert!(!allows(
+            "https://*.example.com",
+            "https",
+            "badexample.com",
+            443
+        ));
         assert!(allows("http://localhost:*", "http", "localhost", 9999));
-        assert!(allows("http://localhost:8000..8010", "http", "localhost", 8005));
-        assert!(!allows("http://localhost:8000..8010", "http", "localhost", 8011));
-        assert!(allows("http://*.spin.internal", "http", "billing.spin.internal", 80));
+        assert!(allows(
+            "http://localhost:8000..8010",
+            "http",
+            "localhost",
+            8005
+        ));
+        assert!(!allows(
+            "http://localhost:8000..8010",
+            "http",
+            "localhost",
+            8011
+        ));
+        assert!(allows(
+            "http://*.spin.internal",
+            "http",
+            "billing.spin.internal",
+            80
+        ));
     }
 
     #[test]
     fn malformed_patterns_are_refused() {
-        for bad in ["example.com", "https://", "https://ex*ample.com", "https://a.com:x", "https://a.com/path"] {
+        for bad in [
+            "example.com",
+            "https://",
+            "https://ex*ample.com",
+            "https://a.com:x",
+            "https://a.com/path",
+        ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
     }

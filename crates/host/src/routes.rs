@@ -85,9 +85,16 @@ impl Router {
         let mut routes: Vec<Route> = Vec::new();
         let mut duplicates = Vec::new();
         for (component, raw) in entries {
-            let based = format!("{}{}", strip_one_slash(base), strip_one_slash(&absolutize(raw)));
-            let (segments, wildcard) = parse_pattern(&based)
-                .map_err(|e| anyhow::anyhow!("Error parsing route {raw} associated with component {component}: {e}"))?;
+            let based = format!(
+                "{}{}",
+                strip_one_slash(base),
+                strip_one_slash(&absolutize(raw))
+            );
+            let (segments, wildcard) = parse_pattern(&based).map_err(|e| {
+                anyhow::anyhow!(
+                    "Error parsing route {raw} associated with component {component}: {e}"
+                )
+            })?;
             let route = Route {
                 component: component.to_string(),
                 raw: raw.to_string(),
@@ -162,7 +169,8 @@ fn specificity(route: &Route) -> (Vec<u8>, std::cmp::Reverse<usize>) {
 }
 
 fn matches(route: &Route, parts: &[&str]) -> Option<BTreeMap<String, String>> {
-    if parts.len() < route.segments.len() || (!route.wildcard && parts.len() != route.segments.len())
+    if parts.len() < route.segments.len()
+        || (!route.wildcard && parts.len() != route.segments.len())
     {
         return None;
     }

@@ -42,19 +42,25 @@ pub fn load(path: &Path) -> Result<RuntimeConfig> {
 
 impl RuntimeConfig {
     /// Opens every configured store (and `default`).
-    pub fn open_stores(&self, state_dir: &Path, mode: &KvMode) -> Result<HashMap<String, Arc<dyn Backend>>> {
+    pub fn open_stores(
+        &self,
+        state_dir: &Path,
+        mode: &KvMode,
+    ) -> Result<HashMap<String, Arc<dyn Backend>>> {
         let mut stores: HashMap<String, Arc<dyn Backend>> = HashMap::new();
         let open = |path: PathBuf| -> Result<Arc<dyn Backend>> {
             Ok(match mode {
                 KvMode::Memory => Arc::new(MemoryBackend::default()),
-                KvMode::Sqlite => Arc::new(
-                    SqliteBackend::open(&path)
-                        .with_context(|| format!("failed to open key-value store {}", path.display()))?,
-                ),
+                KvMode::Sqlite => Arc::new(SqliteBackend::open(&path).with_context(|| {
+                    format!("failed to open key-value store {}", path.display())
+                })?),
             })
         };
         if !self.key_value_store.contains_key("default") {
-            stores.insert("default".into(), open(state_dir.join("sqlite_key_value.db"))?);
+            stores.insert(
+                "default".into(),
+                open(state_dir.join("sqlite_key_value.db"))?,
+            );
         }
         for (label, store) in &self.key_value_store {
             match store.kind.as_str() {

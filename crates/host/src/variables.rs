@@ -196,8 +196,14 @@ literal = "plain"
     fn guest_lookups_distinguish_invalid_and_undefined() {
         let env = |k: &str| (k == "SPIN_VARIABLE_TOKEN").then(|| "t".to_string());
         let r = Resolved::resolve(&app(), &BTreeMap::new(), &env).expect("resolves");
-        assert_eq!(r.get("c", "Bad-Name"), Err(LookupError::InvalidName("Bad-Name".into())));
-        assert_eq!(r.get("c", "nope"), Err(LookupError::Undefined("nope".into())));
+        assert_eq!(
+            r.get("c", "Bad-Name"),
+            Err(LookupError::InvalidName("Bad-Name".into()))
+        );
+        assert_eq!(
+            r.get("c", "nope"),
+            Err(LookupError::Undefined("nope".into()))
+        );
         // An optional app variable with no value leaves the component variable unset.
         assert_eq!(r.get("c", "opt"), Err(LookupError::Undefined("opt".into())));
     }

@@ -24,7 +24,14 @@ fn build_fixture() {
     BUILT.get_or_init(|| {
         let status = std::process::Command::new(env!("CARGO"))
             .current_dir(workspace())
-            .args(["build", "--target", "wasm32-wasip2", "--release", "-p", "kv-probe"])
+            .args([
+                "build",
+                "--target",
+                "wasm32-wasip2",
+                "--release",
+                "-p",
+                "kv-probe",
+            ])
             .env_remove("CARGO_TARGET_DIR")
             .status()
             .expect("cargo runs");
@@ -64,7 +71,10 @@ struct Reply {
 async fn call(app: &RunningApp, method: &str, path: &str, body: &str) -> Reply {
     let client = reqwest::Client::new();
     let resp = client
-        .request(method.parse().expect("method"), format!("{}{path}", app.url()))
+        .request(
+            method.parse().expect("method"),
+            format!("{}{path}", app.url()),
+        )
         .body(body.to_string())
         .send()
         .await
@@ -108,7 +118,12 @@ async fn spin_request_headers_are_set() {
     let full = format!("http://{}/items/42/a/b/headers?q=1&r=2", app.addr());
     assert_eq!(h["spin-full-url"], full.as_str());
     assert_eq!(h["uri"], full.as_str());
-    assert!(h["spin-client-addr"].as_str().expect("addr").starts_with("127.0.0.1:"));
+    assert!(
+        h["spin-client-addr"]
+            .as_str()
+            .expect("addr")
+            .starts_with("127.0.0.1:")
+    );
     app.stop().await;
 }
 
@@ -116,12 +131,23 @@ async fn spin_request_headers_are_set() {
 async fn key_value_round_trip_keys_and_delete() {
     let app = start(&state_dir("kv")).await;
     assert_eq!(get(&app, "/probe/kv/greeting").await.status, 404);
-    assert_eq!(call(&app, "PUT", "/probe/kv/greeting", "hi there").await.status, 200);
+    assert_eq!(
+        call(&app, "PUT", "/probe/kv/greeting", "hi there")
+            .await
+            .status,
+        200
+    );
     assert_eq!(get(&app, "/probe/kv/greeting").await.body, "hi there");
     assert_eq!(call(&app, "PUT", "/probe/kv/other", "x").await.status, 200);
     let keys = get(&app, "/probe/keys").await.body;
-    assert!(keys.contains("greeting") && keys.contains("other"), "{keys}");
-    assert_eq!(call(&app, "DELETE", "/probe/kv/greeting", "").await.status, 200);
+    assert!(
+        keys.contains("greeting") && keys.contains("other"),
+        "{keys}"
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/probe/kv/greeting", "").await.status,
+        200
+    );
     assert_eq!(get(&app, "/probe/kv/greeting").await.status, 404);
     let stats = app.stats();
     assert!(stats.kv_total("probe") >= 6, "{stats:?}");
@@ -222,12 +248,29 @@ async fn concurrent_compare_and_swap_has_exactly_one_winner() {
 #[tokio::test(flavor = "multi_thread")]
 async fn batch_operations_round_trip() {
     let app = start(&state_dir("batch")).await;
-    let r = call(&app, "POST", "/probe/batch", r#"[["a","1"],["b","2"],["c","3"]]"#).await;
+    let r = call(
+        &app,
+        "POST",
+        "/probe/batch",
+        r#"[["a","1"],["b","2"],["c","3"]]"#,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = get(&app, "/probe/batch?keys=a,missing,c").await;
-    assert_eq!(r.body, r#"[["a","1"],["c","3"]]"#, "missing keys are left out, as on Spin");
-    assert_eq!(call(&app, "DELETE", "/probe/batch?keys=a,b", "").await.status, 200);
-    assert_eq!(get(&app, "/probe/batch?keys=a,b,c").await.body, r#"[["c","3"]]"#);
+    assert_eq!(
+        r.body, r#"[["a","1"],["c","3"]]"#,
+        "missing keys are left out, as on Spin"
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/probe/batch?keys=a,b", "")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&app, "/probe/batch?keys=a,b,c").await.body,
+        r#"[["c","3"]]"#
+    );
     app.stop().await;
 }
 
@@ -235,7 +278,10 @@ async fn batch_operations_round_trip() {
 async fn data_survives_a_restart() {
     let state = state_dir("restart");
     let app = start(&state).await;
-    assert_eq!(call(&app, "PUT", "/probe/kv/durable", "yes").await.status, 200);
+    assert_eq!(
+        call(&app, "PUT", "/probe/kv/durable", "yes").await.status,
+        200
+    );
     assert_eq!(call(&app, "POST", "/probe/incr/n?by=5", "").await.body, "5");
     app.stop().await;
     let app = start(&state).await;
@@ -263,8 +309,18 @@ async fn variables_resolve_from_env_flags_and_defaults() {
     let app = start(&state).await;
     assert_eq!(get(&app, "/probe/var/secret_token").await.body, "from-env");
     assert_eq!(get(&app, "/probe/var/line").await.body, "hello, world");
-    assert!(get(&app, "/probe/var/unset").await.body.contains("Undefined"));
-    assert!(get(&app, "/probe/var/Not-Valid").await.body.contains("InvalidName"));
+    assert!(
+        get(&app, "/probe/var/unset")
+            .await
+            .body
+            .contains("Undefined")
+    );
+    assert!(
+        get(&app, "/probe/var/Not-Valid")
+            .await
+            .body
+            .contains("InvalidName")
+    );
     app.stop().await;
 
     let mut opts = options(&state);
@@ -275,13 +331,18 @@ async fn variables_resolve_from_env_flags_and_defaults() {
 
     let mut opts = options(&state);
     opts.env_vars = Some(BTreeMap::new());
-    let err = opsflow_host::up(opts).await.err().expect("required variable missing");
+    let err = opsflow_host::up(opts)
+        .await
+        .err()
+        .expect("required variable missing");
     assert!(format!("{err:#}").contains("secret_token"), "{err:#}");
 }
 
 async fn echo_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let task = tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
@@ -289,7 +350,9 @@ async fn echo_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf).await;
                 let _ = s
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong")
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+                    )
                     .await;
             });
         }
@@ -301,17 +364,36 @@ async fn echo_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
 async fn outbound_http_follows_the_allow_list() {
     let (addr, server) = echo_server().await;
     let app = start(&state_dir("outbound")).await;
-    let allowed = get(&app, &format!("/probe/fetch?url=http://127.0.0.1:{}/ping", addr.port())).await;
+    let allowed = get(
+        &app,
+        &format!("/probe/fetch?url=http://127.0.0.1:{}/ping", addr.port()),
+    )
+    .await;
     assert_eq!((allowed.status, allowed.body.as_str()), (200, "200 pong"));
-    let denied = get(&app, &format!("/probe/fetch?url=http://localhost:{}/ping", addr.port())).await;
+    let denied = get(
+        &app,
+        &format!("/probe/fetch?url=http://localhost:{}/ping", addr.port()),
+    )
+    .await;
     assert_eq!(denied.status, 502);
     assert!(denied.body.contains("HttpRequestDenied"), "{}", denied.body);
     // `limited` may call nothing.
-    let denied = get(&app, &format!("/other/probe/fetch?url=http://127.0.0.1:{}/ping", addr.port())).await;
+    let denied = get(
+        &app,
+        &format!(
+            "/other/probe/fetch?url=http://127.0.0.1:{}/ping",
+            addr.port()
+        ),
+    )
+    .await;
     assert!(denied.body.contains("HttpRequestDenied"), "{}", denied.body);
     // Fault injection refuses even allowed hosts.
     app.faults().refuse_outbound(true);
-    let refused = get(&app, &format!("/probe/fetch?url=http://127.0.0.1:{}/ping", addr.port())).await;
+    let refused = get(
+        &app,
+        &format!("/probe/fetch?url=http://127.0.0.1:{}/ping", addr.port()),
+    )
+    .await;
     assert_eq!(refused.status, 502);
     app.stop().await;
     server.abort();
@@ -320,16 +402,37 @@ async fn outbound_http_follows_the_allow_list() {
 #[tokio::test(flavor = "multi_thread")]
 async fn service_chaining_reaches_private_components_in_process() {
     let app = start(&state_dir("chain")).await;
-    assert_eq!(call(&app, "PUT", "/probe/kv/shared", "from-probe").await.status, 200);
-    let r = get(&app, "/probe/fetch?url=http://internal.spin.internal/probe/kv/shared").await;
+    assert_eq!(
+        call(&app, "PUT", "/probe/kv/shared", "from-probe")
+            .await
+            .status,
+        200
+    );
+    let r = get(
+        &app,
+        "/probe/fetch?url=http://internal.spin.internal/probe/kv/shared",
+    )
+    .await;
     assert_eq!((r.status, r.body.as_str()), (200, "200 from-probe"));
-    let r = get(&app, "/probe/fetch?url=http://internal.spin.internal/probe/headers").await;
-    assert!(r.body.contains(r#""spin-path-info":"/probe/headers""#), "{}", r.body);
+    let r = get(
+        &app,
+        "/probe/fetch?url=http://internal.spin.internal/probe/headers",
+    )
+    .await;
+    assert!(
+        r.body.contains(r#""spin-path-info":"/probe/headers""#),
+        "{}",
+        r.body
+    );
     // `http://self` goes through the app's public routes.
     let r = get(&app, "/probe/fetch?url=http://self/probe/kv/shared").await;
     assert_eq!(r.body, "200 from-probe");
     // Not allowed: `limited` has no allowed hosts; `ticker` is not chained to.
-    let r = get(&app, "/probe/fetch?url=http://ticker.spin.internal/probe/kv/shared").await;
+    let r = get(
+        &app,
+        "/probe/fetch?url=http://ticker.spin.internal/probe/kv/shared",
+    )
+    .await;
     assert!(r.body.contains("HttpRequestDenied"), "{}", r.body);
     app.stop().await;
 }
@@ -348,14 +451,25 @@ async fn private_routes_are_not_reachable_from_outside() {
 async fn cron_trigger_fires_every_second() {
     let app = start(&state_dir("cron")).await;
     tokio::time::sleep(Duration::from_millis(2600)).await;
-    let ticks: i64 = get(&app, "/probe/counter/cron-ticks").await.body.parse().expect("number");
+    let ticks: i64 = get(&app, "/probe/counter/cron-ticks")
+        .await
+        .body
+        .parse()
+        .expect("number");
     assert!((1..=4).contains(&ticks), "ticks = {ticks}");
-    let last: u64 = get(&app, "/probe/kv/cron-last").await.body.parse().expect("timestamp");
+    let last: u64 = get(&app, "/probe/kv/cron-last")
+        .await
+        .body
+        .parse()
+        .expect("timestamp");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    assert!(now.abs_diff(last) <= 3, "cron timestamp {last} vs now {now}");
+    assert!(
+        now.abs_diff(last) <= 3,
+        "cron timestamp {last} vs now {now}"
+    );
     app.stop().await;
 }
 
@@ -368,7 +482,11 @@ async fn selective_deployment_drops_other_components_and_their_triggers() {
     assert_eq!(get(&app, "/probe/kv/x").await.status, 404);
     assert_eq!(get(&app, "/other/probe/headers").await.status, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app.stats().kv_total("ticker"), 0, "cron of an unselected component never runs");
+    assert_eq!(
+        app.stats().kv_total("ticker"),
+        0,
+        "cron of an unselected component never runs"
+    );
     app.stop().await;
 
     let mut opts = options(&state);
@@ -385,7 +503,11 @@ async fn injected_kv_faults_fail_calls_and_a_trap_is_a_500() {
     assert!(r.body.contains("injected fault"), "{}", r.body);
     assert_eq!(call(&app, "PUT", "/probe/kv/k", "v").await.status, 200);
     assert_eq!(get(&app, "/probe/crash").await.status, 500);
-    assert_eq!(get(&app, "/probe/kv/k").await.body, "v", "the host keeps serving after a trap");
+    assert_eq!(
+        get(&app, "/probe/kv/k").await.body,
+        "v",
+        "the host keeps serving after a trap"
+    );
     app.stop().await;
 }
 
@@ -410,7 +532,11 @@ fn acknowledged_writes_survive_kill_9() {
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
     for _ in 0..300 {
-        if client.get(format!("{base}/.well-known/spin/health")).send().is_ok() {
+        if client
+            .get(format!("{base}/.well-known/spin/health"))
+            .send()
+            .is_ok()
+        {
             up = true;
             break;
         }
@@ -431,7 +557,10 @@ fn acknowledged_writes_survive_kill_9() {
     rt.block_on(async {
         let app = start(&state).await;
         for i in 0..20 {
-            assert_eq!(get(&app, &format!("/probe/kv/key{i}")).await.body, format!("value{i}"));
+            assert_eq!(
+                get(&app, &format!("/probe/kv/key{i}")).await.body,
+                format!("value{i}")
+            );
         }
         app.stop().await;
     });

@@ -11,7 +11,10 @@ pub struct MemoryBackend {
 }
 
 impl MemoryBackend {
-    fn with<T>(&self, f: impl FnOnce(&mut BTreeMap<(String, String), Vec<u8>>) -> KvResult<T>) -> KvResult<T> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<(String, String), Vec<u8>>) -> KvResult<T>,
+    ) -> KvResult<T> {
         let mut guard = self
             .data
             .lock()
@@ -77,7 +80,10 @@ impl Backend for MemoryBackend {
     }
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64> {
         self.with(|m| {
-            let next = add_counter(decode_counter(m.get(&k(store, key)).map(Vec::as_slice))?, delta)?;
+            let next = add_counter(
+                decode_counter(m.get(&k(store, key)).map(Vec::as_slice))?,
+                delta,
+            )?;
             m.insert(k(store, key), next.to_le_bytes().to_vec());
             Ok(next)
         })

@@ -152,9 +152,17 @@ mod contract_tests {
             assert_eq!(b.get("s", "k").unwrap(), None, "{name}");
             b.set("s", "k", b"v").unwrap();
             b.set("other", "k", b"w").unwrap();
-            assert_eq!(b.get("s", "k").unwrap().as_deref(), Some(&b"v"[..]), "{name}");
+            assert_eq!(
+                b.get("s", "k").unwrap().as_deref(),
+                Some(&b"v"[..]),
+                "{name}"
+            );
             assert!(b.exists("s", "k").unwrap());
-            assert_eq!(b.keys("s").unwrap(), vec!["k".to_string()], "{name}: stores are separate");
+            assert_eq!(
+                b.keys("s").unwrap(),
+                vec!["k".to_string()],
+                "{name}: stores are separate"
+            );
             b.delete("s", "k").unwrap();
             b.delete("s", "k").unwrap();
             assert!(!b.exists("s", "k").unwrap());
@@ -165,9 +173,19 @@ mod contract_tests {
     #[test]
     fn batch_operations_leave_out_missing_keys() {
         for (name, b, _d) in backends() {
-            b.set_many("s", &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())]).unwrap();
-            let got = b.get_many("s", &["a".into(), "zz".into(), "b".into()]).unwrap();
-            assert_eq!(got, vec![("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())], "{name}");
+            b.set_many(
+                "s",
+                &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
+            )
+            .unwrap();
+            let got = b
+                .get_many("s", &["a".into(), "zz".into(), "b".into()])
+                .unwrap();
+            assert_eq!(
+                got,
+                vec![("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
+                "{name}"
+            );
             b.delete_many("s", &["a".into(), "zz".into()]).unwrap();
             assert_eq!(b.keys("s").unwrap(), vec!["b".to_string()]);
         }
@@ -180,7 +198,10 @@ mod contract_tests {
             assert_eq!(b.increment("s", "c", -2).unwrap(), 3);
             assert_eq!(b.get("s", "c").unwrap(), Some(3i64.to_le_bytes().to_vec()));
             b.set("s", "text", b"hello").unwrap();
-            assert!(b.increment("s", "text", 1).is_err(), "{name}: non-counter value");
+            assert!(
+                b.increment("s", "text", 1).is_err(),
+                "{name}: non-counter value"
+            );
             b.set("s", "max", &i64::MAX.to_le_bytes()).unwrap();
             assert!(b.increment("s", "max", 1).is_err(), "{name}: overflow");
         }

@@ -27,9 +27,12 @@ fn other(e: impl std::fmt::Display) -> KvError {
 
 fn connect(path: &Path) -> KvResult<Connection> {
     let conn = Connection::open(path).map_err(other)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(other)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(other)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(other)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(other)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(other)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(other)?;
     Ok(conn)
 }
 

@@ -41,7 +41,9 @@ impl KvCall {
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
         }
         if fail {
-            return Err(KvError::Other("injected fault: key-value store unavailable".into()));
+            return Err(KvError::Other(
+                "injected fault: key-value store unavailable".into(),
+            ));
         }
         let backend = self
             .shared
@@ -109,16 +111,28 @@ impl spin_kv::HostStore for SpinCtx {
     }
 }
 
-fn handle<T>(accessor: &Accessor<T, SpinHost>, s: &Resource<KvStore>) -> wasmtime::Result<(KvCall, String)> {
+fn handle<T>(
+    accessor: &Accessor<T, SpinHost>,
+    s: &Resource<KvStore>,
+) -> wasmtime::Result<(KvCall, String)> {
     accessor.with(|mut a| a.get().call_on(s))
 }
 
 impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
-    async fn open(accessor: &Accessor<T, Self>, label: String) -> Outcome<Resource<KvStore>, spin_kv::Error> {
-        Ok(accessor.with(|mut a| a.get().open_store(label)).map_err(to_spin))
+    async fn open(
+        accessor: &Accessor<T, Self>,
+        label: String,
+    ) -> Outcome<Resource<KvStore>, spin_kv::Error> {
+        Ok(accessor
+            .with(|mut a| a.get().open_store(label))
+            .map_err(to_spin))
     }
 
-    async fn get(accessor: &Accessor<T, Self>, s: Resource<KvStore>, key: String) -> Outcome<Option<Vec<u8>>, spin_kv::Error> {
+    async fn get(
+        accessor: &Accessor<T, Self>,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<Option<Vec<u8>>, spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
         Ok(call
             .run(label, "get", move |b, l| {
@@ -129,7 +143,12 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
             .map_err(to_spin))
     }
 
-    async fn set(accessor: &Accessor<T, Self>, s: Resource<KvStore>, key: String, value: Vec<u8>) -> Outcome<(), spin_kv::Error> {
+    async fn set(
+        accessor: &Accessor<T, Self>,
+        s: Resource<KvStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Outcome<(), spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
         Ok(call
             .run(label, "set", move |b, l| {
@@ -141,7 +160,11 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
             .map_err(to_spin))
     }
 
-    async fn delete(accessor: &Accessor<T, Self>, s: Resource<KvStore>, key: String) -> Outcome<(), spin_kv::Error> {
+    async fn delete(
+        accessor: &Accessor<T, Self>,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<(), spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
         Ok(call
             .run(label, "delete", move |b, l| {
@@ -152,7 +175,11 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
             .map_err(to_spin))
     }
 
-    async fn exists(accessor: &Accessor<T, Self>, s: Resource<KvStore>, key: String) -> Outcome<bool, spin_kv::Error> {
+    async fn exists(
+        accessor: &Accessor<T, Self>,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<bool, spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
         Ok(call
             .run(label, "exists", move |b, l| {
@@ -166,7 +193,10 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
     async fn get_keys(
         accessor: &Accessor<T, Self>,
         s: Resource<KvStore>,
-    ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), spin_kv::Error>>)> {
+    ) -> wasmtime::Result<(
+        StreamReader<String>,
+        FutureReader<Result<(), spin_kv::Error>>,
+    )> {
         let (call, label) = handle(accessor, &s)?;
         let (keys, result) = match call.run(label, "get_keys", |b, l| b.keys(l)).await {
             Ok(keys) => (keys, Ok(())),
@@ -174,7 +204,8 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
         };
         accessor.with(|mut a| {
             let stream = StreamReader::new(&mut a, keys)?;
-            let future = FutureReader::new(&mut a, async move { wasmtime::Result::<_>::Ok(result) })?;
+            let future =
+                FutureReader::new(&mut a, async move { wasmtime::Result::<_>::Ok(result) })?;
             Ok((stream, future))
         })
     }
@@ -187,7 +218,11 @@ impl wasi_store::Host for SpinCtx {
 }
 
 impl wasi_store::HostBucket for SpinCtx {
-    async fn get(&mut self, s: Resource<KvStore>, key: String) -> Outcome<Option<Vec<u8>>, wasi_store::Error> {
+    async fn get(
+        &mut self,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<Option<Vec<u8>>, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
             .run(label, "get", move |b, l| {
@@ -198,7 +233,12 @@ impl wasi_store::HostBucket for SpinCtx {
             .map_err(to_wasi))
     }
 
-    async fn set(&mut self, s: Resource<KvStore>, key: String, value: Vec<u8>) -> Outcome<(), wasi_store::Error> {
+    async fn set(
+        &mut self,
+        s: Resource<KvStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
             .run(label, "set", move |b, l| {
@@ -210,7 +250,11 @@ impl wasi_store::HostBucket for SpinCtx {
             .map_err(to_wasi))
     }
 
-    async fn delete(&mut self, s: Resource<KvStore>, key: String) -> Outcome<(), wasi_store::Error> {
+    async fn delete(
+        &mut self,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
             .run(label, "delete", move |b, l| {
@@ -221,7 +265,11 @@ impl wasi_store::HostBucket for SpinCtx {
             .map_err(to_wasi))
     }
 
-    async fn exists(&mut self, s: Resource<KvStore>, key: String) -> Outcome<bool, wasi_store::Error> {
+    async fn exists(
+        &mut self,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<bool, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
             .run(label, "exists", move |b, l| {
@@ -239,7 +287,9 @@ impl wasi_store::HostBucket for SpinCtx {
     ) -> Outcome<wasi_store::KeyResponse, wasi_store::Error> {
         // As on Spin: the whole key set in one page; cursors are not supported.
         if cursor.is_some() {
-            return Ok(Err(wasi_store::Error::Other("list-keys: cursor not supported".into())));
+            return Ok(Err(wasi_store::Error::Other(
+                "list-keys: cursor not supported".into(),
+            )));
         }
         let (call, label) = self.call_on(&s)?;
         Ok(call
@@ -290,7 +340,11 @@ impl batch::Host for SpinCtx {
             .map_err(to_wasi))
     }
 
-    async fn delete_many(&mut self, s: Resource<KvStore>, keys: Vec<String>) -> Outcome<(), wasi_store::Error> {
+    async fn delete_many(
+        &mut self,
+        s: Resource<KvStore>,
+        keys: Vec<String>,
+    ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
             .run(label, "delete_many", move |b, l| {
@@ -303,7 +357,12 @@ impl batch::Host for SpinCtx {
 }
 
 impl atomics::Host for SpinCtx {
-    async fn increment(&mut self, s: Resource<KvStore>, key: String, delta: i64) -> Outcome<i64, wasi_store::Error> {
+    async fn increment(
+        &mut self,
+        s: Resource<KvStore>,
+        key: String,
+        delta: i64,
+    ) -> Outcome<i64, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
             .run(label, "increment", move |b, l| {
@@ -314,15 +373,20 @@ impl atomics::Host for SpinCtx {
             .map_err(to_wasi))
     }
 
-    async fn swap(&mut self, cas: Resource<KvCas>, value: Vec<u8>) -> Outcome<(), atomics::CasError> {
+    async fn swap(
+        &mut self,
+        cas: Resource<KvCas>,
+        value: Vec<u8>,
+    ) -> Outcome<(), atomics::CasError> {
         let KvCas { label, key, seen } = self.table.delete(cas)?;
         let outcome = {
             let (key, seen, value) = (key.clone(), seen.clone(), value);
-            self.caller().run(label.clone(), "swap", move |b, l| {
-                check_value(&value)?;
-                b.compare_and_swap(l, &key, seen.as_deref(), &value)
-            })
-            .await
+            self.caller()
+                .run(label.clone(), "swap", move |b, l| {
+                    check_value(&value)?;
+                    b.compare_and_swap(l, &key, seen.as_deref(), &value)
+                })
+                .await
         };
         match outcome {
             Ok(true) => Ok(Ok(())),
@@ -340,7 +404,11 @@ impl atomics::Host for SpinCtx {
 }
 
 impl SpinCtx {
-    async fn new_cas(&mut self, label: String, key: String) -> Outcome<Resource<KvCas>, wasi_store::Error> {
+    async fn new_cas(
+        &mut self,
+        label: String,
+        key: String,
+    ) -> Outcome<Resource<KvCas>, wasi_store::Error> {
         let read_key = key.clone();
         let seen = self
             .caller()
@@ -357,12 +425,19 @@ impl SpinCtx {
 }
 
 impl atomics::HostCas for SpinCtx {
-    async fn new(&mut self, s: Resource<KvStore>, key: String) -> Outcome<Resource<KvCas>, wasi_store::Error> {
+    async fn new(
+        &mut self,
+        s: Resource<KvStore>,
+        key: String,
+    ) -> Outcome<Resource<KvCas>, wasi_store::Error> {
         let label = self.table.get(&s)?.label.clone();
         self.new_cas(label, key).await
     }
 
-    async fn current(&mut self, cas: Resource<KvCas>) -> Outcome<Option<Vec<u8>>, wasi_store::Error> {
+    async fn current(
+        &mut self,
+        cas: Resource<KvCas>,
+    ) -> Outcome<Option<Vec<u8>>, wasi_store::Error> {
         Ok(Ok(self.table.get(&cas)?.seen.clone()))
     }
 
@@ -378,10 +453,13 @@ impl<T> spin_vars::HostWithStore<T> for SpinHost {
     async fn get(accessor: &Accessor<T, Self>, name: String) -> Outcome<String, spin_vars::Error> {
         Ok(accessor.with(|mut a| {
             let ctx = a.get();
-            ctx.shared.variables.get(&ctx.component, &name).map_err(|e| match e {
-                LookupError::InvalidName(n) => spin_vars::Error::InvalidName(n),
-                LookupError::Undefined(n) => spin_vars::Error::Undefined(n),
-            })
+            ctx.shared
+                .variables
+                .get(&ctx.component, &name)
+                .map_err(|e| match e {
+                    LookupError::InvalidName(n) => spin_vars::Error::InvalidName(n),
+                    LookupError::Undefined(n) => spin_vars::Error::Undefined(n),
+                })
         }))
     }
 }

@@ -168,7 +168,8 @@ fn engine(cache_dir: Option<&Path>) -> Result<Engine> {
 
 /// Compiles (or reuses) a component; keyed by path and content so a rebuilt file is recompiled.
 fn compile(engine: &Engine, path: &Path) -> Result<Component> {
-    static COMPILED: OnceLock<Mutex<HashMap<(std::path::PathBuf, u64), Component>>> = OnceLock::new();
+    static COMPILED: OnceLock<Mutex<HashMap<(std::path::PathBuf, u64), Component>>> =
+        OnceLock::new();
     let bytes = std::fs::read(path)
         .with_context(|| format!("failed to read component source {}", path.display()))?;
     let digest = {
@@ -236,7 +237,9 @@ impl Runtime {
             let pre = linker
                 .instantiate_pre(&component)
                 .map_err(|e| anyhow!("{e:?}"))
-                .with_context(|| format!("component \"{id}\" imports something this host does not provide"))?;
+                .with_context(|| {
+                    format!("component \"{id}\" imports something this host does not provide")
+                })?;
             let http = if http_components.contains(id.as_str()) {
                 Some(ServicePre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
                     format!("component \"{id}\" has an HTTP trigger but does not export wasi:http/handler@0.3.0")
@@ -251,8 +254,11 @@ impl Runtime {
             } else {
                 None
             };
-            let mut env: Vec<(String, String)> =
-                c.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut env: Vec<(String, String)> = c
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             env.extend(opts.env.iter().map(|(k, v)| (k.clone(), v.clone())));
             components.insert(
                 id.clone(),
@@ -308,7 +314,12 @@ impl Runtime {
             .http
             .as_ref()
             .map(|p| p.instance_pre().engine().clone())
-            .or_else(|| loaded.cron.as_ref().map(|p| p.instance_pre().engine().clone()));
+            .or_else(|| {
+                loaded
+                    .cron
+                    .as_ref()
+                    .map(|p| p.instance_pre().engine().clone())
+            });
         match engine {
             Some(engine) => Store::new(&engine, ctx),
             // Unreachable in practice: a loaded component always has a trigger.
@@ -393,11 +404,17 @@ impl Runtime {
             .clone()
             .ok_or_else(|| anyhow!("component \"{component}\" has no cron trigger"))?;
         let mut store = self.store(loaded);
-        let instance = pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?;
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| anyhow!("{e:?}"))?;
         let outcome = store
             .run_concurrent(async move |accessor| {
                 instance
-                    .call_handle_cron_event(accessor, bindings::cron::spin::cron::cron_types::Metadata { timestamp })
+                    .call_handle_cron_event(
+                        accessor,
+                        bindings::cron::spin::cron::cron_types::Metadata { timestamp },
+                    )
                     .await
             })
             .await
@@ -412,7 +429,8 @@ impl Runtime {
 /// A short plain-text response made by the host itself.
 pub fn plain(status: u16, text: &str) -> http::Response<HostBody> {
     let mut resp = http::Response::new(full(Bytes::from(text.to_string())));
-    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain"),

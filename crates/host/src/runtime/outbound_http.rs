@@ -30,7 +30,8 @@ impl OutboundHooks {
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), ErrorCode>> + Send>;
-type SendFuture = Box<dyn Future<Output = Result<(http::Response<HostBody>, IoFuture), HttpError>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<HostBody>, IoFuture), HttpError>> + Send>;
 
 fn ready_io() -> IoFuture {
     Box::new(async { Ok(()) })
@@ -52,7 +53,10 @@ impl WasiHttpHooks for OutboundHooks {
             }
             let uri = request.uri().clone();
             let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
-            let host = uri.host().ok_or(HttpError::from(ErrorCode::HttpRequestUriInvalid))?.to_ascii_lowercase();
+            let host = uri
+                .host()
+                .ok_or(HttpError::from(ErrorCode::HttpRequestUriInvalid))?
+                .to_ascii_lowercase();
             let port = uri
                 .port_u16()
                 .or_else(|| default_port(&scheme))

@@ -1,0 +1,18 @@
+//! The HTTP conventions every opsflow component follows (DESIGN §3 "API conventions"),
+//! with no dependency on spin-sdk so they are tested natively:
+//! problem+json errors, bearer-token roles, JSON bodies with limits, ETags,
+//! sortable ids, cursor pages and a small path router.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod ids;
+pub mod paging;
+pub mod problem;
+pub mod request;
+pub mod response;
+pub mod route;
+
+pub use auth::{Principal, Role, Tokens};
+pub use problem::{FieldError, Problem};
+pub use request::ApiRequest;
+pub use response::ApiResponse;

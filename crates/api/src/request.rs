@@ -1,0 +1,243 @@
+//! A request as a component sees it, parsed once at the edge.
+
+use crate::problem::Problem;
+use serde::de::DeserializeOwned;
+
+/// Default body limit for JSON APIs.
+pub const MAX_JSON_BODY: usize = 256 * 1024;
+
+/// Method, path, query, headers and the raw body.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    /// Upper-case method.
+    pub method: String,
+    /// Path without query.
+    pub path: String,
+    /// Raw query string (without `?`).
+    pub raw_query: String,
+    /// Decoded query pairs.
+    pub query: Vec<(String, String)>,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// Raw body bytes.
+    pub body: Vec<u8>,
+}
+
+impl ApiRequest {
+    /// Builds a request; `query` is the raw query string.
+    pub fn new(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Self {
+        let pairs = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect();
+        Self {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            raw_query: query.to_string(),
+            query: pairs,
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            body,
+        }
+    }
+
+    /// A header value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A query parameter.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Parses the JSON body into `T` (whose serde derive rejects unknown fields).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
+        self.json_limited(MAX_JSON_BODY)
+    }
+
+    /// Like [`ApiRequest::json`] with an explicit size limit.
+    pub fn json_limited<T: DeserializeOwned>(&self, limit: usize) -> Result<T, Problem> {
+        if self.body.len() > limit {
+            return Err(Problem::too_large(limit));
+        }
+        match self.header("content-type") {
+            Some(ct)
+                if ct
+                    .split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")) => {}
+            _ => {
+                return Err(Problem::unsupported_media_type(
+                    "Content-Type: application/json",
+                ));
+            }
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+    }
+
+    /// The version named by `If-Match` (`"<n>"` or `W/"<n>"`), if sent.
+    pub fn if_match(&self) -> Result<Option<u64>, Problem> {
+        match self.header("if-match") {
+            None => Ok(None),
+            Some(v) => {
+                let v = v.trim().trim_start_matches("W/").trim_matches('"');
+                v.parse()
+                    .map(Some)
+                    .map_err(|_| Problem::bad_request("If-Match must be an ETag this API returned"))
+            }
+        }
+    }
+
+    /// `If-Match` required for a mutation.
+    pub fn require_if_match(&self) -> Result<u64, Problem> {
+        self.if_match()?.ok_or_else(Problem::precondition_required)
+    }
+
+    /// The `Idempotency-Key` header, checked for a sane shape.
+    pub fn idempotency_key(&self) -> Result<Option<&str>, Problem> {
+        match self.header("idempotency-key") {
+            None => Ok(None),
+            Some(k)
+                if !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Ok(Some(k))
+            }
+            Some(_) => Err(Problem::bad_request(
+                "Idempotency-Key must be 1-128 printable ASCII characters",
+            )),
+        }
+    }
+}
+
+/// Decodes `%XX` and `+` in a query component; invalid escapes are kept as written.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: &str) -> ApiRequest {
+        ApiRequest::new(
+            "post",
+            "/x",
+            "a=1&b=hello%20world&c=%zz&d",
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body.as_bytes().to_vec(),
+        )
+    }
+
+    #[test]
+    fn query_and_headers_are_decoded() {
+        let r = req(&[("Content-Type", "application/json")], "{}");
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.query("b"), Some("hello world"));
+        assert_eq!(r.query("c"), Some("%zz"));
+        assert_eq!(r.query("d"), Some(""));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+
+    #[test]
+    fn json_checks_media_type_size_and_syntax() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct T {
+            #[allow(dead_code)]
+            a: u8,
+        }
+        let ok = req(
+            &[("content-type", "application/json; charset=utf-8")],
+            r#"{"a":1}"#,
+        );
+        assert!(ok.json::<T>().is_ok());
+        assert_eq!(req(&[], r#"{"a":1}"#).json::<T>().unwrap_err().status, 415);
+        let unknown = req(&[("content-type", "application/json")], r#"{"a":1,"b":2}"#);
+        assert_eq!(unknown.json::<T>().unwrap_err().status, 400);
+        let big = req(
+            &[("content-type", "application/json")],
+            &" ".repeat(MAX_JSON_BODY + 1),
+        );
+        assert_eq!(big.json::<T>().unwrap_err().status, 413);
+    }
+
+    #[test]
+    fn if_match_and_idempotency_keys() {
+        assert_eq!(
+            req(&[("if-match", "\"7\"")], "").if_match().expect("ok"),
+            Some(7)
+        );
+        assert_eq!(
+            req(&[("if-match", "W/\"7\"")], "").if_match().expect("ok"),
+            Some(7)
+        );
+        assert_eq!(
+            req(&[("if-match", "x")], "").if_match().unwrap_err().status,
+            400
+        );
+        assert_eq!(req(&[], "").require_if_match().unwrap_err().status, 428);
+        assert!(
+            req(&[("idempotency-key", "abc-1")], "")
+                .idempotency_key()
+                .is_ok()
+        );
+        assert!(
+            req(&[("idempotency-key", "a b")], "")
+                .idempotency_key()
+                .is_err()
+        );
+    }
+}

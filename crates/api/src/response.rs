@@ -1,0 +1,89 @@
+//! Responses as components build them before handing them to the runtime.
+
+use crate::problem::Problem;
+use serde::Serialize;
+
+/// Status, headers and body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ApiResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    /// A JSON body.
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self {
+                status,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body,
+            },
+            Err(e) => Self::problem(Problem::new(
+                500,
+                "internal",
+                "Internal error",
+                e.to_string(),
+            )),
+        }
+    }
+
+    /// A problem document.
+    pub fn problem(p: Problem) -> Self {
+        let mut headers = vec![("content-type".into(), "application/problem+json".into())];
+        if let Some(s) = p.retry_after {
+            headers.push(("retry-after".into(), s.to_string()));
+        }
+        Self {
+            status: p.status,
+            headers,
+            body: p.body(),
+        }
+    }
+
+    /// No body.
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Adds the ETag of a record version.
+    pub fn with_etag(self, version: u64) -> Self {
+        self.with_header("etag", etag(version))
+    }
+}
+
+impl From<Problem> for ApiResponse {
+    fn from(p: Problem) -> Self {
+        Self::problem(p)
+    }
+}
+
+/// The ETag of a record version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Checks a sent `If-Match` version against the stored one.
+pub fn check_version(sent: u64, current: u64) -> Result<(), Problem> {
+    if sent == current {
+        Ok(())
+    } else {
+        Err(Problem::precondition_failed(format!(
+            "the record is at version {current}; you sent If-Match for {sent}"
+        )))
+    }
+}

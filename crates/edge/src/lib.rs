@@ -1,0 +1,105 @@
+//! Where a Spin request becomes an [`ApiRequest`] and an [`ApiResponse`] goes back.
+//!
+//! Components call [`serve`] from their `#[http_service]` entry point; everything
+//! after that is plain Rust over `opsflow-api` types. No error escapes as a trap:
+//! a body over the limit is a 413, anything unexpected a problem document.
+#![forbid(unsafe_code)]
+
+use futures::StreamExt;
+use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{FullBody, Request, Response};
+
+/// Largest body any endpoint reads; endpoints may set lower limits.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Reads the request (body up to `limit` bytes) and runs `handler`.
+pub async fn serve<F, Fut>(
+    req: Request,
+    limit: usize,
+    handler: F,
+) -> Response<FullBody<bytes::Bytes>>
+where
+    F: FnOnce(ApiRequest) -> Fut,
+    Fut: std::future::Future<Output = ApiResponse>,
+{
+    let response = match read(req, limit).await {
+        Ok(api) => handler(api).await,
+        Err(problem) => problem.into(),
+    };
+    into_spin(response)
+}
+
+/// Reads method, path, query, headers and at most `limit` body bytes.
+pub async fn read(req: Request, limit: usize) -> Result<ApiRequest, Problem> {
+    let (parts, body) = req.into_parts();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    if let Some(len) = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(Problem::too_large(limit));
+    }
+    let mut bytes = Vec::new();
+    let mut stream = body.stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| Problem::bad_request(format!("could not read the body: {e:?}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(Problem::too_large(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(ApiRequest::new(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        headers,
+        bytes,
+    ))
+}
+
+/// Converts a response for the runtime.
+pub fn into_spin(resp: ApiResponse) -> Response<FullBody<bytes::Bytes>> {
+    let mut builder = Response::builder().status(resp.status);
+    for (k, v) in &resp.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    match builder.body(FullBody::new(bytes::Bytes::from(resp.body))) {
+        Ok(r) => r,
+        Err(_) => {
+            let mut r = Response::new(FullBody::new(bytes::Bytes::from_static(b"{}")));
+            *r.status_mut() = spin_sdk::http::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        }
+    }
+}
+
+/// A Spin variable, or `None` when unset or undefined.
+pub async fn variable(name: &str) -> Option<String> {
+    spin_sdk::variables::get(name)
+        .await
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The caller behind the request's bearer token, resolved through `api_tokens`.
+pub async fn authenticate(req: &ApiRequest) -> Result<opsflow_api::Principal, Problem> {
+    let Some(raw) = variable("api_tokens").await else {
+        return Err(Problem::unavailable("api_tokens is not configured"));
+    };
+    let tokens = opsflow_api::Tokens::parse(&raw)
+        .map_err(|e| Problem::new(503, "misconfigured", "Service misconfigured", e.to_string()))?;
+    tokens.authenticate(req.header("authorization"))
+}

@@ -1,0 +1,1 @@
+//! Keys of the content area (see the table in the parent module).

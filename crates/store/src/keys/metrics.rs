@@ -1,0 +1,1 @@
+//! Keys of the metrics area (see the table in the parent module).

@@ -1,0 +1,1 @@
+//! Keys of the monitoring area (see the table in the parent module).

@@ -1,0 +1,1 @@
+//! Keys of the triggers area (see the table in the parent module).

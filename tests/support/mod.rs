@@ -1,0 +1,190 @@
+//! Starting the app for a test: build the components once, run them on the local
+//! host with a fresh state directory, and talk to it over HTTP.
+#![allow(dead_code)]
+
+use opsflow_host::{RunningApp, UpOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The components of spin.toml, built for wasm32-wasip2.
+const COMPONENTS: [&str; 5] = [
+    "campaign-intake",
+    "content-approval",
+    "threshold-check",
+    "trigger-dispatch",
+    "scheduler",
+];
+
+/// Bearer tokens the tests use, by role.
+pub const TOKENS: [(&str, &str, &[&str]); 8] = [
+    ("marketing-token", "mia", &["marketing"]),
+    ("marketing2-token", "max", &["marketing"]),
+    ("operations-token", "olga", &["operations"]),
+    ("operations2-token", "omar", &["operations"]),
+    ("brand-token", "bree", &["brand_reviewer"]),
+    ("compliance-token", "cole", &["compliance_reviewer"]),
+    ("admin-token", "ada", &["admin"]),
+    ("viewer-token", "vic", &["viewer"]),
+];
+
+/// The token the scheduler uses.
+pub const SCHEDULER_TOKEN: &str = "scheduler-token";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds every component once per test binary.
+pub fn build_components() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.current_dir(workspace())
+            .args(["build", "--target", "wasm32-wasip2", "--release"]);
+        for c in COMPONENTS {
+            cmd.args(["-p", c]);
+        }
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "component build failed");
+    });
+}
+
+/// The `api_tokens` variable for [`TOKENS`] (and the scheduler).
+pub fn api_tokens() -> String {
+    let mut map = serde_json::Map::new();
+    for (token, sub, roles) in TOKENS {
+        map.insert(
+            opsflow_api::auth::token_hash(token),
+            serde_json::json!({ "sub": sub, "roles": roles }),
+        );
+    }
+    map.insert(
+        opsflow_api::auth::token_hash(SCHEDULER_TOKEN),
+        serde_json::json!({ "sub": "system:scheduler", "roles": ["operations"] }),
+    );
+    serde_json::Value::Object(map).to_string()
+}
+
+/// A fresh state directory under target/.
+pub fn state_dir(name: &str) -> PathBuf {
+    let dir = workspace()
+        .join("target/test-state")
+        .join(format!("app-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Options for the real spin.toml with the test variables.
+pub fn options(state: &Path, extra_vars: &[(&str, &str)]) -> UpOptions {
+    build_components();
+    let mut opts = UpOptions::new(workspace().join("spin.toml"));
+    opts.listen = "127.0.0.1:0".parse().expect("addr");
+    opts.state_dir = Some(state.to_path_buf());
+    let mut env = BTreeMap::from([
+        ("SPIN_VARIABLE_API_TOKENS".to_string(), api_tokens()),
+        (
+            "SPIN_VARIABLE_SCHEDULER_TOKEN".to_string(),
+            SCHEDULER_TOKEN.to_string(),
+        ),
+    ]);
+    for (k, v) in extra_vars {
+        env.insert(
+            format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()),
+            v.to_string(),
+        );
+    }
+    opts.env_vars = Some(env);
+    opts
+}
+
+/// Starts the app with a fresh state directory.
+pub async fn start(name: &str) -> App {
+    let state = state_dir(name);
+    App::start_in(&state, &[]).await
+}
+
+/// A running app and a client for it.
+pub struct App {
+    pub host: RunningApp,
+    pub client: reqwest::Client,
+    pub state: PathBuf,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl App {
+    pub async fn start_in(state: &Path, vars: &[(&str, &str)]) -> Self {
+        let host = opsflow_host::up(options(state, vars))
+            .await
+            .expect("host starts");
+        Self {
+            host,
+            client: reqwest::Client::new(),
+            state: state.to_path_buf(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.host.url())
+    }
+
+    /// Sends a request; `token` is a bearer token, `body` JSON when present.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method.parse().expect("method"), self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request sent");
+        Reply {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.text().await.expect("body"),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send("GET", path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: serde_json::Value) -> Reply {
+        self.send("POST", path, Some(token), Some(body), &[]).await
+    }
+
+    pub async fn stop(self) {
+        self.host.stop().await;
+    }
+}

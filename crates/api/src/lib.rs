@@ -13,6 +13,6 @@ pub mod response;
 pub mod route;
 
 pub use auth::{Principal, Role, Tokens};
-pub use problem::{FieldError, Problem};
+pub use problem::{FieldError, Problem, ProblemDoc};
 pub use request::ApiRequest;
 pub use response::ApiResponse;

@@ -11,9 +11,28 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// A problem document (`application/problem+json`).
+/// A problem document (`application/problem+json`), boxed so `Result<T, Problem>`
+/// stays small on the happy path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Problem {
+#[serde(transparent)]
+pub struct Problem(Box<ProblemDoc>);
+
+impl std::ops::Deref for Problem {
+    type Target = ProblemDoc;
+    fn deref(&self) -> &ProblemDoc {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut ProblemDoc {
+        &mut self.0
+    }
+}
+
+/// The members of a problem document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemDoc {
     /// A stable URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
@@ -39,7 +58,7 @@ const BASE: &str = "https://opsflow.dev/problems/";
 impl Problem {
     /// A problem of kind `slug` (the last segment of its type URI).
     pub fn new(status: u16, slug: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ProblemDoc {
             kind: format!("{BASE}{slug}"),
             title: title.to_string(),
             status,
@@ -47,7 +66,7 @@ impl Problem {
             errors: Vec::new(),
             extra: serde_json::Map::new(),
             retry_after: None,
-        }
+        }))
     }
 
     /// 400: a body or query that cannot be read.

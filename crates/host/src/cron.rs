@@ -38,6 +38,27 @@ impl Schedule {
     }
 }
 
+/// Fires `component`'s `handle-cron-event` on every tick of `schedule`, forever.
+///
+/// Ticks are not queued: a handler still running when the next tick comes makes
+/// that tick run late, as with the plugin's scheduler, never twice at once.
+pub async fn run_schedule(
+    schedule: Schedule,
+    component: String,
+    runtime: std::sync::Arc<crate::runtime::Runtime>,
+) {
+    let mut last = Utc::now();
+    while let Some(next) = schedule.next_after(last) {
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        let timestamp = u64::try_from(next.timestamp()).unwrap_or_default();
+        if let Err(e) = runtime.handle_cron(&component, timestamp).await {
+            eprintln!("cron trigger for \"{component}\" failed: {e:#}");
+        }
+        last = next.max(Utc::now() - chrono::Duration::milliseconds(1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,26 +94,5 @@ mod tests {
         assert!(parse_expression("* * * * *").is_err());
         assert!(parse_expression("61 * * * * *").is_err());
         assert!(parse_expression("every minute").is_err());
-    }
-}
-
-/// Fires `component`'s `handle-cron-event` on every tick of `schedule`, forever.
-///
-/// Ticks are not queued: a handler still running when the next tick comes makes
-/// that tick run late, as with the plugin's scheduler, never twice at once.
-pub async fn run_schedule(
-    schedule: Schedule,
-    component: String,
-    runtime: std::sync::Arc<crate::runtime::Runtime>,
-) {
-    let mut last = Utc::now();
-    while let Some(next) = schedule.next_after(last) {
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
-        tokio::time::sleep(wait).await;
-        let timestamp = u64::try_from(next.timestamp()).unwrap_or_default();
-        if let Err(e) = runtime.handle_cron(&component, timestamp).await {
-            eprintln!("cron trigger for \"{component}\" failed: {e:#}");
-        }
-        last = next.max(Utc::now() - chrono::Duration::milliseconds(1));
     }
 }

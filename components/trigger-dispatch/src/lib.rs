@@ -1,15 +1,22 @@
 //! The trigger-dispatch component: routes under `/api/triggers`.
 #![forbid(unsafe_code)]
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem};
+mod routes;
+
+use opsflow_api::{ApiRequest, ApiResponse, route};
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    opsflow_edge::serve(req, opsflow_edge::MAX_BODY, route).await
+    opsflow_edge::serve(req, opsflow_edge::MAX_BODY, dispatch).await
 }
 
-async fn route(req: ApiRequest) -> ApiResponse {
-    Problem::not_found(format!("no resource at {} {}", req.method, req.path)).into()
+async fn dispatch(req: ApiRequest) -> ApiResponse {
+    match route::find(routes::ROUTES, &req.method, &req.path) {
+        Ok((r, _params)) => {
+            opsflow_api::Problem::not_found(format!("operation {} is not built yet", r.op)).into()
+        }
+        Err(problem) => problem.into(),
+    }
 }

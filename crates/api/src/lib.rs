@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod ids;
+pub mod openapi;
 pub mod paging;
 pub mod problem;
 pub mod request;
@@ -16,3 +17,4 @@ pub use auth::{Principal, Role, Tokens};
 pub use problem::{FieldError, Problem, ProblemDoc};
 pub use request::ApiRequest;
 pub use response::ApiResponse;
+pub use route::{RouteDef, def};

@@ -5,4 +5,6 @@
 #![forbid(unsafe_code)]
 
 pub mod campaign;
+pub mod content;
+pub mod monitoring;
 pub mod webhooks;

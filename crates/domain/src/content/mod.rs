@@ -1,0 +1,1 @@
+//! Content production: see DESIGN §3 "Content".

@@ -1,0 +1,1 @@
+//! Monitoring, thresholds and trigger dispatch: see DESIGN §3.

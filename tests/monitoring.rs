@@ -1,0 +1,3 @@
+//! Black-box tests: monitoring.
+
+mod support;

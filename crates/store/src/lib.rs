@@ -8,11 +8,14 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod content;
 pub mod idempotency;
 mod index;
 pub mod keys;
 mod kv;
 mod memory;
+pub mod metrics;
+pub mod monitoring;
 mod records;
 #[cfg(feature = "spin")]
 pub mod spin;

@@ -81,6 +81,8 @@ pub fn options(state: &Path, extra_vars: &[(&str, &str)]) -> UpOptions {
     let mut opts = UpOptions::new(workspace().join("spin.toml"));
     opts.listen = "127.0.0.1:0".parse().expect("addr");
     opts.state_dir = Some(state.to_path_buf());
+    // Compiled components are shared by every test process (target/wasmtime-cache).
+    opts.compile_cache = Some(workspace().join("target"));
     let mut env = BTreeMap::from([
         ("SPIN_VARIABLE_API_TOKENS".to_string(), api_tokens()),
         (

@@ -64,6 +64,8 @@ pub struct UpOptions {
     pub env_vars: Option<BTreeMap<String, String>>,
     /// Fault switches.
     pub faults: Arc<Faults>,
+    /// Where compiled components are cached between runs (default: the state directory).
+    pub compile_cache: Option<PathBuf>,
     /// Print the route table and warnings.
     pub verbose: bool,
 }
@@ -82,6 +84,7 @@ impl UpOptions {
             component_ids: Vec::new(),
             env_vars: None,
             faults: Arc::new(Faults::default()),
+            compile_cache: None,
             verbose: false,
         }
     }
@@ -189,7 +192,7 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
         variables,
         env: &opts.env,
         faults: opts.faults.clone(),
-        cache_dir: Some(&state_dir),
+        cache_dir: Some(opts.compile_cache.as_deref().unwrap_or(&state_dir)),
         router,
     })?);
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Stats {
     requests: AtomicU64,
     instantiations: AtomicU64,
+    instantiate_nanos: AtomicU64,
     kv_calls: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
@@ -19,6 +20,8 @@ pub struct Snapshot {
     pub requests: u64,
     /// Component instances created (HTTP, cron, chained).
     pub instantiations: u64,
+    /// Total time spent instantiating HTTP handlers, in nanoseconds.
+    pub instantiate_nanos: u64,
     /// KV calls by `component/operation`.
     pub kv_calls: BTreeMap<String, u64>,
 }
@@ -46,6 +49,11 @@ impl Stats {
         self.instantiations.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds the time one instantiation took.
+    pub fn instantiate_time(&self, nanos: u64) {
+        self.instantiate_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
     /// Counts a KV call.
     pub fn kv_call(&self, component: &str, op: &'static str) {
         if let Ok(mut map) = self.kv_calls.lock() {
@@ -67,6 +75,7 @@ impl Stats {
         Snapshot {
             requests: self.requests.load(Ordering::Relaxed),
             instantiations: self.instantiations.load(Ordering::Relaxed),
+            instantiate_nanos: self.instantiate_nanos.load(Ordering::Relaxed),
             kv_calls,
         }
     }

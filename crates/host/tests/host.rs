@@ -52,6 +52,8 @@ fn options(state: &Path) -> UpOptions {
     let mut opts = UpOptions::new(manifest());
     opts.listen = "127.0.0.1:0".parse().expect("addr");
     opts.state_dir = Some(state.to_path_buf());
+    // Compiled components are shared by every test process (target/wasmtime-cache).
+    opts.compile_cache = Some(workspace().join("target"));
     opts.env_vars = Some(BTreeMap::from([(
         "SPIN_VARIABLE_SECRET_TOKEN".to_string(),
         "from-env".to_string(),

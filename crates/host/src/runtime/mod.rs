@@ -136,6 +136,8 @@ fn engine(cache_dir: Option<&Path>) -> Result<Engine> {
     if let Some(dir) = cache_dir {
         let mut cache = wasmtime::CacheConfig::new();
         cache.with_directory(dir.join("wasmtime-cache"));
+        // The first app a process starts fixes the engine (and so this cache) for
+        // every later one: one engine per process shares compiled code between apps.
         if let Ok(cache) = wasmtime::Cache::new(cache) {
             config.cache(Some(cache));
         }
@@ -343,10 +345,15 @@ impl Runtime {
         };
         let mut store = self.store(loaded);
         let id = loaded.id.clone();
+        let shared = self.shared.clone();
         let (resp_tx, resp_rx) = oneshot::channel::<Result<http::Response<HostBody>, String>>();
         tokio::spawn(async move {
             let run = async {
+                let started = std::time::Instant::now();
                 let service = pre.instantiate_async(&mut store).await?;
+                shared.stats.instantiate_time(
+                    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                );
                 store
                     .run_concurrent(async move |accessor| -> wasmtime::Result<()> {
                         let (wreq, req_io) = wasmtime_wasi_http::p3::Request::from_http(req);

@@ -1,0 +1,110 @@
+//! `cargo run --profile host -p opsflow-bench --bin host-bench`: the local host under load.
+//!
+//! Runs the kv-probe fixture (build it first: `cargo build --target wasm32-wasip2
+//! --release -p kv-probe`) and prints, per scenario, requests/s, latency and the
+//! average per-request instantiation time.
+#![forbid(unsafe_code)]
+
+use anyhow::Result;
+use opsflow_bench::load;
+use opsflow_host::{KvMode, UpOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let state = root.join("target/bench-state");
+    let _ = std::fs::remove_dir_all(&state);
+    println!(
+        "| scenario | store | connections | requests/s | p50 | p99 | errors | instantiation (avg) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let scenarios: [(&str, &str, &str, KvMode, usize); 6] = [
+        ("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 1),
+        ("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 8),
+        (
+            "KV counter (increment)",
+            "POST",
+            "/probe/incr/hits",
+            KvMode::Memory,
+            8,
+        ),
+        (
+            "KV counter (increment)",
+            "POST",
+            "/probe/incr/hits",
+            KvMode::Sqlite,
+            1,
+        ),
+        (
+            "KV counter (increment)",
+            "POST",
+            "/probe/incr/hits",
+            KvMode::Sqlite,
+            8,
+        ),
+        (
+            "KV read (get)",
+            "GET",
+            "/probe/kv/missing",
+            KvMode::Sqlite,
+            8,
+        ),
+    ];
+    for (name, method, path, kv, conns) in scenarios {
+        let mut opts = UpOptions::new(root.join("tests/fixtures/kv-probe/spin.toml"));
+        opts.listen = "127.0.0.1:0".parse()?;
+        opts.state_dir = Some(state.clone());
+        opts.kv = kv.clone();
+        opts.env_vars = Some(BTreeMap::from([(
+            "SPIN_VARIABLE_SECRET_TOKEN".to_string(),
+            "bench".to_string(),
+        )]));
+        // Only the probe: the fixture's every-second cron would add noise.
+        opts.component_ids = vec!["probe".to_string()];
+        let app = opsflow_host::up(opts).await?;
+        // Warm up connections, caches and the allocator pool.
+        let _ = load(
+            app.addr(),
+            method,
+            path,
+            "",
+            conns,
+            Duration::from_millis(500),
+        )
+        .await?;
+        let before = app.stats();
+        let r = load(
+            app.addr(),
+            method,
+            path,
+            "",
+            conns,
+            Duration::from_secs(secs),
+        )
+        .await?;
+        let after = app.stats();
+        let inst = (after.instantiate_nanos - before.instantiate_nanos) as f64
+            / ((after.instantiations - before.instantiations).max(1)) as f64
+            / 1000.0;
+        println!(
+            "| {name} | {} | {conns} | {:.0} | {:.2} ms | {:.2} ms | {} | {inst:.1} µs |",
+            match kv {
+                KvMode::Sqlite => "SQLite file",
+                KvMode::Memory => "memory",
+            },
+            r.rps,
+            r.p50.as_secs_f64() * 1000.0,
+            r.p99.as_secs_f64() * 1000.0,
+            r.errors,
+        );
+        app.stop().await;
+    }
+    Ok(())
+}

@@ -1,1 +1,59 @@
-//! Keys of the metrics area (see the table in the parent module).
+//! Keys of the webhooks and metrics area (`wh`: dedupe markers, batch records and
+//! the registries the cleanup pass walks; `met`: counter records).
+//!
+//! Days are UTC day numbers (`unix_seconds.div_euclid(86_400)`), hours are bucket
+//! starts in unix seconds.
+
+use super::Key;
+
+/// The dedupe marker of one event: present once the event's batch is stored;
+/// its value is the key of that batch record. `scope` is the platform (or
+/// `manual` plus the campaign for samples posted to the metrics API).
+pub fn marker(scope: &str, dedupe_id: &str) -> Key {
+    Key::new("wh", &["m", scope, dedupe_id])
+}
+
+/// A batch record: the deltas of one accepted batch, received on `day`.
+pub fn batch(day: i64, id: &str) -> Key {
+    Key::new("wh", &["b", &day.to_string(), id])
+}
+
+/// The counter records touched by batches received on `day` (an [`crate::Index`]).
+pub fn day_registry(day: i64) -> Key {
+    Key::new("wh", &["reg", &day.to_string()])
+}
+
+/// The days that still have a registry (an [`crate::Index`] of day numbers).
+pub fn registered_days() -> Key {
+    Key::new("wh", &["days"])
+}
+
+/// The counters of one campaign for one hour bucket (every channel, content item
+/// and kind in one record).
+pub fn campaign_hour(campaign_id: &str, hour_start: i64) -> Key {
+    Key::new("met", &["c", campaign_id, &hour_start.to_string()])
+}
+
+/// A platform's unattributed and unknown-kind counts (and kept samples) for a day.
+pub fn platform_day(platform: &str, day: i64) -> Key {
+    Key::new("met", &["p", platform, &day.to_string()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_distinct_and_bounded() {
+        assert_eq!(marker("sendgrid", "abc").as_str(), "wh:m:sendgrid:abc");
+        assert!(
+            marker("manual", "c1:x=y")
+                .as_str()
+                .starts_with("wh:m:manual:h-")
+        );
+        assert_eq!(batch(19_700, "01J").as_str(), "wh:b:19700:01J");
+        assert_eq!(campaign_hour("c1", 3_600).as_str(), "met:c:c1:3600");
+        assert_eq!(platform_day("hubspot", -1).as_str(), "met:p:hubspot:-1");
+        assert!(marker("sendgrid", &"x".repeat(200)).as_str().len() < 64);
+    }
+}

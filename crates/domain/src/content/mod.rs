@@ -1,1 +1,44 @@
-//! Content production: see DESIGN §3 "Content".
+//! Content production (DESIGN §3 "Content"): content items and their state machine,
+//! decisions bound to the content hash, approval workflows as data, automated checks
+//! against the brand standard (also data) and distribution timing.
+//!
+//! Everything is pure: ids and `now` are arguments; the component loads the
+//! workflow, the brand standard and the campaign and passes them in.
+//!
+//! Typical use in a handler:
+//! - create: [`NewContent`] → [`ContentItem::create`] (checks run)
+//! - edit: [`ContentPatch`] → [`ContentItem::apply_patch`] (re-opens review on a new hash)
+//! - [`ContentItem::submit`], [`ContentItem::decide`], [`ContentItem::withdraw`],
+//!   [`ContentItem::schedule`], [`ContentItem::publish`]; each returns the audit
+//!   [`Event`]s to append and any schedule slot to release
+//! - timing: [`curve_from_history`] → [`candidates`] / [`check_explicit`]
+#![deny(missing_docs)]
+
+mod checks;
+mod item;
+mod timing;
+mod workflow;
+
+#[cfg(test)]
+mod props;
+
+pub use checks::{
+    ALL_CHECKS, BrandStandard, ChannelRules, CheckFailure, CheckInput, CheckKind, CheckReport,
+    Field, LinkRules, MAX_TERM_CHARS, MAX_TERMS, run_checks, urls_in, words,
+};
+pub use item::{
+    Approval, ApprovedBy, Changed, ContentError, ContentItem, ContentPatch, Decider, Decision,
+    DecisionInput, Event, MAX_BODY, MAX_COMMENT, MAX_DECISIONS, MAX_LINK, MAX_LINKS, MAX_SUBJECT,
+    MAX_TITLE, NewContent, Outcome, Picked, SYSTEM_ACTOR, ScheduledSend, Standard, content_hash,
+    parse_state, state_name,
+};
+pub use timing::{
+    Candidate, Curve, HOUR, HOURS_PER_WEEK, MIN_DELIVERED, ScoreSource, SendRules, Span,
+    candidates, check_explicit, curve_from_history, default_curve, hour_of_week, hour_of_week_unix,
+};
+pub use workflow::{
+    CompletionRule, MAX_APPROVERS, MAX_STAGES, StageDef, StageInput, StageRole, Workflow,
+    WorkflowInput,
+};
+
+pub use crate::campaign::ContentState;

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod campaigns;
 pub mod content;
 pub mod idempotency;
 mod index;

@@ -16,6 +16,7 @@
 //! - report: [`success_report`]
 #![deny(missing_docs)]
 
+mod book;
 mod input;
 mod record;
 mod report;
@@ -24,6 +25,7 @@ mod stage;
 mod validation;
 mod values;
 
+pub use book::{BookError, KEEP_DECIDED, MAX_PENDING, PlanningBook, Proposed};
 pub use input::{
     CampaignInput, CampaignPatch, ChannelInput, MAX_CHANNELS, MAX_FALLBACKS, MAX_OBJECTIVES,
     MAX_RULES, MAX_SENDS_PER_DAY, MAX_WINDOWS, NewCampaign, ObjectiveInput, PriorityInput,
@@ -39,7 +41,7 @@ pub use report::{
 pub use resources::{
     Allocation, AllocationInput, Amount, ApplyError, DayUtilization, Decision, DecisionInput,
     MAX_SKILLS, Move, Overallocation, ProposalRefusal, ProposalStatus, RebalanceProposal, Resource,
-    ResourceInput, ResourceKind, ResourceUtilization, Unit, apply_proposal, decide,
+    ResourceInput, ResourceKind, ResourcePatch, ResourceUtilization, Unit, apply_proposal, decide,
     overallocations, propose_rebalance, utilization,
 };
 pub use stage::{

@@ -51,6 +51,15 @@ impl Unit {
 }
 
 impl ResourceKind {
+    /// The kind's name in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Person => "person",
+            ResourceKind::Team => "team",
+            ResourceKind::BudgetPool => "budget_pool",
+        }
+    }
+
     /// Parses a wire name: `person`, `team` or `budget_pool`.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         match raw {
@@ -194,6 +203,47 @@ impl ResourceInput {
             }),
             _ => Err(errs),
         }
+    }
+}
+
+/// A change to a resource: fields left out keep their value. The kind (and so the
+/// unit of every allocation on it) cannot change; create a new resource instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcePatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// Must equal the current kind if sent.
+    pub kind: Option<String>,
+    /// New capacity per day.
+    pub capacity_per_day: Option<i64>,
+    /// New skills (replacing the old ones).
+    pub skills: Option<Vec<String>>,
+}
+
+impl Resource {
+    /// The resource with `patch` applied, validated as a new resource would be.
+    pub fn apply_patch(&self, patch: ResourcePatch) -> Result<Resource, ValidationErrors> {
+        if let Some(kind) = patch.kind.as_deref()
+            && ResourceKind::parse(kind) != Ok(self.kind)
+        {
+            let mut errs = ValidationErrors::default();
+            errs.push("kind", "cannot change; create a new resource instead");
+            return Err(errs);
+        }
+        ResourceInput {
+            name: Some(patch.name.unwrap_or_else(|| self.name.to_string())),
+            kind: Some(self.kind.as_str().to_string()),
+            capacity_per_day: Some(
+                patch
+                    .capacity_per_day
+                    .unwrap_or(self.capacity_per_day.value()),
+            ),
+            skills: patch
+                .skills
+                .unwrap_or_else(|| self.skills.iter().map(ToString::to_string).collect()),
+        }
+        .parse(self.id.clone())
     }
 }
 

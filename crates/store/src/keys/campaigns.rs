@@ -1,4 +1,12 @@
 //! Keys of the campaigns area (`cmp`).
+//!
+//! | key | value |
+//! |---|---|
+//! | `cmp:c:<id>` | a campaign: `Versioned<opsflow_domain::campaign::Campaign>` |
+//! | `cmp:idx:all` | the campaign index: `Versioned<`[`crate::campaigns::CampaignIndex`]`>`, id → stage and version |
+//! | `cmp:r:<id>` | a resource: `Versioned<opsflow_domain::campaign::Resource>` |
+//! | `cmp:idx:resources` | the ids of every resource (an [`crate::Index`]) |
+//! | `cmp:alloc` | the planning book: every allocation and the rebalance proposals, one versioned record |
 
 use super::Key;
 
@@ -7,14 +15,10 @@ pub fn campaign(id: &str) -> Key {
     Key::new("cmp", &["c", id])
 }
 
-/// The ids of every campaign (an [`crate::Index`]).
+/// The campaign index: every campaign id with its stage (see [`crate::campaigns`]).
+/// One record, so a transition moves an id between stages with one compare-and-swap.
 pub fn campaign_index() -> Key {
     Key::new("cmp", &["idx", "all"])
-}
-
-/// The ids of the campaigns in one stage.
-pub fn campaigns_in_stage(stage: &str) -> Key {
-    Key::new("cmp", &["idx", "stage", stage])
 }
 
 /// A resource record.
@@ -27,17 +31,8 @@ pub fn resource_index() -> Key {
     Key::new("cmp", &["idx", "resources"])
 }
 
-/// Every allocation, in one versioned record (changed atomically by rebalancing).
+/// The planning book: every allocation and the rebalance proposals, in one versioned
+/// record, so approving a proposal and applying its moves is one compare-and-swap.
 pub fn allocations() -> Key {
     Key::new("cmp", &["alloc"])
-}
-
-/// A rebalance proposal.
-pub fn proposal(id: &str) -> Key {
-    Key::new("cmp", &["p", id])
-}
-
-/// The ids of every rebalance proposal.
-pub fn proposal_index() -> Key {
-    Key::new("cmp", &["idx", "proposals"])
 }

@@ -65,6 +65,48 @@ impl<'a, K: Kv> AuditLog<'a, K> {
         Ok(entry)
     }
 
+    /// Appends several entries in two round trips (one increment reserving their
+    /// sequence numbers, one `set_many`), in order.
+    pub async fn append_many(
+        &self,
+        at: &str,
+        entries: &[(String, String, serde_json::Value)],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = i64::try_from(entries.len()).map_err(|_| StoreError::Corrupt("too many".into()))?;
+        let last = self
+            .kv
+            .increment(audit_count(self.kind, &self.id).as_str(), n)
+            .await?;
+        let last =
+            u64::try_from(last).map_err(|_| StoreError::Corrupt("negative audit count".into()))?;
+        let first = last + 1 - entries.len() as u64;
+        let mut out = Vec::new();
+        let mut pairs = Vec::new();
+        for (i, (actor, action, detail)) in entries.iter().enumerate() {
+            let entry = AuditEntry {
+                seq: first + i as u64,
+                at: at.to_string(),
+                actor: actor.clone(),
+                action: action.clone(),
+                detail: detail.clone(),
+            };
+            let bytes =
+                serde_json::to_vec(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            pairs.push((
+                audit_entry(self.kind, &self.id, entry.seq)
+                    .as_str()
+                    .to_string(),
+                bytes,
+            ));
+            out.push(entry);
+        }
+        self.kv.set_many(&pairs).await?;
+        Ok(out)
+    }
+
     /// Entries after `after` (a sequence number), at most `limit`.
     pub async fn list(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let count = match self

@@ -1,6 +1,8 @@
 //! What other areas may read about content items (owned by the content work).
 
+use crate::keys::content::{campaign_items, item};
 use crate::kv::{Kv, StoreError};
+use crate::{Index, Records};
 
 /// The facts a campaign's stage gates need about one linked content item.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -15,10 +17,67 @@ pub struct ContentSummary {
     pub due: Option<String>,
 }
 
-/// Every content item linked to `campaign_id`.
+/// Every content item linked to `campaign_id`: one index read and one `get_many`
+/// per 100 items. Items are stored as `Versioned<ContentItem>`; only the summary
+/// fields are decoded here.
 pub async fn linked_items<K: Kv>(
-    _kv: &K,
-    _campaign_id: &str,
+    kv: &K,
+    campaign_id: &str,
 ) -> Result<Vec<ContentSummary>, StoreError> {
-    Ok(Vec::new())
+    let ids = Index::new(kv, campaign_items(campaign_id)).ids().await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<_> = ids.iter().map(|id| item(id)).collect();
+    Ok(Records::new(kv)
+        .get_many::<ContentSummary>(&keys)
+        .await?
+        .into_iter()
+        .map(|v| v.value)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryKv;
+    use futures::executor::block_on;
+
+    #[test]
+    fn linked_items_reads_the_index_then_the_items_in_one_batch() {
+        let kv = MemoryKv::default();
+        block_on(async {
+            let stored = serde_json::json!({
+                "id": "I1", "campaign_id": "C1", "channel": "email", "state": "approved",
+                "due": "2030-01-01T00:00:00Z", "title": "t", "body": "b", "decisions": []
+            });
+            assert!(
+                Records::new(&kv)
+                    .create(&item("I1"), &stored)
+                    .await
+                    .expect("ok")
+            );
+            Index::new(&kv, campaign_items("C1"))
+                .add("I1")
+                .await
+                .expect("ok");
+            Index::new(&kv, campaign_items("C1"))
+                .add("I2")
+                .await
+                .expect("ok");
+            let before = kv.calls();
+            let items = linked_items(&kv, "C1").await.expect("ok");
+            assert_eq!(kv.calls() - before, 2);
+            assert_eq!(
+                items,
+                vec![ContentSummary {
+                    id: "I1".into(),
+                    channel: "email".into(),
+                    state: "approved".into(),
+                    due: Some("2030-01-01T00:00:00Z".into()),
+                }]
+            );
+            assert!(linked_items(&kv, "C9").await.expect("ok").is_empty());
+        });
+    }
 }

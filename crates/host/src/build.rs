@@ -33,3 +33,39 @@ pub fn build(app: &App, only: &[String]) -> Result<()> {
     println!("Finished building all Spin components");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_each_command_in_its_workdir_and_stops_at_a_failure() {
+        let dir = std::env::temp_dir().join(format!("opsflow-build-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("dir");
+        let manifest = r#"
+spin_manifest_version = 2
+[application]
+name = "b"
+[[trigger.http]]
+route = "/..."
+component = "a"
+[component.a]
+source = "a.wasm"
+[component.a.build]
+command = ["echo one > out.txt", "echo two >> out.txt"]
+workdir = "sub"
+[component.b]
+source = "b.wasm"
+[component.b.build]
+command = "exit 3"
+"#;
+        let app = crate::manifest::parse(manifest, &dir).expect("valid");
+        build(&app, &["a".to_string()]).expect("a builds");
+        let out = std::fs::read_to_string(dir.join("sub/out.txt")).expect("built");
+        assert_eq!(out, "one\ntwo\n");
+        let err = build(&app, &[]).unwrap_err();
+        assert!(err.to_string().contains("component b failed"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -42,8 +42,16 @@ pub fn build_components() {
         let mut cmd = std::process::Command::new(env!("CARGO"));
         cmd.current_dir(workspace())
             .args(["build", "--target", "wasm32-wasip2", "--release"]);
+        // `OPSFLOW_TEST_COMPONENTS=a,b` builds only those and runs the others' last
+        // build: one area can be tested while another is mid-edit in a shared tree.
+        let only = std::env::var("OPSFLOW_TEST_COMPONENTS").ok();
         for c in COMPONENTS {
-            cmd.args(["-p", c]);
+            if only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|x| x.trim() == c))
+            {
+                cmd.args(["-p", c]);
+            }
         }
         let status = cmd.status().expect("cargo runs");
         assert!(status.success(), "component build failed");

@@ -1,0 +1,485 @@
+//! Campaigns: create, list, get, update (If-Match), stage transitions through the
+//! gates, handoffs, the audit log and the success report.
+
+use super::{Ctx, audit, audit_page, invalid, invalid_field, page_query, store, update_failed};
+use chrono::{DateTime, Utc};
+use opsflow_api::response::check_version;
+use opsflow_api::{ApiRequest, ApiResponse, Problem, Role, ids};
+use opsflow_domain::campaign::{
+    Campaign, CampaignInput, CampaignPatch, ContentFact, ContentState, GateContext, PlanningBook,
+    ReportInputs, Resource, Stage, UpdateError, gate as gate_of, parse_instant, success_report,
+    transition as transition_of,
+};
+use opsflow_store::keys::campaigns as keys;
+use opsflow_store::metrics::CampaignTotals;
+use opsflow_store::{Records, Versioned};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which roles may change which campaign field. Marketing owns the plan (name,
+/// objectives, schedule, owner); operations owns its owner field; both edit the
+/// channel strategy (marketing's budgets and channels, operations' send timing and
+/// automated budget shifts), the priority and the monitoring rules.
+pub const FIELD_ROLES: &[(&str, &[Role])] = &[
+    ("name", &[Role::Marketing]),
+    ("marketing_owner", &[Role::Marketing]),
+    ("operations_owner", &[Role::Operations]),
+    ("objectives", &[Role::Marketing]),
+    ("schedule", &[Role::Marketing]),
+    ("channels", &[Role::Marketing, Role::Operations]),
+    ("priority", &[Role::Marketing, Role::Operations]),
+    ("monitoring_rule_ids", &[Role::Marketing, Role::Operations]),
+];
+
+fn respond(status: u16, c: &Campaign) -> ApiResponse {
+    ApiResponse::json(status, c).with_etag(c.version())
+}
+
+/// Loads a campaign; ids that cannot be ours are simply not found.
+pub(crate) async fn load(ctx: &Ctx, id: &str) -> Result<Campaign, Problem> {
+    let missing = || Problem::not_found(format!("campaign {id} does not exist"));
+    if !ids::is_id(id) {
+        return Err(missing());
+    }
+    Records::new(&ctx.kv)
+        .get::<Campaign>(&keys::campaign(id))
+        .await
+        .map_err(store)?
+        .map(|v| v.value)
+        .ok_or_else(missing)
+}
+
+pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let input: CampaignInput = req.json()?;
+    let new = input.parse().map_err(invalid)?;
+    let id = ids::new_id();
+    let campaign = Campaign::create(id.clone(), new, ctx.actor.clone(), ctx.now);
+    // Index first: an index entry whose record never got written is skipped by lists,
+    // while a record missing from the index would be invisible.
+    opsflow_store::campaigns::set_stage(&ctx.kv, &id, Stage::Planning.as_str(), 1)
+        .await
+        .map_err(store)?;
+    let created = Records::new(&ctx.kv)
+        .create(&keys::campaign(&id), &campaign)
+        .await;
+    match created {
+        Ok(true) => {}
+        Ok(false) => return Err(Problem::conflict("id-clash", "id clash; retry")),
+        Err(e) => {
+            let _ = opsflow_store::campaigns::remove(&ctx.kv, &id).await;
+            return Err(e.into());
+        }
+    }
+    audit(
+        ctx,
+        "campaign",
+        &id,
+        "campaign.created",
+        serde_json::json!({ "name": campaign.name(), "stage": campaign.stage() }),
+    )
+    .await;
+    Ok(respond(201, &campaign).with_header("location", format!("/api/campaigns/{id}")))
+}
+
+pub async fn get(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    Ok(respond(200, &load(ctx, id).await?))
+}
+
+pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let (cursor, limit) = page_query(req)?;
+    let stage = match req.query("stage") {
+        Some(s) => Some(Stage::parse(s).map_err(|e| invalid_field("stage", e.to_string()))?),
+        None => None,
+    };
+    let owner = req.query("owner");
+    let ids = opsflow_store::campaigns::ids_in_stage(&ctx.kv, stage.map(Stage::as_str))
+        .await
+        .map_err(store)?;
+    let after: Vec<&String> = ids
+        .iter()
+        .filter(|id| cursor.as_deref().is_none_or(|c| id.as_str() > c))
+        .collect();
+    let records = Records::new(&ctx.kv);
+    let mut items: Vec<Campaign> = Vec::new();
+    let mut more = false;
+    'pages: for chunk in after.chunks(100) {
+        let keys: Vec<_> = chunk.iter().map(|id| keys::campaign(id)).collect();
+        for v in records.get_many::<Campaign>(&keys).await.map_err(store)? {
+            let c = v.value;
+            if let Some(s) = stage
+                && c.stage() != s
+            {
+                // The index lags the record (a transition stopped between its two
+                // writes): repair the entry from the record, which is the truth.
+                let _ = opsflow_store::campaigns::set_stage(
+                    &ctx.kv,
+                    c.id(),
+                    c.stage().as_str(),
+                    c.version(),
+                )
+                .await;
+                continue;
+            }
+            if owner.is_some_and(|o| {
+                c.marketing_owner().as_str() != o && c.operations_owner().as_str() != o
+            }) {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break 'pages;
+            }
+            items.push(c);
+        }
+    }
+    let next_cursor = if more {
+        items.last().map(|c| c.id().to_string())
+    } else {
+        None
+    };
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
+    ))
+}
+
+enum Patched {
+    Refused(Problem),
+    Unchanged(Box<Campaign>),
+}
+
+pub async fn update(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let sent = req.require_if_match()?;
+    let patch: CampaignPatch = req.json()?;
+    let fields = patch.fields();
+    if fields.is_empty() {
+        return Err(invalid_field("body", "send at least one field to change"));
+    }
+    let denied: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| {
+            FIELD_ROLES
+                .iter()
+                .find(|(name, _)| name == f)
+                .is_some_and(|(_, roles)| !ctx.who.has_any(roles))
+        })
+        .collect();
+    if !denied.is_empty() {
+        return Err(Problem::forbidden(format!(
+            "your roles may not change: {}",
+            denied.join(", ")
+        ))
+        .with("fields", serde_json::json!(denied)));
+    }
+    if !ids::is_id(id) {
+        return Err(Problem::not_found(format!("campaign {id} does not exist")));
+    }
+    let mut before = None;
+    let result = Records::new(&ctx.kv)
+        .update(&keys::campaign(id), |cur: Versioned<Campaign>| {
+            check_version(sent, cur.value.version()).map_err(Patched::Refused)?;
+            let next = cur.value.apply_patch(patch.clone(), ctx.now).map_err(|e| {
+                Patched::Refused(match e {
+                    UpdateError::Closed(stage) => Problem::conflict(
+                        "campaign-closed",
+                        format!("the campaign is {stage}; it can no longer be changed"),
+                    ),
+                    UpdateError::Invalid(errs) => invalid(errs),
+                })
+            })?;
+            if next.version() == cur.value.version() {
+                return Err(Patched::Unchanged(Box::new(next)));
+            }
+            before = Some(cur.value);
+            Ok(next)
+        })
+        .await;
+    let updated = match result {
+        Ok(v) => v.value,
+        Err(opsflow_store::UpdateError::Refused(Patched::Unchanged(c))) => {
+            return Ok(respond(200, &c));
+        }
+        Err(opsflow_store::UpdateError::Refused(Patched::Refused(p))) => return Err(p),
+        Err(opsflow_store::UpdateError::NotFound) => {
+            return Err(Problem::not_found(format!("campaign {id} does not exist")));
+        }
+        Err(opsflow_store::UpdateError::Store(e)) => return Err(e.into()),
+    };
+    let (old, new) = (
+        serde_json::to_value(&before).unwrap_or_default(),
+        serde_json::to_value(&updated).unwrap_or_default(),
+    );
+    let pick = |v: &serde_json::Value| -> serde_json::Map<String, serde_json::Value> {
+        fields
+            .iter()
+            .map(|f| (f.to_string(), v.get(*f).cloned().unwrap_or_default()))
+            .collect()
+    };
+    audit(
+        ctx,
+        "campaign",
+        id,
+        "campaign.updated",
+        serde_json::json!({
+            "fields": fields,
+            "before": pick(&old),
+            "after": pick(&new),
+            "version": updated.version(),
+        }),
+    )
+    .await;
+    Ok(respond(200, &updated))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    target: Option<String>,
+}
+
+pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let body: TransitionBody = req.json()?;
+    let target = match body.target.as_deref() {
+        None => return Err(invalid_field("target", "is required")),
+        Some(t) => Stage::parse(t).map_err(|e| invalid_field("target", e.to_string()))?,
+    };
+    let sent = req.if_match()?;
+    let current = load(ctx, id).await?;
+    let facts = if target == Stage::Cancelled {
+        GateContext::default()
+    } else {
+        gate_context(ctx, &current).await?
+    };
+    let mut handoff = None;
+    let result = Records::new(&ctx.kv)
+        .update(&keys::campaign(id), |cur: Versioned<Campaign>| {
+            if let Some(v) = sent {
+                check_version(v, cur.value.version())?;
+            }
+            if cur.value.stage() != current.stage() {
+                return Err(Problem::conflict(
+                    "stage-changed",
+                    format!(
+                        "the campaign moved to {} meanwhile; reload and retry",
+                        cur.value.stage()
+                    ),
+                ));
+            }
+            match transition_of(&cur.value, target, &facts, &ctx.actor, ctx.now) {
+                Ok(t) => {
+                    handoff = Some(t.handoff);
+                    Ok(t.campaign)
+                }
+                Err(refusal) => Err(Problem::conflict("transition-refused", refusal.to_string())
+                    .with("from", serde_json::json!(refusal.from))
+                    .with("to", serde_json::json!(refusal.to))
+                    .with("unmet", serde_json::json!(refusal.unmet))),
+            }
+        })
+        .await;
+    let campaign = result
+        .map_err(|e| update_failed(e, &format!("campaign {id}")))?
+        .value;
+    // The record is the truth; a failed index write is repaired by the next list.
+    let _ = opsflow_store::campaigns::set_stage(
+        &ctx.kv,
+        id,
+        campaign.stage().as_str(),
+        campaign.version(),
+    )
+    .await;
+    audit(
+        ctx,
+        "campaign",
+        id,
+        "campaign.transitioned",
+        serde_json::json!({ "from": current.stage(), "to": campaign.stage(), "handoff": handoff }),
+    )
+    .await;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "campaign": campaign, "handoff": handoff }),
+    )
+    .with_etag(campaign.version()))
+}
+
+/// The facts the gate of the campaign's current stage needs, and only those:
+/// each stage reads one or two keys at most.
+async fn gate_context(ctx: &Ctx, c: &Campaign) -> Result<GateContext, Problem> {
+    let mut facts = GateContext::default();
+    match c.stage() {
+        Stage::Planning => {
+            let book = Records::new(&ctx.kv)
+                .get::<PlanningBook>(&keys::allocations())
+                .await
+                .map_err(store)?
+                .map(|v| v.value)
+                .unwrap_or_default();
+            let used: BTreeSet<&str> = book
+                .allocations
+                .iter()
+                .filter(|a| a.campaign_id == c.id())
+                .map(|a| a.resource_id.as_str())
+                .collect();
+            let keys: Vec<_> = used.iter().map(|r| keys::resource(r)).collect();
+            facts.resources = Records::new(&ctx.kv)
+                .get_many::<Resource>(&keys)
+                .await
+                .map_err(store)?
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            facts.allocations = book.allocations;
+        }
+        Stage::Production | Stage::Optimization => {
+            facts.content = content_facts(ctx, c.id()).await?;
+        }
+        Stage::Distribution => {
+            facts.monitoring_rule_ids =
+                opsflow_store::monitoring::rule_ids_for_campaign(&ctx.kv, c.id())
+                    .await
+                    .map_err(store)?;
+        }
+        Stage::Monitoring => {
+            let (sum, _) = totals(ctx, c, true).await?;
+            facts.metrics_present = sum.by_kind.values().any(|v| *v != 0);
+        }
+        Stage::Completed | Stage::Cancelled => {}
+    }
+    Ok(facts)
+}
+
+async fn content_facts(ctx: &Ctx, id: &str) -> Result<Vec<ContentFact>, Problem> {
+    let items = opsflow_store::content::linked_items(&ctx.kv, id)
+        .await
+        .map_err(store)?;
+    Ok(items
+        .into_iter()
+        .map(|i| ContentFact {
+            // A state this version does not know is treated as not approved.
+            state: serde_json::from_value(serde_json::Value::String(i.state))
+                .unwrap_or(ContentState::Draft),
+            due: i.due.as_deref().and_then(|d| parse_instant(d).ok()),
+            id: i.id,
+            channel: i.channel,
+        })
+        .collect())
+}
+
+/// Metrics windows of a campaign, newest first: from the day it was created or
+/// starts (whichever is earlier) to the end of today or of its schedule (whichever is
+/// earlier), in slices of at most 100 days (the most one totals read covers), at
+/// most 8 slices.
+fn metrics_windows(c: &Campaign, now: DateTime<Utc>) -> Vec<(i64, i64)> {
+    const DAY: i64 = 86_400;
+    let floor = |t: i64| t - t.rem_euclid(DAY);
+    let start = floor(c.schedule().start().min(c.created_at()).timestamp());
+    let end = (floor(c.schedule().end().min(now).timestamp()) + DAY).max(start + DAY);
+    let mut out = Vec::new();
+    let mut to = end;
+    while to > start && out.len() < 8 {
+        let from = (to - 100 * DAY).max(start);
+        out.push((from, to));
+        to = from;
+    }
+    out
+}
+
+/// Counter totals over the campaign's metrics windows (all of them, or only until
+/// one holds data when `first_only`).
+async fn totals(
+    ctx: &Ctx,
+    c: &Campaign,
+    first_only: bool,
+) -> Result<(CampaignTotals, Option<(i64, i64)>), Problem> {
+    let windows = metrics_windows(c, ctx.now);
+    let mut sum = CampaignTotals::default();
+    for (from, to) in &windows {
+        let t = opsflow_store::metrics::campaign_totals(&ctx.kv, c.id(), *from, *to, 86_400)
+            .await
+            .map_err(store)?;
+        let add = |dst: &mut BTreeMap<String, i64>, src: &BTreeMap<String, i64>| {
+            for (k, v) in src {
+                let slot = dst.entry(k.clone()).or_default();
+                *slot = slot.saturating_add(*v);
+            }
+        };
+        add(&mut sum.by_kind, &t.by_kind);
+        for (channel, m) in &t.by_channel {
+            add(sum.by_channel.entry(channel.clone()).or_default(), m);
+        }
+        if first_only && sum.by_kind.values().any(|v| *v != 0) {
+            break;
+        }
+    }
+    let span = windows
+        .last()
+        .zip(windows.first())
+        .map(|((from, _), (_, to))| (*from, *to));
+    Ok((sum, span))
+}
+
+pub async fn gate(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    let c = load(ctx, id).await?;
+    let facts = gate_context(ctx, &c).await?;
+    let unmet = if c.stage().is_terminal() {
+        Vec::new()
+    } else {
+        gate_of(&c, &facts)
+    };
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "stage": c.stage(),
+            "next": c.stage().next(),
+            "ready": !c.stage().is_terminal() && unmet.is_empty(),
+            "unmet": unmet,
+        }),
+    ))
+}
+
+pub async fn handoffs(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    let c = load(ctx, id).await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "items": c.handoffs() }),
+    ))
+}
+
+pub async fn audit_log(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    load(ctx, id).await?;
+    audit_page(ctx, "campaign", id, req).await
+}
+
+pub async fn report(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    let c = load(ctx, id).await?;
+    let (totals, span) = totals(ctx, &c, false).await?;
+    let as_f64 = |m: &BTreeMap<String, i64>| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), *v as f64))
+            .collect::<BTreeMap<String, f64>>()
+    };
+    let inputs = ReportInputs {
+        kpi_totals: as_f64(&totals.by_kind),
+        channel_totals: totals
+            .by_channel
+            .iter()
+            .map(|(ch, m)| (ch.clone(), as_f64(m)))
+            .collect(),
+        triggers_fired: 0,
+        actions_taken: 0,
+    };
+    let report = success_report(&c, &inputs, ctx.now);
+    let mut body = serde_json::to_value(&report).unwrap_or_default();
+    if let (Some(obj), Some((from, to))) = (body.as_object_mut(), span) {
+        obj.insert(
+            "window".into(),
+            serde_json::json!({
+                "from": DateTime::<Utc>::from_timestamp(from, 0),
+                "to": DateTime::<Utc>::from_timestamp(to, 0),
+            }),
+        );
+    }
+    Ok(ApiResponse::json(200, &body))
+}

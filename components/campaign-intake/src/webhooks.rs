@@ -1,7 +1,186 @@
-//! Webhook and metrics operations.
+//! Platform webhooks (`/webhooks/{platform}`) and the metrics API: parse the
+//! platform, load its secret, verify the raw request, parse the batch, count it
+//! exactly once (`opsflow_store::metrics::ingest`, whose documentation gives the
+//! write order), answer with a status senders retry correctly:
+//!
+//! | outcome | status |
+//! |---|---|
+//! | every event stored or a known duplicate | 200 |
+//! | platform secret unset / unreadable | 503 + `Retry-After` (senders keep retrying until configured) |
+//! | bad signature, stale timestamp, missing signature headers | 401 |
+//! | body not a batch at all | 400 |
+//! | body over 1 MiB | 413 |
+//! | store failure | 503 + `Retry-After`; the retry counts nothing twice |
+
+#[path = "metrics_api.rs"]
+mod metrics_api;
 
 use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use opsflow_domain::webhooks::{
+    Credentials, InboundRequest, NormalizedEvent, ParsedBatch, Platform, VerifyError, parse_batch,
+    public_url,
+};
+use opsflow_store::metrics::{self, Batch, Sample, Target};
+use opsflow_store::spin::SpinKv;
 
-pub async fn handle(op: &str, _params: &[String], _req: ApiRequest) -> ApiResponse {
-    Problem::not_found(format!("operation {op} is not built yet")).into()
+/// Seconds a sender should wait before retrying while its platform is unconfigured.
+const UNCONFIGURED_RETRY_SECS: u32 = 300;
+
+pub async fn handle(op: &str, params: &[String], req: ApiRequest) -> ApiResponse {
+    let param = params.first().map(String::as_str).unwrap_or_default();
+    match op {
+        "receive_webhook" => receive(param, &req).await,
+        "check_webhook" => check(param, false),
+        "check_webhook_head" => check(param, true),
+        _ => metrics_api::handle(op, param, &req).await,
+    }
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn platform(segment: &str) -> Result<Platform, Problem> {
+    Platform::parse(segment).ok_or_else(|| {
+        Problem::not_found(format!(
+            "no webhook for platform `{segment}`; use sendgrid, mandrill, hubspot or generic"
+        ))
+    })
+}
+
+/// The `HEAD`/`GET` Mandrill (and some other senders) make to check a webhook URL.
+fn check(segment: &str, head: bool) -> ApiResponse {
+    match platform(segment) {
+        Err(p) => p.into(),
+        Ok(_) if head => ApiResponse::empty(200),
+        Ok(p) => ApiResponse::json(
+            200,
+            &serde_json::json!({ "platform": p.as_str(), "ok": true }),
+        ),
+    }
+}
+
+fn unavailable(slug: &str, detail: String) -> Problem {
+    let mut p = Problem::new(503, slug, "Webhook not configured", detail);
+    p.retry_after = Some(UNCONFIGURED_RETRY_SECS);
+    p
+}
+
+async fn receive(segment: &str, req: &ApiRequest) -> ApiResponse {
+    match receive_inner(segment, req).await {
+        Ok(r) => r,
+        Err(p) => p.into(),
+    }
+}
+
+async fn receive_inner(segment: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let platform = platform(segment)?;
+    let raw = opsflow_edge::variable(platform.secret_variable()).await;
+    let credentials = Credentials::from_config(platform, raw.as_deref()).map_err(|e| match e {
+        VerifyError::Unconfigured => unavailable(
+            "platform-unconfigured",
+            format!(
+                "{platform} webhooks are disabled: set the `{}` variable",
+                platform.secret_variable()
+            ),
+        ),
+        other => unavailable("platform-misconfigured", other.to_string()),
+    })?;
+    let base = opsflow_edge::variable("public_base_url").await;
+    let signs_url = matches!(platform, Platform::Mandrill | Platform::Hubspot);
+    let base = match base {
+        Some(b) => b,
+        None if signs_url => {
+            return Err(unavailable(
+                "platform-misconfigured",
+                "set `public_base_url`: this platform signs the webhook URL".into(),
+            ));
+        }
+        None => String::new(),
+    };
+    let path_and_query = if req.raw_query.is_empty() {
+        req.path.clone()
+    } else {
+        format!("{}?{}", req.path, req.raw_query)
+    };
+    let url = public_url(&base, &path_and_query);
+    let now = now();
+    let inbound = InboundRequest {
+        method: &req.method,
+        url: &url,
+        headers: &req.headers,
+        body: &req.body,
+    };
+    credentials.verify(&inbound, now).map_err(|e| {
+        Problem::new(
+            401,
+            "bad-signature",
+            "Signature not accepted",
+            e.to_string(),
+        )
+    })?;
+    let parsed = parse_batch(platform, &req.body).map_err(|e| {
+        Problem::new(
+            400,
+            "malformed-batch",
+            "Malformed webhook body",
+            e.to_string(),
+        )
+    })?;
+    let nonce = opsflow_api::ids::new_id();
+    let batch = Batch {
+        scope: platform.as_str(),
+        platform: platform.as_str(),
+        samples: samples(&parsed, now),
+        nonce: &nonce,
+    };
+    let kv = SpinKv::default_store();
+    let outcome = metrics::ingest(&kv, batch, now).await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "platform": platform.as_str(),
+            "accepted": outcome.accepted,
+            "duplicates": outcome.duplicates + parsed.duplicates_in_batch,
+            "unknown": outcome.unknown,
+            "unattributed": outcome.unattributed,
+            "rejected": parsed.rejected,
+        }),
+    ))
+}
+
+/// A parsed batch as store samples: counted events, then unknown kinds.
+fn samples(parsed: &ParsedBatch, now: i64) -> Vec<Sample> {
+    let mut out: Vec<Sample> = parsed.events.iter().map(event_sample).collect();
+    out.extend(parsed.unknown.iter().map(|u| Sample {
+        dedupe_id: u.dedupe_id.clone(),
+        target: Target::Unknown,
+        kind: u.kind.chars().take(64).collect(),
+        channel: None,
+        content_id: None,
+        at: now,
+        amount: 1,
+        detail: None,
+    }));
+    out
+}
+
+fn event_sample(e: &NormalizedEvent) -> Sample {
+    Sample {
+        dedupe_id: Some(e.dedupe_id.clone()),
+        target: match &e.campaign_id {
+            Some(c) => Target::Campaign(c.clone()),
+            None => Target::Unattributed,
+        },
+        kind: e.kind.as_str().to_string(),
+        channel: e.channel.clone(),
+        content_id: e.content_id.clone(),
+        at: e.occurred_at,
+        amount: e.amount,
+        detail: e
+            .campaign_id
+            .is_none()
+            .then(|| serde_json::to_value(e).unwrap_or_default()),
+    }
 }

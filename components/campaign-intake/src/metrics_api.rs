@@ -1,0 +1,320 @@
+//! The metrics API: samples for sources without webhooks, counters read back,
+//! unattributed events for inspection, and the dedupe cleanup pass.
+
+use opsflow_api::{ApiRequest, ApiResponse, FieldError, Problem, Role};
+use opsflow_domain::webhooks::MetricKind;
+use opsflow_domain::webhooks::event::{MAX_ATTRIBUTION_LEN, MAX_DEDUPE_ID_LEN, MAX_UNIX_SECONDS};
+use opsflow_store::metrics::{self, Batch, HOUR_SECS, MAX_RANGE_HOURS, Sample, Target};
+use opsflow_store::spin::SpinKv;
+use serde::Deserialize;
+
+use super::now;
+
+/// Most samples one `POST /api/campaigns/{id}/metrics` may carry.
+const MAX_SAMPLES: usize = 1_000;
+/// Body limit of that request.
+const MAX_BODY: usize = 512 * 1024;
+
+pub async fn handle(op: &str, param: &str, req: &ApiRequest) -> ApiResponse {
+    let result = match op {
+        "post_campaign_metrics" => post_samples(param, req).await,
+        "get_campaign_metrics" => get_metrics(param, req).await,
+        "list_unattributed_events" => unattributed(req).await,
+        "cleanup_metrics" => cleanup(req).await,
+        _ => Err(Problem::not_found(format!("operation {op} is not built"))),
+    };
+    result.unwrap_or_else(ApiResponse::from)
+}
+
+const READERS: &[Role] = &[Role::Marketing, Role::Operations, Role::Viewer];
+const WRITERS: &[Role] = &[Role::Marketing, Role::Operations];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SamplesBody {
+    samples: Vec<WireSample>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireSample {
+    id: String,
+    kind: String,
+    value: i64,
+    at: WireTime,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    content_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireTime {
+    Unix(i64),
+    Text(String),
+}
+
+fn parse_time(t: &WireTime) -> Option<i64> {
+    let secs = match t {
+        WireTime::Unix(s) => *s,
+        WireTime::Text(s) => chrono::DateTime::parse_from_rfc3339(s).ok()?.timestamp(),
+    };
+    (0..=MAX_UNIX_SECONDS).contains(&secs).then_some(secs)
+}
+
+fn printable(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn attribution(s: &Option<String>) -> bool {
+    s.as_deref().is_none_or(|v| {
+        !v.trim().is_empty() && v.len() <= MAX_ATTRIBUTION_LEN && !v.chars().any(char::is_control)
+    })
+}
+
+fn campaign_id(id: &str) -> Result<&str, Problem> {
+    if id.len() <= MAX_ATTRIBUTION_LEN && !id.chars().any(char::is_control) {
+        Ok(id)
+    } else {
+        Err(Problem::bad_request("campaign id too long"))
+    }
+}
+
+/// Parses and validates the samples, all or nothing (422 lists every bad field).
+fn parse_samples(body: SamplesBody, campaign: &str) -> Result<Vec<Sample>, Problem> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    if body.samples.is_empty() || body.samples.len() > MAX_SAMPLES {
+        errors.push(FieldError {
+            field: "samples".into(),
+            message: format!("send 1..={MAX_SAMPLES} samples"),
+        });
+    }
+    for (i, s) in body.samples.into_iter().enumerate() {
+        let mut bad = |field: &str, message: &str| {
+            errors.push(FieldError {
+                field: format!("samples[{i}].{field}"),
+                message: message.into(),
+            })
+        };
+        if !printable(&s.id, MAX_DEDUPE_ID_LEN) {
+            bad(
+                "id",
+                "1..=128 printable ASCII characters, unique per sample",
+            );
+        }
+        let kind = MetricKind::parse(&s.kind);
+        match kind {
+            None => bad(
+                "kind",
+                "one of sent, delivered, bounced, dropped, deferred, opened, clicked, unsubscribed, spam_reports, conversions, spend",
+            ),
+            Some(k) if k.is_count() && s.value < 0 => bad("value", "counts cannot be negative"),
+            _ => {}
+        }
+        let at = parse_time(&s.at);
+        if at.is_none() {
+            bad("at", "unix seconds or an RFC 3339 time, 1970..=9999");
+        }
+        if !attribution(&s.channel) {
+            bad("channel", "1..=128 characters without control characters");
+        }
+        if !attribution(&s.content_id) {
+            bad(
+                "content_id",
+                "1..=128 characters without control characters",
+            );
+        }
+        if let (Some(kind), Some(at)) = (kind, at) {
+            out.push(Sample {
+                dedupe_id: Some(s.id),
+                target: Target::Campaign(campaign.to_string()),
+                kind: kind.as_str().to_string(),
+                channel: s.channel.map(|c| c.trim().to_string()),
+                content_id: s.content_id.map(|c| c.trim().to_string()),
+                at,
+                amount: s.value,
+                detail: None,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Problem::validation(errors))
+    }
+}
+
+async fn post_samples(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    opsflow_edge::authenticate(req).await?.require(WRITERS)?;
+    let campaign = campaign_id(id)?;
+    let body: SamplesBody = req.json_limited(MAX_BODY)?;
+    let samples = parse_samples(body, campaign)?;
+    let scope = format!("manual:{campaign}");
+    let nonce = opsflow_api::ids::new_id();
+    let kv = SpinKv::default_store();
+    let outcome = metrics::ingest(
+        &kv,
+        Batch {
+            scope: &scope,
+            platform: "manual",
+            samples,
+            nonce: &nonce,
+        },
+        now(),
+    )
+    .await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "campaign_id": campaign,
+            "accepted": outcome.accepted,
+            "duplicates": outcome.duplicates,
+        }),
+    ))
+}
+
+/// A time query parameter: unix seconds or RFC 3339.
+fn query_time(req: &ApiRequest, name: &str) -> Result<Option<i64>, Problem> {
+    let Some(raw) = req.query(name) else {
+        return Ok(None);
+    };
+    let parsed = match raw.parse::<i64>() {
+        Ok(secs) => parse_time(&WireTime::Unix(secs)),
+        Err(_) => parse_time(&WireTime::Text(raw.to_string())),
+    };
+    parsed.map(Some).ok_or_else(|| {
+        Problem::bad_request(format!("`{name}` must be unix seconds or an RFC 3339 time"))
+    })
+}
+
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    opsflow_edge::authenticate(req).await?.require(READERS)?;
+    let campaign = campaign_id(id)?;
+    let (granularity, bucket) = match req.query("granularity").unwrap_or("hour") {
+        "hour" => ("hour", HOUR_SECS),
+        "day" => ("day", metrics::DAY_SECS),
+        other => {
+            return Err(Problem::bad_request(format!(
+                "granularity `{other}` is not hour or day"
+            )));
+        }
+    };
+    let floor = |t: i64| t - t.rem_euclid(bucket);
+    let to = match query_time(req, "to")? {
+        Some(t) => t,
+        None => floor(now()) + bucket,
+    };
+    let from = match query_time(req, "from")? {
+        Some(f) => floor(f),
+        None => to - if bucket == HOUR_SECS { 24 } else { 30 } * bucket,
+    };
+    if from >= to {
+        return Err(Problem::bad_request("`from` must be before `to`"));
+    }
+    if (to - from) / HOUR_SECS > MAX_RANGE_HOURS {
+        return Err(Problem::bad_request(format!(
+            "a range covers at most {} days",
+            MAX_RANGE_HOURS / 24
+        )));
+    }
+    let kv = SpinKv::default_store();
+    let totals = metrics::campaign_totals(&kv, campaign, from, to, bucket).await?;
+    let buckets: Vec<serde_json::Value> = totals
+        .series
+        .iter()
+        .map(|(start, counts)| {
+            serde_json::json!({ "start": start, "start_at": rfc3339(*start), "counts": counts })
+        })
+        .collect();
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "campaign_id": campaign,
+            "from": from,
+            "to": to,
+            "granularity": granularity,
+            "totals": totals.by_kind,
+            "by_channel": totals.by_channel,
+            "by_content": totals.by_content,
+            "buckets": buckets,
+        }),
+    ))
+}
+
+async fn unattributed(req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    opsflow_edge::authenticate(req)
+        .await?
+        .require(&[Role::Marketing, Role::Operations])?;
+    let platform = req.query("platform").unwrap_or_default();
+    let known =
+        opsflow_domain::webhooks::Platform::parse(platform).is_some() || platform == "manual";
+    if !known {
+        return Err(Problem::bad_request(
+            "`platform` must be sendgrid, mandrill, hubspot or generic",
+        ));
+    }
+    let day = match req.query("day") {
+        None => metrics::day_of(now()),
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| metrics::day_of(t.and_utc().timestamp()))
+            .ok_or_else(|| Problem::bad_request("`day` must be YYYY-MM-DD"))?,
+    };
+    let kv = SpinKv::default_store();
+    let found = metrics::platform_day(&kv, platform, day).await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "platform": platform,
+            "day": rfc3339(day * metrics::DAY_SECS).get(..10).unwrap_or_default(),
+            "unattributed": found.unattributed,
+            "unknown": found.unknown,
+            "samples": found.samples,
+        }),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CleanupBody {
+    #[serde(default)]
+    now: Option<i64>,
+    #[serde(default)]
+    max_days: Option<usize>,
+}
+
+async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    opsflow_edge::authenticate(req)
+        .await?
+        .require(&[Role::Operations])?;
+    let body: CleanupBody = if req.body.is_empty() {
+        CleanupBody::default()
+    } else {
+        req.json()?
+    };
+    let real_now = now();
+    // A replayed `now` may only look back: a future one would expire markers early.
+    let at = match body.now {
+        Some(t) if t > real_now => {
+            return Err(Problem::validation(vec![FieldError {
+                field: "now".into(),
+                message: "cannot be in the future".into(),
+            }]));
+        }
+        Some(t) => t,
+        None => real_now,
+    };
+    let max_days = body.max_days.unwrap_or(7).clamp(1, 31);
+    let kv = SpinKv::default_store();
+    let report = metrics::cleanup(&kv, at, max_days).await?;
+    Ok(ApiResponse::json(200, &report))
+}

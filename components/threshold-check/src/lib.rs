@@ -1,9 +1,15 @@
 //! The threshold-check component: routes under `/api/evaluations`.
+//!
+//! Rules (CRUD, operations), evaluation runs (`POST /api/evaluations/run` with an
+//! explicit `now`, claimed with compare-and-swap), the run history and the alert
+//! state per (rule, scope).
 #![forbid(unsafe_code)]
 
 mod routes;
+mod rules;
+mod run;
 
-use opsflow_api::{ApiRequest, ApiResponse, route};
+use opsflow_api::{ApiRequest, ApiResponse, Problem, route};
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
@@ -13,10 +19,46 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    match route::find(routes::ROUTES, &req.method, &req.path) {
-        Ok((r, _params)) => {
-            opsflow_api::Problem::not_found(format!("operation {} is not built yet", r.op)).into()
-        }
-        Err(problem) => problem.into(),
-    }
+    let (r, params) = match route::find(routes::ROUTES, &req.method, &req.path) {
+        Ok(found) => found,
+        Err(problem) => return problem.into(),
+    };
+    let who = match opsflow_edge::authenticate(&req).await {
+        Ok(p) => p,
+        Err(problem) => return problem.into(),
+    };
+    let id = params.first().map(String::as_str).unwrap_or_default();
+    let result = match r.op {
+        "list_rules" => rules::list(&req, &who).await,
+        "create_rule" => rules::create(&req, &who).await,
+        "get_rule" => rules::get(id, &who).await,
+        "replace_rule" => rules::replace(&req, id, &who).await,
+        "delete_rule" => rules::delete(&req, id, &who).await,
+        "run_evaluation" => run::run(&req, &who).await,
+        "list_runs" => run::list(&req, &who).await,
+        "get_run" => run::get(id, &who).await,
+        "list_alerts" => run::alerts(&req, &who).await,
+        other => Err(Problem::not_found(format!(
+            "operation {other} is not built"
+        ))),
+    };
+    result.unwrap_or_else(ApiResponse::from)
+}
+
+/// Unix seconds now (wall clock; only for leases and durations).
+pub(crate) fn wall_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Field errors from the domain's validation, as a 422 problem.
+pub(crate) fn invalid(e: opsflow_domain::campaign::ValidationErrors) -> Problem {
+    Problem::validation(
+        e.errors
+            .into_iter()
+            .map(|f| opsflow_api::FieldError {
+                field: f.field,
+                message: f.message,
+            })
+            .collect(),
+    )
 }

@@ -1,9 +1,15 @@
 //! The trigger-dispatch component: routes under `/api/triggers`.
+//!
+//! Executes due triggers from the outbox (`POST /api/triggers/dispatch` with an
+//! explicit `now`), each attempt claimed with compare-and-swap and carrying the
+//! trigger id as its operation id; lists, approves, rejects and replays triggers.
 #![forbid(unsafe_code)]
 
+mod actions;
+mod outbox;
 mod routes;
 
-use opsflow_api::{ApiRequest, ApiResponse, route};
+use opsflow_api::{ApiRequest, ApiResponse, Problem, route};
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
@@ -13,10 +19,25 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    match route::find(routes::ROUTES, &req.method, &req.path) {
-        Ok((r, _params)) => {
-            opsflow_api::Problem::not_found(format!("operation {} is not built yet", r.op)).into()
-        }
-        Err(problem) => problem.into(),
-    }
+    let (r, params) = match route::find(routes::ROUTES, &req.method, &req.path) {
+        Ok(found) => found,
+        Err(problem) => return problem.into(),
+    };
+    let who = match opsflow_edge::authenticate(&req).await {
+        Ok(p) => p,
+        Err(problem) => return problem.into(),
+    };
+    let id = params.first().map(String::as_str).unwrap_or_default();
+    let result = match r.op {
+        "list_triggers" => outbox::list(&req, &who).await,
+        "get_trigger" => outbox::get(id, &who).await,
+        "dispatch_triggers" => outbox::dispatch(&req, &who).await,
+        "approve_trigger" => outbox::decide(&req, id, &who, outbox::Decision::Approve).await,
+        "reject_trigger" => outbox::decide(&req, id, &who, outbox::Decision::Reject).await,
+        "replay_trigger" => outbox::decide(&req, id, &who, outbox::Decision::Replay).await,
+        other => Err(Problem::not_found(format!(
+            "operation {other} is not built"
+        ))),
+    };
+    result.unwrap_or_else(ApiResponse::from)
 }

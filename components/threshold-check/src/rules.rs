@@ -1,0 +1,194 @@
+//! Rules: `/api/evaluations/rules`. Everyone authenticated reads; operations write.
+//! The shipped defaults are installed the first time rules are read or written.
+
+use std::collections::BTreeSet;
+
+use opsflow_api::response::check_version;
+use opsflow_api::{ApiRequest, ApiResponse, Principal, Problem, Role, ids, paging};
+use opsflow_domain::monitoring::{Rule, RuleInput, default_rules};
+use opsflow_store::keys::monitoring as keys;
+use opsflow_store::spin::SpinKv;
+use opsflow_store::{Kv, Records, StoreError, UpdateError, Versioned};
+use serde::Serialize;
+
+/// A rule with its version (the ETag).
+#[derive(Serialize)]
+struct RuleView<'a> {
+    #[serde(flatten)]
+    rule: &'a Rule,
+    version: u64,
+}
+
+fn view(v: &Versioned<Rule>) -> ApiResponse {
+    ApiResponse::json(
+        200,
+        &RuleView {
+            rule: &v.value,
+            version: v.version,
+        },
+    )
+    .with_etag(v.version)
+}
+
+/// Every rule, installing the defaults on first use. Two reads once installed.
+pub async fn load_rules<K: Kv>(kv: &K, now: i64) -> Result<Vec<Versioned<Rule>>, StoreError> {
+    let records = Records::new(kv);
+    let ids = match records.get::<BTreeSet<String>>(&keys::rule_index()).await? {
+        Some(v) => v.value,
+        None => install_defaults(kv, now).await?,
+    };
+    let keys: Vec<_> = ids.iter().map(|id| keys::rule(id)).collect();
+    records.get_many(&keys).await
+}
+
+async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<BTreeSet<String>, StoreError> {
+    let defaults = default_rules(now);
+    let pairs: Vec<(String, Vec<u8>)> = defaults
+        .iter()
+        .map(|r| {
+            let v = Versioned {
+                version: 1,
+                value: r,
+            };
+            serde_json::to_vec(&v)
+                .map(|b| (keys::rule(&r.id).as_str().to_string(), b))
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let ids: BTreeSet<String> = defaults.iter().map(|r| r.id.clone()).collect();
+    // The index is created with compare-and-swap after the rules exist: whoever
+    // wins, the rules it names are there. A loser reads the winner's index.
+    let records = Records::new(kv);
+    let (current, _) = kv.watch(keys::rule_index().as_str()).await?;
+    if current.is_none() {
+        kv.set_many(&pairs).await?;
+        records.create(&keys::rule_index(), &ids).await?;
+    }
+    Ok(records
+        .get::<BTreeSet<String>>(&keys::rule_index())
+        .await?
+        .map(|v| v.value)
+        .unwrap_or(ids))
+}
+
+pub async fn list(req: &ApiRequest, _who: &Principal) -> Result<ApiResponse, Problem> {
+    let limit = paging::limit(req.query("limit"))?;
+    let kv = SpinKv::default_store();
+    let rules = load_rules(&kv, crate::wall_secs()).await?;
+    let category = req.query("category");
+    let items: Vec<serde_json::Value> = rules
+        .iter()
+        .filter(|v| category.is_none_or(|c| v.value.category.as_str() == c))
+        .map(|v| {
+            serde_json::to_value(RuleView {
+                rule: &v.value,
+                version: v.version,
+            })
+            .unwrap_or_default()
+        })
+        .collect();
+    let page = paging::page(
+        items,
+        |v| v["id"].as_str().unwrap_or_default(),
+        req.query("cursor"),
+        limit,
+    );
+    Ok(ApiResponse::json(200, &page))
+}
+
+pub async fn get(id: &str, _who: &Principal) -> Result<ApiResponse, Problem> {
+    let kv = SpinKv::default_store();
+    load_rules(&kv, crate::wall_secs()).await?;
+    match Records::new(&kv).get::<Rule>(&keys::rule(id)).await? {
+        Some(v) => Ok(view(&v)),
+        None => Err(Problem::not_found(format!("no rule {id}"))),
+    }
+}
+
+pub async fn create(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, Problem> {
+    who.require(&[Role::Operations])?;
+    let kv = SpinKv::default_store();
+    Ok(
+        opsflow_store::idempotency::run(&kv, "evaluation-rules", &who.sub, req, || async {
+            create_inner(&kv, req, who)
+                .await
+                .unwrap_or_else(ApiResponse::from)
+        })
+        .await,
+    )
+}
+
+async fn create_inner(
+    kv: &SpinKv,
+    req: &ApiRequest,
+    who: &Principal,
+) -> Result<ApiResponse, Problem> {
+    let input: RuleInput = req.json()?;
+    let now = crate::wall_secs();
+    let rule = input
+        .parse(ids::new_id(), &who.sub, now)
+        .map_err(crate::invalid)?;
+    load_rules(kv, now).await?;
+    let records = Records::new(kv);
+    if !records.create(&keys::rule(&rule.id), &rule).await? {
+        return Err(Problem::conflict(
+            "rule-exists",
+            "a rule with this id exists; retry",
+        ));
+    }
+    opsflow_store::Index::new(kv, keys::rule_index())
+        .add(&rule.id)
+        .await?;
+    let stored = Versioned {
+        version: 1,
+        value: rule,
+    };
+    let mut resp = view(&stored);
+    resp.status = 201;
+    Ok(resp.with_header(
+        "location",
+        format!("/api/evaluations/rules/{}", stored.value.id),
+    ))
+}
+
+pub async fn replace(req: &ApiRequest, id: &str, who: &Principal) -> Result<ApiResponse, Problem> {
+    who.require(&[Role::Operations])?;
+    let sent = req.require_if_match()?;
+    let input: RuleInput = req.json()?;
+    let kv = SpinKv::default_store();
+    let now = crate::wall_secs();
+    load_rules(&kv, now).await?;
+    let result = Records::new(&kv)
+        .update(&keys::rule(id), |cur: Versioned<Rule>| {
+            check_version(sent, cur.version)?;
+            cur.value
+                .replace(input.clone(), now)
+                .map_err(crate::invalid)
+        })
+        .await;
+    match result {
+        Ok(v) => Ok(view(&v)),
+        Err(UpdateError::NotFound) => Err(Problem::not_found(format!("no rule {id}"))),
+        Err(UpdateError::Refused(p)) => Err(p),
+        Err(UpdateError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub async fn delete(req: &ApiRequest, id: &str, who: &Principal) -> Result<ApiResponse, Problem> {
+    who.require(&[Role::Operations])?;
+    let sent = req.if_match()?;
+    let kv = SpinKv::default_store();
+    load_rules(&kv, crate::wall_secs()).await?;
+    let records = Records::new(&kv);
+    let Some(current) = records.get::<Rule>(&keys::rule(id)).await? else {
+        return Err(Problem::not_found(format!("no rule {id}")));
+    };
+    if let Some(sent) = sent {
+        check_version(sent, current.version)?;
+    }
+    opsflow_store::Index::new(&kv, keys::rule_index())
+        .remove(id)
+        .await?;
+    kv.delete(keys::rule(id).as_str()).await?;
+    Ok(ApiResponse::empty(204))
+}

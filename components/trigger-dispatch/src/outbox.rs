@@ -1,0 +1,337 @@
+//! The outbox: dispatch due triggers exactly once, list, approve, reject, replay.
+
+use std::collections::BTreeSet;
+
+use opsflow_api::{ApiRequest, ApiResponse, Principal, Problem, Role, paging};
+use opsflow_domain::monitoring::{Trigger, TriggerStatus, TriggerTransitionError};
+use opsflow_store::keys::triggers as keys;
+use opsflow_store::spin::SpinKv;
+use opsflow_store::{AuditLog, Records, StoreError, UpdateError, Versioned};
+use serde::Deserialize;
+
+/// Most triggers one dispatch call attempts (the rest wait for the next call).
+const MAX_PER_CALL: usize = 50;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DispatchInput {
+    now: serde_json::Value,
+}
+
+fn parse_now(v: &serde_json::Value) -> Result<i64, Problem> {
+    let bad = || {
+        Problem::validation(vec![opsflow_api::FieldError {
+            field: "now".into(),
+            message: "must be unix seconds (1..=10^11) or an RFC 3339 time".into(),
+        }])
+    };
+    let t = match v {
+        serde_json::Value::Number(n) => n.as_i64().ok_or_else(bad)?,
+        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|_| bad())?
+            .timestamp(),
+        _ => return Err(bad()),
+    };
+    if (1..=100_000_000_000).contains(&t) {
+        Ok(t)
+    } else {
+        Err(bad())
+    }
+}
+
+pub(crate) fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
+}
+
+fn transition_problem(e: TriggerTransitionError) -> Problem {
+    match e {
+        TriggerTransitionError::OwnRequest(_) => Problem::forbidden(e.to_string()),
+        TriggerTransitionError::WrongStatus { .. } => {
+            Problem::conflict("trigger-state", e.to_string())
+        }
+        TriggerTransitionError::NotDue(_) => Problem::conflict("trigger-not-due", e.to_string()),
+    }
+}
+
+/// Appends to the audit log of the trigger's campaign (or of the resource pool).
+pub(crate) async fn audit(
+    kv: &SpinKv,
+    t: &Trigger,
+    at: i64,
+    actor: &str,
+    action: &str,
+    mut detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    if let serde_json::Value::Object(m) = &mut detail {
+        m.insert("trigger_id".into(), serde_json::json!(t.id));
+        m.insert("rule_id".into(), serde_json::json!(t.rule_id));
+        m.insert("action_kind".into(), serde_json::json!(t.action.kind()));
+    }
+    let log = match &t.campaign_id {
+        Some(c) => AuditLog::new(kv, "campaign", c),
+        None => AuditLog::new(kv, "resources", "pool"),
+    };
+    log.append(&rfc3339(at), actor, action, detail)
+        .await
+        .map(|_| ())
+}
+
+async fn set_open(kv: &SpinKv, add: &[String], remove: &[String]) -> Result<(), Problem> {
+    if add.is_empty() && remove.is_empty() {
+        return Ok(());
+    }
+    Records::new(kv)
+        .upsert(&keys::open_index(), |mut v: Versioned<BTreeSet<String>>| {
+            for id in remove {
+                v.value.remove(id);
+            }
+            v.value.extend(add.iter().cloned());
+            Ok::<_, std::convert::Infallible>(v.value)
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            UpdateError::Store(s) => s.into(),
+            UpdateError::NotFound => Problem::from(StoreError::Corrupt("index vanished".into())),
+            UpdateError::Refused(never) => match never {},
+        })
+}
+
+pub async fn dispatch(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, Problem> {
+    who.require(&[Role::Operations])?;
+    let input: DispatchInput = req.json()?;
+    let now = parse_now(&input.now)?;
+    let kv = SpinKv::default_store();
+    let records = Records::new(&kv);
+    let open: Vec<String> = records
+        .get::<BTreeSet<String>>(&keys::open_index())
+        .await?
+        .map(|v| v.value.into_iter().collect())
+        .unwrap_or_default();
+    let mut due: Vec<Versioned<Trigger>> = Vec::new();
+    let mut closed: Vec<String> = Vec::new();
+    for chunk in open.chunks(100) {
+        let keys: Vec<_> = chunk.iter().map(|id| keys::trigger(id)).collect();
+        let found: Vec<Versioned<Trigger>> = records.get_many(&keys).await?;
+        for t in found {
+            if !t.value.status.is_open() {
+                closed.push(t.value.id.clone());
+            } else if t.value.is_due(now) && due.len() < MAX_PER_CALL {
+                due.push(t);
+            }
+        }
+    }
+    let mut results = Vec::new();
+    let mut finished: Vec<String> = closed;
+    for t in due {
+        let Some(outcome) = attempt(&kv, &t.value.id, now).await? else {
+            continue; // another dispatcher holds it
+        };
+        if !outcome.status.is_open() {
+            finished.push(outcome.id.clone());
+        }
+        results.push(serde_json::json!({
+            "id": outcome.id, "status": outcome.status, "attempts": outcome.attempts,
+            "next_attempt_at": outcome.next_attempt_at, "last_error": outcome.last_error,
+        }));
+    }
+    set_open(&kv, &[], &finished).await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "now": now, "attempted": results.len(), "items": results }),
+    ))
+}
+
+/// One attempt: claim with compare-and-swap, act, record. `None` when another
+/// dispatcher got there first or it is no longer due.
+async fn attempt(kv: &SpinKv, id: &str, now: i64) -> Result<Option<Trigger>, Problem> {
+    let records = Records::new(kv);
+    let key = keys::trigger(id);
+    // Load the campaign's plan (if the action changes the campaign) before the
+    // claim, so the claim write also records what this attempt will change.
+    let begun = records
+        .update(&key, |cur: Versioned<Trigger>| cur.value.begin(now))
+        .await;
+    let begun = match begun {
+        Ok(v) => v.value,
+        Err(UpdateError::Refused(_)) | Err(UpdateError::NotFound) => return Ok(None),
+        Err(UpdateError::Store(e)) => return Err(e.into()),
+    };
+    let outcome = crate::actions::perform(kv, &begun, now).await;
+    let attempt_no = begun.attempts;
+    let done = records
+        .update(&key, |cur: Versioned<Trigger>| {
+            if cur.value.status == TriggerStatus::Dispatching && cur.value.attempts == attempt_no {
+                Ok(cur.value.complete(now, now, outcome.clone()))
+            } else {
+                Err(())
+            }
+        })
+        .await;
+    let t = match done {
+        Ok(v) => v.value,
+        Err(UpdateError::Refused(())) | Err(UpdateError::NotFound) => return Ok(None),
+        Err(UpdateError::Store(e)) => return Err(e.into()),
+    };
+    let (action, detail) = match t.status {
+        TriggerStatus::Succeeded => (
+            "trigger.executed",
+            serde_json::json!({ "attempt": t.attempts, "result": t.result }),
+        ),
+        TriggerStatus::DeadLetter => (
+            "trigger.dead_lettered",
+            serde_json::json!({ "attempts": t.attempts, "error": t.last_error }),
+        ),
+        _ => (
+            "trigger.attempt_failed",
+            serde_json::json!({ "attempt": t.attempts, "error": t.last_error, "next_attempt_at": t.next_attempt_at }),
+        ),
+    };
+    audit(kv, &t, now, "system:trigger-dispatch", action, detail).await?;
+    Ok(Some(t))
+}
+
+/// What an operations user does with a trigger.
+pub enum Decision {
+    Approve,
+    Reject,
+    Replay,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DecisionInput {
+    reason: Option<String>,
+}
+
+pub async fn decide(
+    req: &ApiRequest,
+    id: &str,
+    who: &Principal,
+    decision: Decision,
+) -> Result<ApiResponse, Problem> {
+    who.require(&[Role::Operations])?;
+    let input: DecisionInput = if req.body.is_empty() {
+        DecisionInput::default()
+    } else {
+        req.json()?
+    };
+    if input
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
+    {
+        return Err(Problem::validation(vec![opsflow_api::FieldError {
+            field: "reason".into(),
+            message: "must be at most 500 characters".into(),
+        }]));
+    }
+    let kv = SpinKv::default_store();
+    let now = chrono::Utc::now().timestamp();
+    let sent = req.if_match()?;
+    let result = Records::new(&kv)
+        .update(&keys::trigger(id), |cur: Versioned<Trigger>| {
+            if let Some(v) = sent {
+                opsflow_api::response::check_version(v, cur.version)?;
+            }
+            match decision {
+                Decision::Approve => cur.value.approve(&who.sub, now),
+                Decision::Reject => cur.value.reject(&who.sub, now, input.reason.clone()),
+                Decision::Replay => cur.value.replay(now),
+            }
+            .map_err(transition_problem)
+        })
+        .await;
+    let v = match result {
+        Ok(v) => v,
+        Err(UpdateError::NotFound) => return Err(Problem::not_found(format!("no trigger {id}"))),
+        Err(UpdateError::Refused(p)) => return Err(p),
+        Err(UpdateError::Store(e)) => return Err(e.into()),
+    };
+    let action = match decision {
+        Decision::Approve => "trigger.approved",
+        Decision::Reject => "trigger.rejected",
+        Decision::Replay => "trigger.replayed",
+    };
+    match decision {
+        Decision::Replay => set_open(&kv, std::slice::from_ref(&v.value.id), &[]).await?,
+        Decision::Reject => set_open(&kv, &[], std::slice::from_ref(&v.value.id)).await?,
+        Decision::Approve => {}
+    }
+    audit(
+        &kv,
+        &v.value,
+        now,
+        &who.sub,
+        action,
+        serde_json::json!({ "reason": input.reason }),
+    )
+    .await?;
+    Ok(ApiResponse::json(200, &v.value).with_etag(v.version))
+}
+
+pub async fn get(id: &str, _who: &Principal) -> Result<ApiResponse, Problem> {
+    let kv = SpinKv::default_store();
+    match Records::new(&kv).get::<Trigger>(&keys::trigger(id)).await? {
+        Some(v) => Ok(ApiResponse::json(200, &v.value).with_etag(v.version)),
+        None => Err(Problem::not_found(format!("no trigger {id}"))),
+    }
+}
+
+/// `GET /api/triggers?status=&campaign_id=&cursor=&limit=`, newest first.
+pub async fn list(req: &ApiRequest, _who: &Principal) -> Result<ApiResponse, Problem> {
+    let limit = paging::limit(req.query("limit"))?;
+    let status = match req.query("status") {
+        None => None,
+        Some(s) => Some(
+            serde_json::from_value::<TriggerStatus>(serde_json::json!(s)).map_err(|_| {
+                Problem::bad_request(
+                    "status must be one of awaiting_approval, pending, dispatching, succeeded, dead_letter, rejected",
+                )
+            })?,
+        ),
+    };
+    let campaign = req.query("campaign_id");
+    let kv = SpinKv::default_store();
+    let records = Records::new(&kv);
+    let index = if status.is_some_and(|s| s.is_open()) {
+        keys::open_index()
+    } else {
+        keys::trigger_index()
+    };
+    let mut ids: Vec<String> = records
+        .get::<BTreeSet<String>>(&index)
+        .await?
+        .map(|v| v.value.into_iter().collect())
+        .unwrap_or_default();
+    ids.reverse();
+    let cursor = req.query("cursor");
+    let mut items: Vec<Trigger> = Vec::new();
+    let mut next = None;
+    let candidates: Vec<String> = ids
+        .into_iter()
+        .filter(|id| cursor.is_none_or(|c| id.as_str() < c))
+        .collect();
+    'outer: for chunk in candidates.chunks(100) {
+        let keys: Vec<_> = chunk.iter().map(|id| keys::trigger(id)).collect();
+        for t in records.get_many::<Trigger>(&keys).await? {
+            let t = t.value;
+            if status.is_some_and(|s| s != t.status)
+                || campaign.is_some_and(|c| t.campaign_id.as_deref() != Some(c))
+            {
+                continue;
+            }
+            if items.len() == limit {
+                next = items.last().map(|t: &Trigger| t.id.clone());
+                break 'outer;
+            }
+            items.push(t);
+        }
+    }
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "items": items, "next_cursor": next }),
+    ))
+}

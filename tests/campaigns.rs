@@ -119,6 +119,52 @@ async fn audit_actions(app: &App, id: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A content item on `email` for `campaign`, due before March 2030, approved through
+/// content-approval's default workflow (brand → compliance → operations).
+async fn approved_content(app: &App, campaign: &str) -> String {
+    let link = "https://acme.test/spring?utm_source=news&utm_medium=email&utm_campaign=spring";
+    let item = app
+        .post(
+            "/api/content",
+            MIA,
+            json!({
+                "campaign_id": campaign,
+                "channel": "email",
+                "title": "Spring sale",
+                "subject": "Spring is here",
+                "body": format!("Our spring range is in. Shop now: {link}"),
+                "links": [link],
+                "due": "2030-02-20T00:00:00Z",
+            }),
+        )
+        .await;
+    assert_eq!(item.status, 201, "{}", item.body);
+    let id = item.json()["id"].as_str().expect("content id").to_string();
+    approve_content(app, &id).await;
+    id
+}
+
+/// Submits a draft (when it is one) and approves every review stage.
+async fn approve_content(app: &App, id: &str) {
+    let state = app.get(&format!("/api/content/{id}"), VIC).await.json()["state"].clone();
+    if state != "in_review" {
+        let submit = app
+            .post(&format!("/api/content/{id}/submit"), MIA, json!({}))
+            .await;
+        assert_eq!(submit.status, 200, "{}", submit.body);
+    }
+    for token in ["brand-token", "compliance-token", OLGA] {
+        let d = app
+            .post(
+                &format!("/api/content/{id}/decisions"),
+                token,
+                json!({"outcome": "approve"}),
+            )
+            .await;
+        assert_eq!(d.status, 200, "{token}: {}", d.body);
+    }
+}
+
 // ---- campaigns ---------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,16 +232,17 @@ async fn campaigns_are_created_in_planning_listed_by_stage_and_owner_and_paged()
     app.stop().await;
 }
 
-/// Planning → production → ... → completed. The production gate needs approved
-/// content from content-approval; while that component has no content API the
-/// workflow stops there with the content items listed as unmet.
+/// Planning → production → distribution → monitoring → optimization → completed,
+/// with marketing and operations each handing over, the content gate driven through
+/// content-approval, the monitoring gate by the shipped default rules, and the
+/// metrics gate by samples posted to the metrics API.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_workflow_moves_through_the_gates_with_both_roles_recording_handoffs() {
+async fn the_whole_workflow_runs_from_planning_to_completed_with_both_roles() {
     let app = start("campaigns-workflow").await;
     let c = create_campaign(&app, MIA, campaign("Spring launch")).await;
     let id = c["id"].as_str().expect("id").to_string();
 
-    // Planning: operations books the people for the whole schedule.
+    // 1. Planning: operations books a person for the whole schedule and hands over.
     let ann = create_resource(&app, person("Ann", 8)).await;
     let r = transition(&app, OLGA, &id, "production").await;
     assert_problem(&r, 409);
@@ -203,8 +250,6 @@ async fn the_workflow_moves_through_the_gates_with_both_roles_recording_handoffs
     allocate(&app, allocation(&ann, &id, "2030-03-01", "2030-03-31", 6)).await;
     let gate = app.get(&format!("/api/campaigns/{id}/gate"), MIA).await;
     assert_eq!(gate.json()["ready"], true, "{}", gate.body);
-
-    // Operations hands over to production.
     let r = transition(&app, OLGA, &id, "production").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let moved = r.json();
@@ -220,7 +265,7 @@ async fn the_workflow_moves_through_the_gates_with_both_roles_recording_handoffs
     assert_eq!(h["marketing_deliverable"]["kind"], "objectives");
     assert_eq!(h["operations_deliverable"]["kind"], "resource_allocation");
 
-    // Production → distribution: marketing asks; content is not there yet.
+    // 2. Production: nothing leaves before content is linked, due in time and approved.
     let r = transition(&app, MIA, &id, "distribution").await;
     assert_problem(&r, 409);
     let unmet = codes(&r);
@@ -229,36 +274,178 @@ async fn the_workflow_moves_through_the_gates_with_both_roles_recording_handoffs
         unmet.contains(&"channel_without_content".to_string()),
         "{unmet:?}"
     );
-    let p = r.json();
+    let link = "https://acme.test/spring?utm_source=news&utm_medium=email&utm_campaign=spring";
+    let item = app
+        .post(
+            "/api/content",
+            MIA,
+            json!({
+                "campaign_id": id,
+                "channel": "email",
+                "title": "Spring sale",
+                "subject": "Spring is here",
+                "body": format!("Our spring range is in. Shop now: {link}"),
+                "links": [link],
+                "due": "2030-02-20T00:00:00Z",
+            }),
+        )
+        .await;
+    assert_eq!(item.status, 201, "{}", item.body);
+    let cid = item.json()["id"].as_str().expect("content id").to_string();
+    let submit = app
+        .post(&format!("/api/content/{cid}/submit"), MIA, json!({}))
+        .await;
+    assert_eq!(submit.status, 200, "{}", submit.body);
+    let r = transition(&app, MIA, &id, "distribution").await;
+    assert_problem(&r, 409);
+    assert_eq!(codes(&r), ["content_not_approved"]);
     assert_eq!(
-        (p["from"].as_str(), p["to"].as_str()),
-        (Some("production"), Some("distribution"))
+        r.json()["unmet"][0]["subject"],
+        cid.as_str(),
+        "the item is named"
+    );
+    for token in ["brand-token", "compliance-token", OLGA] {
+        let d = app
+            .post(
+                &format!("/api/content/{cid}/decisions"),
+                token,
+                json!({"outcome": "approve"}),
+            )
+            .await;
+        assert_eq!(d.status, 200, "{token}: {}", d.body);
+    }
+    let r = transition(&app, MIA, &id, "distribution").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json()["handoff"]["marketing_deliverable"]["kind"],
+        "content"
     );
 
-    let handoffs = app.get(&format!("/api/campaigns/{id}/handoffs"), VIC).await;
-    assert_eq!(handoffs.json()["items"].as_array().map(Vec::len), Some(1));
-    let actions = audit_actions(&app, &id).await;
-    assert_eq!(
-        actions,
-        [
-            ("campaign.created".to_string(), "mia".to_string()),
-            ("allocation.created".to_string(), "olga".to_string()),
-            ("campaign.transitioned".to_string(), "olga".to_string()),
-        ]
-    );
-    // Marketing may close it out early; a cancelled campaign is final.
-    let r = transition(&app, MIA, &id, "cancelled").await;
+    // 3. Distribution: KPI targets are set and the default monitoring rules apply.
+    let r = transition(&app, OLGA, &id, "monitoring").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["handoff"]["by"], "mia");
-    let r = transition(&app, OLGA, &id, "planning").await;
+
+    // 4. Monitoring: optimizing needs something measured.
+    let r = transition(&app, MIA, &id, "optimization").await;
+    assert_problem(&r, 409);
+    assert_eq!(codes(&r), ["no_metrics"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let m = app
+        .post(
+            &format!("/api/campaigns/{id}/metrics"),
+            MIA,
+            json!({"samples": [
+                {"id": "s1", "kind": "conversions", "value": 120, "at": now, "channel": "email"},
+                {"id": "s2", "kind": "spend", "value": 25_000, "at": now, "channel": "email"}
+            ]}),
+        )
+        .await;
+    assert!(m.status < 300, "{}", m.body);
+    let r = transition(&app, MIA, &id, "optimization").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // 5. Optimization: an edit sends the content back to review; the campaign
+    //    closes only on approved content.
+    let current = app.get(&format!("/api/content/{cid}"), VIC).await;
+    let etag = current.header("etag").expect("content etag").to_string();
+    let edit = app
+        .send(
+            "PATCH",
+            &format!("/api/content/{cid}"),
+            Some(MIA),
+            Some(json!({"title": "Spring sale: last days"})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    let r = transition(&app, OLGA, &id, "completed").await;
+    assert_problem(&r, 409);
+    assert_eq!(codes(&r), ["content_not_approved"]);
+    approve_content(&app, &cid).await;
+    let r = transition(&app, OLGA, &id, "completed").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["campaign"]["stage"], "completed");
+
+    let handoffs = app.get(&format!("/api/campaigns/{id}/handoffs"), VIC).await;
+    let handoffs = handoffs.json()["items"].as_array().expect("items").clone();
+    let steps: Vec<(String, String, String)> = handoffs
+        .iter()
+        .map(|h| {
+            (
+                h["from"].as_str().unwrap_or_default().to_string(),
+                h["to"].as_str().unwrap_or_default().to_string(),
+                h["by"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("planning", "production", "olga"),
+        ("production", "distribution", "mia"),
+        ("distribution", "monitoring", "olga"),
+        ("monitoring", "optimization", "mia"),
+        ("optimization", "completed", "olga"),
+    ];
+    assert_eq!(
+        steps,
+        expected
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let report = app
+        .get(&format!("/api/campaigns/{id}/report"), VIC)
+        .await
+        .json();
+    assert_eq!(report["has_data"], true, "{report}");
+    assert_eq!(report["kpis"][0]["actual"], 120.0);
+    assert_eq!(report["channels"][0]["budget_used_percent"], 25.0);
+    let actions = audit_actions(&app, &id).await;
+    let transitions = actions
+        .iter()
+        .filter(|(a, _)| a == "campaign.transitioned")
+        .count();
+    assert_eq!(transitions, 5, "{actions:?}");
+
+    // A completed campaign is final.
+    let r = transition(&app, OLGA, &id, "cancelled").await;
     assert_eq!(codes(&r), ["terminal_stage"]);
-    let current = app.get(&format!("/api/campaigns/{id}"), MIA).await;
-    let etag = current.header("etag").expect("etag").to_string();
     let r = patch(
         &app,
         MIA,
         &format!("/api/campaigns/{id}"),
-        &etag,
+        "\"6\"",
+        json!({"name": "Late"}),
+    )
+    .await;
+    assert_problem(&r, 409);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_campaign_can_be_cancelled_from_an_open_stage_and_stays_cancelled() {
+    let app = start("campaigns-cancel").await;
+    let c = create_campaign(&app, MIA, campaign("Short-lived")).await;
+    let id = c["id"].as_str().expect("id").to_string();
+    let r = transition(&app, MIA, &id, "cancelled").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["handoff"]["by"], "mia");
+    assert!(
+        r.json()["handoff"]["marketing_deliverable"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("cancelled"))
+    );
+    for target in ["planning", "production", "cancelled"] {
+        let r = transition(&app, OLGA, &id, target).await;
+        assert_eq!(codes(&r), ["terminal_stage"], "{target}");
+    }
+    let r = patch(
+        &app,
+        MIA,
+        &format!("/api/campaigns/{id}"),
+        "\"2\"",
         json!({"name": "Late"}),
     )
     .await;
@@ -310,6 +497,29 @@ async fn every_refused_transition_lists_its_unmet_items() {
         unmet,
         ["channel_without_content", "no_content", "send_plan_missing"]
     );
+
+    // Performance setup: no KPI target, and a named monitoring rule that does not exist.
+    let mut third = campaign("No targets");
+    third["objectives"] = json!([]);
+    third["monitoring_rule_ids"] = json!(["rule-that-does-not-exist"]);
+    let c3 = create_campaign(&app, MIA, third).await;
+    let id3 = c3["id"].as_str().expect("id").to_string();
+    let carol = create_resource(&app, person("Carol", 8)).await;
+    allocate(
+        &app,
+        allocation(&carol, &id3, "2030-03-01", "2030-03-31", 2),
+    )
+    .await;
+    assert_eq!(transition(&app, OLGA, &id3, "production").await.status, 200);
+    approved_content(&app, &id3).await;
+    let r = transition(&app, MIA, &id3, "distribution").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = transition(&app, OLGA, &id3, "monitoring").await;
+    assert_problem(&r, 409);
+    let mut unmet = codes(&r);
+    unmet.sort();
+    assert_eq!(unmet, ["monitoring_rule_missing", "no_kpi_targets"]);
+    // Monitoring → optimization without metrics is refused in the workflow test.
 
     // A refusal changes nothing.
     let after = app.get(&format!("/api/campaigns/{id}"), VIC).await;

@@ -352,4 +352,42 @@ mod tests {
         );
         assert!(book.proposal(&format!("q{}", KEEP_DECIDED - 1)).is_some());
     }
+
+    #[test]
+    fn a_resource_patch_keeps_unsent_fields_and_never_changes_the_kind() {
+        use crate::campaign::ResourcePatch;
+        let ann = resource("ann", ResourceKind::Person, 8, &["copywriting"]);
+        let patched = ann
+            .apply_patch(ResourcePatch {
+                capacity_per_day: Some(6),
+                ..ResourcePatch::default()
+            })
+            .expect("valid");
+        assert_eq!(patched.capacity_per_day.value(), 6);
+        assert_eq!(
+            (patched.name.clone(), patched.skills.clone()),
+            (ann.name.clone(), ann.skills.clone())
+        );
+        let same_kind = ResourcePatch {
+            kind: Some("person".into()),
+            ..ResourcePatch::default()
+        };
+        assert!(ann.apply_patch(same_kind).is_ok());
+        for bad in [
+            ResourcePatch {
+                kind: Some("team".into()),
+                ..ResourcePatch::default()
+            },
+            ResourcePatch {
+                capacity_per_day: Some(25),
+                ..ResourcePatch::default()
+            },
+            ResourcePatch {
+                skills: Some(vec!["Not A Slug".into()]),
+                ..ResourcePatch::default()
+            },
+        ] {
+            assert!(ann.apply_patch(bad).is_err());
+        }
+    }
 }

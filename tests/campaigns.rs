@@ -1011,6 +1011,16 @@ async fn a_replayed_idempotency_key_returns_the_same_response_and_one_record() {
     app.stop().await;
 }
 
+/// (method, path, token, content type, body, expected status).
+type Case = (
+    &'static str,
+    String,
+    &'static str,
+    &'static str,
+    Vec<u8>,
+    u16,
+);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_and_hostile_bodies_are_refused_and_change_nothing() {
     let app = start("campaigns-hostile").await;
@@ -1056,7 +1066,7 @@ async fn malformed_and_hostile_bodies_are_refused_and_change_nothing() {
     for _ in 0..200 {
         nested = json!([nested]);
     }
-    let cases: Vec<(&str, String, &str, &str, Vec<u8>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/campaigns".into(),

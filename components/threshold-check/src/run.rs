@@ -243,7 +243,7 @@ async fn evaluate_campaigns(tally: &mut Tally<'_>, rules: &[&Rule]) -> Result<()
     let named: BTreeSet<&str> = rules
         .iter()
         .filter_map(|r| match &r.scope {
-            opsflow_domain::monitoring::Scope::Campaign { campaign_id } => {
+            opsflow_domain::monitoring::Scope::Campaign { campaign_id, .. } => {
                 Some(campaign_id.as_str())
             }
             _ => None,

@@ -53,6 +53,7 @@ mod tests {
             one.id = "only-c2".into();
             one.scope = opsflow_domain::monitoring::Scope::Campaign {
                 campaign_id: "c2".into(),
+                each_channel: false,
             };
             assert!(r.create(&rule("only-c2"), &one).await.expect("create"));
             let idx: BTreeSet<String> = ["only-c2".to_string()].into();

@@ -158,7 +158,10 @@ pub fn evaluate(
             .filter(|p| p.channel.as_str() == channel)
             .map(|p| p.channel.to_string())
             .collect(),
-        Scope::EachChannel => campaign
+        Scope::EachChannel
+        | Scope::Campaign {
+            each_channel: true, ..
+        } => campaign
             .channels()
             .iter()
             .map(|p| p.channel.to_string())
@@ -439,6 +442,7 @@ mod tests {
         let mut one = rules[2].clone();
         one.scope = Scope::Campaign {
             campaign_id: "c1".into(),
+            each_channel: true,
         };
         assert!(watches(&one, &c));
     }

@@ -65,10 +65,14 @@ impl Category {
 pub enum Scope {
     /// Every campaign in the monitoring or optimization stage, as a whole.
     AllCampaigns,
-    /// One campaign, as a whole.
+    /// One campaign (in any stage but completed and cancelled), as a whole or,
+    /// with `each_channel`, each of its channels on its own.
     Campaign {
         /// The campaign id.
         campaign_id: String,
+        /// One alert per channel of the campaign instead of one for all of it.
+        #[serde(default)]
+        each_channel: bool,
     },
     /// One channel, in every monitored campaign that uses it.
     Channel {
@@ -84,14 +88,22 @@ pub enum Scope {
 impl Scope {
     /// Whether the scope covers parts of campaigns (one alert per campaign and channel).
     pub fn is_channel(&self) -> bool {
-        matches!(self, Scope::Channel { .. } | Scope::EachChannel)
+        matches!(
+            self,
+            Scope::Channel { .. }
+                | Scope::EachChannel
+                | Scope::Campaign {
+                    each_channel: true,
+                    ..
+                }
+        )
     }
 
     /// Whether the rule applies to `campaign_id` at all.
     pub fn covers_campaign(&self, campaign_id: &str) -> bool {
         match self {
             Scope::AllCampaigns | Scope::Channel { .. } | Scope::EachChannel => true,
-            Scope::Campaign { campaign_id: c } => c == campaign_id,
+            Scope::Campaign { campaign_id: c, .. } => c == campaign_id,
             Scope::Resources => false,
         }
     }
@@ -411,7 +423,7 @@ fn check_metric(errors: &mut ValidationErrors, metric: &Metric) {
 
 fn check_scope(errors: &mut ValidationErrors, scope: &Scope) {
     match scope {
-        Scope::Campaign { campaign_id } if !crate_id_ok(campaign_id) => {
+        Scope::Campaign { campaign_id, .. } if !crate_id_ok(campaign_id) => {
             errors.push("scope.campaign_id", "must be a campaign id");
         }
         Scope::Channel { channel } if !slug_ok(channel) => {

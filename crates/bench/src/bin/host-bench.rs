@@ -52,7 +52,7 @@ async fn main() -> Result<()> {
         (
             "KV read (get)",
             "GET",
-            "/probe/kv/missing",
+            "/probe/counter/hits",
             KvMode::Sqlite,
             8,
         ),

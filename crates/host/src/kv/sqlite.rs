@@ -5,17 +5,31 @@
 //! directory can move between this host and `spin up`. It runs in WAL mode with
 //! `synchronous = FULL`: every acknowledged write is on disk (survives `kill -9`
 //! and power loss) while readers on their own connections never wait for a writer.
+//!
+//! Writes go through one writer thread that commits in groups: every write waiting
+//! when a commit starts joins it, each in its own savepoint (a failing write rolls
+//! back alone), and each caller is answered only after the shared commit — one
+//! fsync for many writers, the same promise for each.
 
 use super::{Backend, KvError, KvResult, add_counter, decode_counter};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::mpsc;
 
 const READERS: usize = 4;
+/// Most writes one commit carries.
+const MAX_GROUP: usize = 256;
 
-/// A SQLite file with one writer connection and a few reader connections.
+/// Delivers a write's result once its group has committed (or failed to).
+type Completion = Box<dyn FnOnce(KvResult<()>) + Send>;
+/// One write: runs inside the group's transaction (or, given `None`, is abandoned
+/// unrun), and says whether it succeeded.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+
+/// A SQLite file with a group-committing writer thread and a few reader connections.
 pub struct SqliteBackend {
-    writer: Mutex<Connection>,
+    writer: mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
     path: PathBuf,
@@ -56,8 +70,13 @@ impl SqliteBackend {
         let readers = (0..READERS)
             .map(|_| connect(path).map(Mutex::new))
             .collect::<KvResult<Vec<_>>>()?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kv-writer".into())
+            .spawn(move || commit_groups(writer, queue))
+            .map_err(other)?;
         Ok(Self {
-            writer: Mutex::new(writer),
+            writer: jobs,
             readers,
             next_reader: Default::default(),
             path: path.to_path_buf(),
@@ -80,18 +99,67 @@ impl SqliteBackend {
         f(&conn).map_err(other)
     }
 
-    /// Runs `f` in one immediate (write-locked) transaction and commits.
-    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> KvResult<T>) -> KvResult<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| other("writer lock poisoned"))?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(other)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(other)?;
-        Ok(out)
+    /// Runs `f` in the next group commit and waits until that commit is durable.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
+    ) -> KvResult<T> {
+        let (reply, answer) = mpsc::sync_channel::<KvResult<T>>(1);
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => f(conn),
+                None => Err(other("the write transaction could not start")),
+            };
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |committed| {
+                let _ = reply.send(committed.and(result));
+            });
+            (ok, completion)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| other("the writer thread has stopped"))?;
+        answer
+            .recv()
+            .map_err(|_| other("the writer thread dropped a write"))?
+    }
+}
+
+/// The writer thread: takes every waiting write, runs each in a savepoint of one
+/// transaction, commits once, then answers them all.
+fn commit_groups(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut completions = Vec::with_capacity(jobs.len());
+        let committed = (|| -> KvResult<()> {
+            let mut tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(other)?;
+            for job in jobs.drain(..) {
+                let sp = tx.savepoint().map_err(other)?;
+                let (ok, completion) = job(Some(&sp));
+                completions.push(completion);
+                if ok {
+                    sp.commit().map_err(other)?;
+                }
+                // A failed write's savepoint rolls back when dropped.
+            }
+            tx.commit().map_err(other)
+        })();
+        // Writes never started (the transaction failed to open) fail unrun.
+        for job in jobs {
+            let (_, completion) = job(None);
+            completions.push(completion);
+        }
+        for completion in completions {
+            completion(committed.clone());
+        }
     }
 }
 
@@ -122,11 +190,13 @@ impl Backend for SqliteBackend {
     }
 
     fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()> {
-        self.write(|tx| set_in(tx, store, key, value).map_err(other))
+        let (store, key, value) = (store.to_string(), key.to_string(), value.to_vec());
+        self.write(move |c| set_in(c, &store, &key, &value).map_err(other))
     }
 
     fn delete(&self, store: &str, key: &str) -> KvResult<()> {
-        self.write(|tx| delete_in(tx, store, key).map_err(other))
+        let (store, key) = (store.to_string(), key.to_string());
+        self.write(move |c| delete_in(c, &store, &key).map_err(other))
     }
 
     fn exists(&self, store: &str, key: &str) -> KvResult<bool> {
@@ -172,28 +242,31 @@ impl Backend for SqliteBackend {
     }
 
     fn set_many(&self, store: &str, pairs: &[(String, Vec<u8>)]) -> KvResult<()> {
-        self.write(|tx| {
-            for (key, value) in pairs {
-                set_in(tx, store, key, value).map_err(other)?;
+        let (store, pairs) = (store.to_string(), pairs.to_vec());
+        self.write(move |c| {
+            for (key, value) in &pairs {
+                set_in(c, &store, key, value).map_err(other)?;
             }
             Ok(())
         })
     }
 
     fn delete_many(&self, store: &str, keys: &[String]) -> KvResult<()> {
-        self.write(|tx| {
-            for key in keys {
-                delete_in(tx, store, key).map_err(other)?;
+        let (store, keys) = (store.to_string(), keys.to_vec());
+        self.write(move |c| {
+            for key in &keys {
+                delete_in(c, &store, key).map_err(other)?;
             }
             Ok(())
         })
     }
 
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64> {
-        self.write(|tx| {
-            let current = get_in(tx, store, key).map_err(other)?;
+        let (store, key) = (store.to_string(), key.to_string());
+        self.write(move |c| {
+            let current = get_in(c, &store, &key).map_err(other)?;
             let next = add_counter(decode_counter(current.as_deref())?, delta)?;
-            set_in(tx, store, key, &next.to_le_bytes()).map_err(other)?;
+            set_in(c, &store, &key, &next.to_le_bytes()).map_err(other)?;
             Ok(next)
         })
     }
@@ -205,12 +278,14 @@ impl Backend for SqliteBackend {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> KvResult<bool> {
-        self.write(|tx| {
-            let current = get_in(tx, store, key).map_err(other)?;
-            if current.as_deref() != expected {
+        let (store, key) = (store.to_string(), key.to_string());
+        let (expected, value) = (expected.map(<[u8]>::to_vec), value.to_vec());
+        self.write(move |c| {
+            let current = get_in(c, &store, &key).map_err(other)?;
+            if current != expected {
                 return Ok(false);
             }
-            set_in(tx, store, key, value).map_err(other)?;
+            set_in(c, &store, &key, &value).map_err(other)?;
             Ok(true)
         })
     }

@@ -1009,12 +1009,29 @@ async fn each_category_fires_from_posted_metrics_and_its_action_runs_through_the
         .await;
     assert!(alloc.status < 300, "{}", alloc.body);
 
+    let before = app.host.stats();
     let r = run(&app, "operations-token", now).await;
+    let after_run = app.host.stats();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["fired"], json!(4), "{}", r.body);
 
     let d = dispatch(&app, now + 1).await;
+    let after_dispatch = app.host.stats();
     assert_eq!(d.json()["attempted"], json!(4), "{}", d.body);
+    let run_calls = after_run.kv_total("threshold-check") - before.kv_total("threshold-check");
+    let dispatch_calls =
+        after_dispatch.kv_total("trigger-dispatch") - after_run.kv_total("trigger-dispatch");
+    eprintln!(
+        "KV calls: evaluation run (1 campaign, 4 rules, 4 fired) = {run_calls}; \
+         dispatch of 4 triggers = {dispatch_calls} (+ campaign-intake's own for the chained calls)"
+    );
+    let quiet_before = app.host.stats().kv_total("threshold-check");
+    let quiet = run(&app, "operations-token", now + 60).await;
+    assert_eq!(quiet.json()["fired"], json!(0));
+    let quiet_calls = app.host.stats().kv_total("threshold-check") - quiet_before;
+    eprintln!(
+        "KV calls: steady-state run (1 campaign, 2 due categories, nothing fired) = {quiet_calls}"
+    );
     let list = app
         .get(&format!("/api/triggers?campaign_id={c}"), "viewer-token")
         .await

@@ -104,8 +104,9 @@ fn shift(
 }
 
 /// Moves at most `max_percent` of the worst channel's budget to the best one, by
-/// `scores` (higher is better; channels without a score count as 0). Ties go to
-/// the alphabetically first channel, so the plan is deterministic.
+/// `scores` (higher is better). Only scored channels take part: a channel added
+/// since the evaluation (e.g. a failover target) has no record to judge it by.
+/// Ties go to the alphabetically first channel, so the plan is deterministic.
 pub fn shift_budget_plan(
     channels: &[ChannelPlan],
     scores: &BTreeMap<String, f64>,
@@ -121,7 +122,10 @@ pub fn shift_budget_plan(
             .filter(|s| s.is_finite())
             .unwrap_or(0.0)
     };
-    let mut ranked: Vec<&ChannelPlan> = channels.iter().collect();
+    let mut ranked: Vec<&ChannelPlan> = channels
+        .iter()
+        .filter(|c| scores.contains_key(c.channel.as_str()))
+        .collect();
     ranked.sort_by(|a, b| {
         score(a)
             .total_cmp(&score(b))
@@ -209,6 +213,9 @@ mod tests {
         let total = |l: &[ChannelBudgetLine]| l.iter().map(|x| x.budget_minor).sum::<i64>();
         assert_eq!(total(&s.before), total(&s.after));
         assert!(shift_budget_plan(&p[..1], &scores, 20.0).is_none());
+        let only_two = BTreeMap::from([("email".to_string(), 0.5), ("social".to_string(), 0.9)]);
+        let s2 = shift_budget_plan(&p, &only_two, 20.0).expect("plan");
+        assert_eq!(s2.from, "email", "unscored sms takes no part");
         let flat = BTreeMap::new();
         assert!(
             shift_budget_plan(&p, &flat, 20.0).is_none(),

@@ -39,6 +39,8 @@ impl Guest for Scheduler {
         for target in TARGETS {
             match post(target, &token, &body).await {
                 Ok(status) if status < 300 => {}
+                // Another replica (or an external cron) already ran this tick.
+                Ok(409) => {}
                 Ok(status) => failures.push(format!("{target}: HTTP {status}")),
                 Err(e) => failures.push(format!("{target}: {e}")),
             }

@@ -149,8 +149,8 @@ pub async fn dispatch(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, 
 async fn attempt(kv: &SpinKv, id: &str, now: i64) -> Result<Option<Trigger>, Problem> {
     let records = Records::new(kv);
     let key = keys::trigger(id);
-    // Load the campaign's plan (if the action changes the campaign) before the
-    // claim, so the claim write also records what this attempt will change.
+    // The claim: only the dispatcher whose compare-and-swap moves the trigger to
+    // `dispatching` performs the attempt; a racing one re-reads it as not due.
     let begun = records
         .update(&key, |cur: Versioned<Trigger>| cur.value.begin(now))
         .await;

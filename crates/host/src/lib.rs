@@ -39,6 +39,8 @@ pub enum KvMode {
     Sqlite,
     /// In memory, gone when the host stops (tests).
     Memory,
+    /// SQLite with one commit per write, as Spin commits (benchmarks compare).
+    SqliteCommitPerWrite,
 }
 
 /// How to run an app.

@@ -54,6 +54,11 @@ impl RuntimeConfig {
                 KvMode::Sqlite => Arc::new(SqliteBackend::open(&path).with_context(|| {
                     format!("failed to open key-value store {}", path.display())
                 })?),
+                KvMode::SqliteCommitPerWrite => {
+                    Arc::new(SqliteBackend::open_with_group(&path, 1).with_context(|| {
+                        format!("failed to open key-value store {}", path.display())
+                    })?)
+                }
             })
         };
         if !self.key_value_store.contains_key("default") {

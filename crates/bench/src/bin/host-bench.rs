@@ -25,7 +25,7 @@ async fn main() -> Result<()> {
         "| scenario | store | connections | requests/s | p50 | p99 | errors | instantiation (avg) |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    let scenarios: [(&str, &str, &str, KvMode, usize); 6] = [
+    let scenarios: [(&str, &str, &str, KvMode, usize); 7] = [
         ("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 1),
         ("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 8),
         (
@@ -47,6 +47,13 @@ async fn main() -> Result<()> {
             "POST",
             "/probe/incr/hits",
             KvMode::Sqlite,
+            8,
+        ),
+        (
+            "KV counter (increment)",
+            "POST",
+            "/probe/incr/hits",
+            KvMode::SqliteCommitPerWrite,
             8,
         ),
         (
@@ -96,7 +103,8 @@ async fn main() -> Result<()> {
         println!(
             "| {name} | {} | {conns} | {:.0} | {:.2} ms | {:.2} ms | {} | {inst:.1} µs |",
             match kv {
-                KvMode::Sqlite => "SQLite file",
+                KvMode::Sqlite => "SQLite, group commit",
+                KvMode::SqliteCommitPerWrite => "SQLite, commit per write",
                 KvMode::Memory => "memory",
             },
             r.rps,

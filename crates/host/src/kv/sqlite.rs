@@ -53,6 +53,12 @@ fn connect(path: &Path) -> KvResult<Connection> {
 impl SqliteBackend {
     /// Opens (creating if needed) the database file.
     pub fn open(path: &Path) -> KvResult<Self> {
+        Self::open_with_group(path, MAX_GROUP)
+    }
+
+    /// Like [`SqliteBackend::open`] with at most `max_group` writes per commit
+    /// (1 = a commit per write, as Spin does; benchmarks compare the two).
+    pub fn open_with_group(path: &Path, max_group: usize) -> KvResult<Self> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(other)?;
         }
@@ -73,7 +79,7 @@ impl SqliteBackend {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("kv-writer".into())
-            .spawn(move || commit_groups(writer, queue))
+            .spawn(move || commit_groups(writer, queue, max_group.max(1)))
             .map_err(other)?;
         Ok(Self {
             writer: jobs,
@@ -127,10 +133,10 @@ impl SqliteBackend {
 
 /// The writer thread: takes every waiting write, runs each in a savepoint of one
 /// transaction, commits once, then answers them all.
-fn commit_groups(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+fn commit_groups(mut conn: Connection, queue: mpsc::Receiver<Job>, max_group: usize) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
+        while jobs.len() < max_group {
             match queue.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,

@@ -104,19 +104,7 @@ async fn patch(app: &App, token: &str, path: &str, etag: &str, body: Value) -> R
 }
 
 async fn audit_actions(app: &App, id: &str) -> Vec<(String, String)> {
-    let r = app.get(&format!("/api/campaigns/{id}/audit"), VIC).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| {
-            (
-                e["action"].as_str().unwrap_or_default().to_string(),
-                e["actor"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    app.audit(&format!("/api/campaigns/{id}/audit"), VIC).await
 }
 
 /// A content item on `email` for `campaign`, due before March 2030, approved through

@@ -108,19 +108,12 @@ async fn get(app: &App, id: &str) -> Value {
     r.json()
 }
 
+/// `(actor, action)` of every audit entry of an item.
 async fn actions(app: &App, id: &str) -> Vec<(String, String)> {
-    let r = app.get(&format!("/api/content/{id}/audit"), VIC).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| {
-            (
-                e["actor"].as_str().unwrap_or_default().to_string(),
-                e["action"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+    app.audit(&format!("/api/content/{id}/audit"), VIC)
+        .await
+        .into_iter()
+        .map(|(action, actor)| (actor, action))
         .collect()
 }
 
@@ -617,14 +610,16 @@ async fn hostile_bodies_get_4xx_and_change_nothing() {
 
     let mut unknown = email(&c);
     unknown["admin"] = json!(true);
-    let cases: Vec<(
-        &str,
-        &str,
-        Option<&str>,
+    // (method, path, token, body, headers, expected status)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
         Option<Value>,
-        Vec<(&str, String)>,
+        Vec<(&'a str, String)>,
         u16,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/api/content",

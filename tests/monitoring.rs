@@ -163,12 +163,15 @@ async fn disable_defaults(app: &App) {
     }
 }
 
+/// One request the receiver saw: headers and body.
+type Seen = (Vec<(String, String)>, Vec<u8>);
+
 /// A local webhook receiver that records requests and answers with queued statuses
 /// (200 once the queue is empty).
 #[derive(Clone)]
 struct Receiver {
     url: String,
-    seen: Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     statuses: Arc<Mutex<VecDeque<u16>>>,
 }
 
@@ -863,23 +866,14 @@ async fn the_cron_scheduler_drives_evaluation_and_dispatch() {
     // absolute sources) runs the same scheduler component through the host's cron.
     let state = support::state_dir("mon-cron");
     std::fs::create_dir_all(&state).expect("state dir");
-    let root = support::workspace();
-    let manifest = std::fs::read_to_string(root.join("spin.toml")).expect("manifest");
-    let target = root.join("target").canonicalize().expect("target");
-    let fast = manifest
-        .replace(
+    let opts = support::options_with_edits(
+        &state,
+        &[],
+        &[(
             "cron_expression = \"0 * * * * *\"",
             "cron_expression = \"* * * * * *\"",
-        )
-        .replace(
-            "source = \"target/",
-            &format!("source = \"{}/", target.display()),
-        );
-    assert_ne!(fast, manifest);
-    let path = state.join("spin-fast-cron.toml");
-    std::fs::write(&path, fast).expect("write manifest");
-    let mut opts = support::options(&state, &[]);
-    opts.manifest = path;
+        )],
+    );
     let host = opsflow_host::up(opts).await.expect("host starts");
     let client = reqwest::Client::new();
     let mut seen = Value::Null;

@@ -85,8 +85,50 @@ pub fn state_dir(name: &str) -> PathBuf {
 
 /// Options for the real spin.toml with the test variables.
 pub fn options(state: &Path, extra_vars: &[(&str, &str)]) -> UpOptions {
+    options_with_edits(state, extra_vars, &[])
+}
+
+/// The tests' copy of spin.toml: the shipped manifest with absolute component
+/// sources, the tests' local webhook receivers allowed for trigger-dispatch (the
+/// shipped manifest allows only https), and any further `(from, to)` edits.
+pub fn test_manifest(state: &Path, edits: &[(&str, &str)]) -> PathBuf {
+    let root = workspace();
+    let shipped = std::fs::read_to_string(root.join("spin.toml")).expect("spin.toml");
+    let target = root.join("target").canonicalize().expect("target dir");
+    let dispatch_hosts = r#"allowed_outbound_hosts = ["https://*:443", "http://campaign-intake.spin.internal", "http://content-approval.spin.internal"]"#;
+    let mut all: Vec<(String, String)> = vec![
+        (
+            "source = \"target/".to_string(),
+            format!("source = \"{}/", target.display()),
+        ),
+        (
+            dispatch_hosts.to_string(),
+            dispatch_hosts.replace("]", r#", "http://127.0.0.1:*"]"#),
+        ),
+    ];
+    all.extend(edits.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+    let mut manifest = shipped;
+    for (from, to) in &all {
+        assert!(
+            manifest.contains(from.as_str()),
+            "spin.toml no longer contains {from}"
+        );
+        manifest = manifest.replace(from.as_str(), to);
+    }
+    std::fs::create_dir_all(state).expect("state dir");
+    let path = state.join("spin.test.toml");
+    std::fs::write(&path, manifest).expect("write test manifest");
+    path
+}
+
+/// [`options`] over a [`test_manifest`] with `edits`.
+pub fn options_with_edits(
+    state: &Path,
+    extra_vars: &[(&str, &str)],
+    edits: &[(&str, &str)],
+) -> UpOptions {
     build_components();
-    let mut opts = UpOptions::new(workspace().join("spin.toml"));
+    let mut opts = UpOptions::new(test_manifest(state, edits));
     opts.listen = "127.0.0.1:0".parse().expect("addr");
     opts.state_dir = Some(state.to_path_buf());
     // Compiled components are shared by every test process (target/wasmtime-cache).
@@ -192,6 +234,21 @@ impl App {
 
     pub async fn post(&self, path: &str, token: &str, body: serde_json::Value) -> Reply {
         self.send("POST", path, Some(token), Some(body), &[]).await
+    }
+
+    /// `(action, actor)` of every entry of an audit log endpoint (first page).
+    pub async fn audit(&self, path: &str, token: &str) -> Vec<(String, String)> {
+        let r = self.get(path, token).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        r.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|e| {
+                let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                (field("action"), field("actor"))
+            })
+            .collect()
     }
 
     pub async fn stop(self) {

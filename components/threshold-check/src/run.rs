@@ -29,28 +29,6 @@ struct RunInput {
     now: serde_json::Value,
 }
 
-/// `now` as unix seconds or RFC 3339.
-fn parse_now(v: &serde_json::Value) -> Result<i64, Problem> {
-    let bad = || {
-        Problem::validation(vec![opsflow_api::FieldError {
-            field: "now".into(),
-            message: "must be unix seconds (1..=10^11) or an RFC 3339 time".into(),
-        }])
-    };
-    let t = match v {
-        serde_json::Value::Number(n) => n.as_i64().ok_or_else(bad)?,
-        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map_err(|_| bad())?
-            .timestamp(),
-        _ => return Err(bad()),
-    };
-    if (1..=100_000_000_000).contains(&t) {
-        Ok(t)
-    } else {
-        Err(bad())
-    }
-}
-
 /// One recorded run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -83,7 +61,7 @@ struct AlertDoc {
 pub async fn run(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, Problem> {
     who.require(&[Role::Operations])?;
     let input: RunInput = req.json()?;
-    let now = parse_now(&input.now)?;
+    let now = opsflow_api::time::unix_seconds(&input.now, "now")?;
     let kv = SpinKv::default_store();
     let started = chrono::Utc::now();
     let run_id = ids::new_id();

@@ -18,27 +18,6 @@ struct DispatchInput {
     now: serde_json::Value,
 }
 
-fn parse_now(v: &serde_json::Value) -> Result<i64, Problem> {
-    let bad = || {
-        Problem::validation(vec![opsflow_api::FieldError {
-            field: "now".into(),
-            message: "must be unix seconds (1..=10^11) or an RFC 3339 time".into(),
-        }])
-    };
-    let t = match v {
-        serde_json::Value::Number(n) => n.as_i64().ok_or_else(bad)?,
-        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map_err(|_| bad())?
-            .timestamp(),
-        _ => return Err(bad()),
-    };
-    if (1..=100_000_000_000).contains(&t) {
-        Ok(t)
-    } else {
-        Err(bad())
-    }
-}
-
 pub(crate) fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339())
@@ -102,7 +81,7 @@ async fn set_open(kv: &SpinKv, add: &[String], remove: &[String]) -> Result<(), 
 pub async fn dispatch(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, Problem> {
     who.require(&[Role::Operations])?;
     let input: DispatchInput = req.json()?;
-    let now = parse_now(&input.now)?;
+    let now = opsflow_api::time::unix_seconds(&input.now, "now")?;
     let kv = SpinKv::default_store();
     let records = Records::new(&kv);
     let open: Vec<String> = records

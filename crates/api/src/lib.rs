@@ -12,6 +12,7 @@ pub mod problem;
 pub mod request;
 pub mod response;
 pub mod route;
+pub mod time;
 
 pub use auth::{Principal, Role, Tokens};
 pub use problem::{FieldError, Problem, ProblemDoc};

@@ -57,6 +57,42 @@ impl KvCall {
     }
 }
 
+/// The single-key operations both interfaces offer, with limits checked.
+impl KvCall {
+    async fn get(self, label: String, key: String) -> KvResult<Option<Vec<u8>>> {
+        self.run(label, "get", move |b, l| {
+            check_key(&key)?;
+            b.get(l, &key)
+        })
+        .await
+    }
+
+    async fn set(self, label: String, key: String, value: Vec<u8>) -> KvResult<()> {
+        self.run(label, "set", move |b, l| {
+            check_key(&key)?;
+            check_value(&value)?;
+            b.set(l, &key, &value)
+        })
+        .await
+    }
+
+    async fn delete(self, label: String, key: String) -> KvResult<()> {
+        self.run(label, "delete", move |b, l| {
+            check_key(&key)?;
+            b.delete(l, &key)
+        })
+        .await
+    }
+
+    async fn exists(self, label: String, key: String) -> KvResult<bool> {
+        self.run(label, "exists", move |b, l| {
+            check_key(&key)?;
+            b.exists(l, &key)
+        })
+        .await
+    }
+}
+
 impl SpinCtx {
     fn caller(&self) -> KvCall {
         KvCall {
@@ -134,13 +170,7 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
         key: String,
     ) -> Outcome<Option<Vec<u8>>, spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
-        Ok(call
-            .run(label, "get", move |b, l| {
-                check_key(&key)?;
-                b.get(l, &key)
-            })
-            .await
-            .map_err(to_spin))
+        Ok(call.get(label, key).await.map_err(to_spin))
     }
 
     async fn set(
@@ -150,14 +180,7 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
         value: Vec<u8>,
     ) -> Outcome<(), spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
-        Ok(call
-            .run(label, "set", move |b, l| {
-                check_key(&key)?;
-                check_value(&value)?;
-                b.set(l, &key, &value)
-            })
-            .await
-            .map_err(to_spin))
+        Ok(call.set(label, key, value).await.map_err(to_spin))
     }
 
     async fn delete(
@@ -166,13 +189,7 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
         key: String,
     ) -> Outcome<(), spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
-        Ok(call
-            .run(label, "delete", move |b, l| {
-                check_key(&key)?;
-                b.delete(l, &key)
-            })
-            .await
-            .map_err(to_spin))
+        Ok(call.delete(label, key).await.map_err(to_spin))
     }
 
     async fn exists(
@@ -181,13 +198,7 @@ impl<T> spin_kv::HostStoreWithStore<T> for SpinHost {
         key: String,
     ) -> Outcome<bool, spin_kv::Error> {
         let (call, label) = handle(accessor, &s)?;
-        Ok(call
-            .run(label, "exists", move |b, l| {
-                check_key(&key)?;
-                b.exists(l, &key)
-            })
-            .await
-            .map_err(to_spin))
+        Ok(call.exists(label, key).await.map_err(to_spin))
     }
 
     async fn get_keys(
@@ -224,13 +235,7 @@ impl wasi_store::HostBucket for SpinCtx {
         key: String,
     ) -> Outcome<Option<Vec<u8>>, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
-        Ok(call
-            .run(label, "get", move |b, l| {
-                check_key(&key)?;
-                b.get(l, &key)
-            })
-            .await
-            .map_err(to_wasi))
+        Ok(call.get(label, key).await.map_err(to_wasi))
     }
 
     async fn set(
@@ -240,14 +245,7 @@ impl wasi_store::HostBucket for SpinCtx {
         value: Vec<u8>,
     ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
-        Ok(call
-            .run(label, "set", move |b, l| {
-                check_key(&key)?;
-                check_value(&value)?;
-                b.set(l, &key, &value)
-            })
-            .await
-            .map_err(to_wasi))
+        Ok(call.set(label, key, value).await.map_err(to_wasi))
     }
 
     async fn delete(
@@ -256,13 +254,7 @@ impl wasi_store::HostBucket for SpinCtx {
         key: String,
     ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
-        Ok(call
-            .run(label, "delete", move |b, l| {
-                check_key(&key)?;
-                b.delete(l, &key)
-            })
-            .await
-            .map_err(to_wasi))
+        Ok(call.delete(label, key).await.map_err(to_wasi))
     }
 
     async fn exists(
@@ -271,13 +263,7 @@ impl wasi_store::HostBucket for SpinCtx {
         key: String,
     ) -> Outcome<bool, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
-        Ok(call
-            .run(label, "exists", move |b, l| {
-                check_key(&key)?;
-                b.exists(l, &key)
-            })
-            .await
-            .map_err(to_wasi))
+        Ok(call.exists(label, key).await.map_err(to_wasi))
     }
 
     async fn list_keys(

@@ -975,8 +975,32 @@ async fn a_replayed_idempotency_key_returns_the_same_response_and_one_record() {
     let list = app.get("/api/campaigns", VIC).await.json();
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
 
-    // Transitions too: a retried cancel is answered from the first response.
     let id = first.json()["id"].as_str().expect("id").to_string();
+
+    // PATCH too: a retried edit (e.g. a dispatch retried after a lost answer) is
+    // answered from the first response instead of failing on its stale If-Match.
+    let campaign_path = format!("/api/campaigns/{id}");
+    let patch = || {
+        app.send(
+            "PATCH",
+            &campaign_path,
+            Some(MIA),
+            Some(json!({"name": "Once, renamed"})),
+            &[("idempotency-key", "rename-1"), ("if-match", "\"1\"")],
+        )
+    };
+    let (p1, p2) = (patch().await, patch().await);
+    assert_eq!(
+        (p1.status, p2.status),
+        (200, 200),
+        "{} / {}",
+        p1.body,
+        p2.body
+    );
+    assert_eq!(p1.body, p2.body);
+    assert_eq!(p2.header("idempotent-replayed"), Some("true"));
+
+    // Transitions too: a retried cancel is answered from the first response.
     let path = format!("/api/campaigns/{id}/transitions");
     let cancel = || {
         app.send(
@@ -993,8 +1017,8 @@ async fn a_replayed_idempotency_key_returns_the_same_response_and_one_record() {
     assert_eq!(a.body, b.body);
     assert_eq!(
         audit_actions(&app, &id).await.len(),
-        2,
-        "created + one transition"
+        3,
+        "created + one edit + one transition"
     );
     app.stop().await;
 }

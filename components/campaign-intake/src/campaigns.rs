@@ -92,7 +92,9 @@ async fn run(op: &str, params: &[String], req: ApiRequest) -> Result<ApiResponse
         "list_campaigns" => campaign_ops::list(&ctx, &req).await,
         "create_campaign" => Ok(idempotent(&ctx, op, "", &req, campaign_ops::create).await),
         "get_campaign" => campaign_ops::get(&ctx, id).await,
-        "update_campaign" => campaign_ops::update(&ctx, id, &req).await,
+        // PATCH honours Idempotency-Key too: trigger-dispatch sends its trigger id, so
+        // a dispatch retried after a lost answer does not shift a budget twice.
+        "update_campaign" => Ok(idempotent(&ctx, op, id, &req, campaign_ops::update).await),
         "transition_campaign" => Ok(idempotent(&ctx, op, id, &req, campaign_ops::transition).await),
         "campaign_gate" => campaign_ops::gate(&ctx, id).await,
         "list_handoffs" => campaign_ops::handoffs(&ctx, id).await,
@@ -122,7 +124,7 @@ async fn run(op: &str, params: &[String], req: ApiRequest) -> Result<ApiResponse
     }
 }
 
-/// Runs a POST under its `Idempotency-Key` (scoped to the operation and path id).
+/// Runs a POST or PATCH under its `Idempotency-Key` (scoped to the operation and path id).
 async fn idempotent<'a, F, Fut>(
     ctx: &'a Ctx,
     op: &str,

@@ -1,5 +1,7 @@
 //! The scheduler: on each cron tick, asks threshold-check to evaluate and
-//! trigger-dispatch to dispatch, through Spin local service chaining.
+//! trigger-dispatch to dispatch, through Spin local service chaining; once a day
+//! (the 03:00 UTC tick) it also asks campaign-intake to expire old webhook dedupe
+//! records (the store has no TTL).
 //!
 //! It is the only component with a cron trigger, so runtimes without the cron
 //! plugin (SpinKube) run the other components with `--component-id` and an external
@@ -26,6 +28,8 @@ const TARGETS: [&str; 2] = [
     "http://trigger-dispatch.spin.internal/api/triggers/dispatch",
 ];
 
+/// The daily maintenance pass.
+const CLEANUP: &str = "http://campaign-intake.spin.internal/api/campaigns/metrics/cleanup";
 struct Scheduler;
 
 impl Guest for Scheduler {
@@ -36,7 +40,9 @@ impl Guest for Scheduler {
         };
         let body = serde_json::json!({ "now": metadata.timestamp }).to_string();
         let mut failures = Vec::new();
-        for target in TARGETS {
+        let daily = opsflow_domain::monitoring::cadence::is_maintenance_tick(metadata.timestamp)
+            .then_some(CLEANUP);
+        for target in TARGETS.into_iter().chain(daily) {
             match post(target, &token, &body).await {
                 Ok(status) if status < 300 => {}
                 // Another replica (or an external cron) already ran this tick.

@@ -247,3 +247,25 @@ mod tests {
         );
     }
 }
+
+/// The minute of the day (UTC) the daily maintenance pass (dedupe expiry) runs in.
+pub const MAINTENANCE_MINUTE: u64 = 3 * 60;
+
+/// Whether a scheduler tick at `timestamp` (unix seconds) is the day's maintenance tick.
+pub fn is_maintenance_tick(timestamp: u64) -> bool {
+    (timestamp / 60) % (24 * 60) == MAINTENANCE_MINUTE
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    use super::is_maintenance_tick;
+
+    #[test]
+    fn maintenance_runs_once_a_day_at_three() {
+        let day = 20_000 * 86_400;
+        assert!(is_maintenance_tick(day + 3 * 3600));
+        assert!(is_maintenance_tick(day + 3 * 3600 + 59));
+        assert!(!is_maintenance_tick(day + 3 * 3600 + 60));
+        assert!(!is_maintenance_tick(day));
+    }
+}

@@ -642,12 +642,17 @@ async fn a_breach_fires_one_signed_notification_delivered_once_then_resolves() {
     let audit = app
         .get(&format!("/api/campaigns/{c}/audit"), "operations-token")
         .await;
-    if audit.status == 200 {
-        let text = audit.body;
-        for a in ["alert.fired", "trigger.executed", "alert.resolved"] {
-            assert!(text.contains(a), "{a} audited: {text}");
-        }
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    for a in ["alert.fired", "trigger.executed", "alert.resolved"] {
+        assert!(audit.body.contains(a), "{a} audited: {}", audit.body);
     }
+    // The campaign's success report counts them: one episode, one action.
+    let report = app
+        .get(&format!("/api/campaigns/{c}/report"), "viewer-token")
+        .await
+        .json();
+    assert_eq!(report["triggers_fired"], json!(1), "{report}");
+    assert_eq!(report["actions_taken"], json!(1), "{report}");
     app.stop().await;
 }
 

@@ -452,9 +452,23 @@ pub async fn audit_log(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiRespo
     audit_page(ctx, "campaign", id, req).await
 }
 
+/// Most audit entries a report reads (one `get_many` per 100).
+const REPORT_AUDIT_LIMIT: usize = 10_000;
+
+/// Triggers fired for the campaign and automated actions executed on it, counted
+/// from its audit log — the record threshold-check and trigger-dispatch both write.
+async fn automation_counts(ctx: &Ctx, id: &str) -> Result<(u64, u64), Problem> {
+    let entries = opsflow_store::AuditLog::new(&ctx.kv, "campaign", id)
+        .list(0, REPORT_AUDIT_LIMIT)
+        .await?;
+    let count = |action: &str| entries.iter().filter(|e| e.action == action).count() as u64;
+    Ok((count("alert.fired"), count("trigger.executed")))
+}
+
 pub async fn report(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
     let c = load(ctx, id).await?;
     let (totals, span) = totals(ctx, &c, false).await?;
+    let (fired, taken) = automation_counts(ctx, id).await?;
     let as_f64 = |m: &BTreeMap<String, i64>| {
         m.iter()
             .map(|(k, v)| (k.clone(), *v as f64))
@@ -467,8 +481,8 @@ pub async fn report(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
             .iter()
             .map(|(ch, m)| (ch.clone(), as_f64(m)))
             .collect(),
-        triggers_fired: 0,
-        actions_taken: 0,
+        triggers_fired: fired,
+        actions_taken: taken,
     };
     let report = success_report(&c, &inputs, ctx.now);
     let mut body = serde_json::to_value(&report).unwrap_or_default();

@@ -12,12 +12,14 @@ use opsflow_domain::monitoring::{
     Schedule, Trigger, operation_id, step,
 };
 use opsflow_store::keys::{campaigns as ckeys, monitoring as keys, triggers as tkeys};
+use opsflow_store::metrics::TotalsQuery;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, Index, Kv, Records, StoreError, UpdateError, Versioned};
 use serde::{Deserialize, Serialize};
 
-/// Campaigns per batch: one `get_many` of campaigns and one of alert records.
-const BATCH: usize = 100;
+/// Campaigns per batch: one `get_many` of campaigns, the metric reads of all of
+/// them together, one `get_many` and one `set_many` of alert records.
+const BATCH: usize = 250;
 /// Runs kept in the history.
 const KEEP_RUNS: usize = 1_000;
 /// The alert record of the resource pool.
@@ -248,28 +250,49 @@ async fn evaluate_campaigns(tally: &mut Tally<'_>, rules: &[&Rule]) -> Result<()
     for chunk in ids.chunks(BATCH) {
         let keys: Vec<_> = chunk.iter().map(|id| ckeys::campaign(id)).collect();
         let campaigns: Vec<Versioned<Campaign>> = records.get_many(&keys).await?;
-        let mut observations: Vec<(&Rule, Observation)> = Vec::new();
+        // Every window of every campaign of the batch, read together: one
+        // `get_many` per READ_CHUNK hour records, not one per campaign and window.
+        let mut wanted: Vec<BTreeSet<Window>> = Vec::with_capacity(campaigns.len());
         for c in &campaigns {
             let campaign = &c.value;
-            let mut windows: BTreeMap<Window, Totals> = BTreeMap::new();
+            let mut windows = BTreeSet::new();
             for rule in rules.iter().copied().filter(|r| watches(r, campaign)) {
-                for w in metric::required_windows(rule, campaign, tally.now) {
-                    if let std::collections::btree_map::Entry::Vacant(slot) = windows.entry(w) {
-                        let t = opsflow_store::metrics::campaign_totals(
-                            kv,
-                            campaign.id(),
-                            w.from,
-                            w.to,
-                            w.bucket_secs,
-                        )
-                        .await?;
-                        slot.insert(Totals {
+                windows.extend(metric::required_windows(rule, campaign, tally.now));
+            }
+            wanted.push(windows);
+        }
+        let queries: Vec<TotalsQuery<'_>> = campaigns
+            .iter()
+            .zip(&wanted)
+            .flat_map(|(c, windows)| {
+                windows.iter().map(|w| TotalsQuery {
+                    campaign_id: c.value.id(),
+                    from: w.from,
+                    to: w.to,
+                    bucket_secs: w.bucket_secs,
+                })
+            })
+            .collect();
+        let mut totals = opsflow_store::metrics::totals_many(kv, &queries)
+            .await?
+            .into_iter();
+        let mut observations: Vec<(&Rule, Observation)> = Vec::new();
+        for (c, windows) in campaigns.iter().zip(wanted) {
+            let campaign = &c.value;
+            let mut read: BTreeMap<Window, Totals> = BTreeMap::new();
+            for w in windows {
+                if let Some(t) = totals.next() {
+                    read.insert(
+                        w,
+                        Totals {
                             by_kind: t.by_kind,
                             by_channel: t.by_channel,
-                        });
-                    }
+                        },
+                    );
                 }
-                for o in metric::evaluate(rule, campaign, &windows, tally.now) {
+            }
+            for rule in rules.iter().copied().filter(|r| watches(r, campaign)) {
+                for o in metric::evaluate(rule, campaign, &read, tally.now) {
                     observations.push((rule, o));
                 }
             }

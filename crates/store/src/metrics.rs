@@ -1,6 +1,7 @@
 //! Metric counters: how webhook events and manual samples are stored, exactly
 //! once, and read back. (Owned by the webhooks/metrics work; other areas call
-//! [`campaign_totals`].)
+//! [`campaign_totals`], or [`totals_many`] / [`campaigns_totals`] to read many
+//! campaigns in few `get_many` calls.)
 //!
 //! # Write path ([`ingest`]), per batch
 //!
@@ -510,7 +511,7 @@ async fn complete<K: Kv>(
 
 /// Counter totals of `campaign_id` for buckets starting in `[from, to)` (unix seconds),
 /// bucketed by `bucket_secs` (3600 or 86400). Reads the hour records of those
-/// buckets with `get_many` (one call per 1,000 hours); at most
+/// buckets with `get_many` (one call per [`READ_CHUNK`] hours); at most
 /// [`MAX_RANGE_HOURS`] hours are read.
 pub async fn campaign_totals<K: Kv>(
     kv: &K,
@@ -519,16 +520,44 @@ pub async fn campaign_totals<K: Kv>(
     to: i64,
     bucket_secs: i64,
 ) -> Result<CampaignTotals, StoreError> {
-    let mut totals = CampaignTotals::default();
-    let bucket = bucket_secs.max(HOUR_SECS);
-    if to <= from {
-        return Ok(totals);
+    let query = TotalsQuery {
+        campaign_id,
+        from,
+        to,
+        bucket_secs,
+    };
+    Ok(totals_many(kv, &[query]).await?.pop().unwrap_or_default())
+}
+
+/// Keys per `get_many` when reading counter records. Spin documents no limit for
+/// its SQLite backend; a few hundred keys keep one call's values (a counter
+/// record is ~1–10 KiB with its `applied` map) well under a few MiB.
+pub const READ_CHUNK: usize = 256;
+
+/// One range of one campaign's counters, as [`campaign_totals`] takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotalsQuery<'a> {
+    /// The campaign.
+    pub campaign_id: &'a str,
+    /// First bucket start included (unix seconds; rounded up to a bucket start).
+    pub from: i64,
+    /// End, exclusive.
+    pub to: i64,
+    /// Bucket size: 3600 or 86400.
+    pub bucket_secs: i64,
+}
+
+/// The hour records a query reads, and its bucket size.
+fn hours_of(q: &TotalsQuery<'_>) -> (i64, Vec<i64>) {
+    let bucket = q.bucket_secs.max(HOUR_SECS);
+    let mut hours = Vec::new();
+    if q.to <= q.from {
+        return (bucket, hours);
     }
     // Buckets start at multiples of `bucket`; the first one at or after `from`.
-    let first = from + (bucket - from.rem_euclid(bucket)) % bucket;
-    let mut hours = Vec::new();
+    let first = q.from + (bucket - q.from.rem_euclid(bucket)) % bucket;
     let mut start = first;
-    while start < to && (hours.len() as i64) < MAX_RANGE_HOURS {
+    while start < q.to && (hours.len() as i64) < MAX_RANGE_HOURS {
         let mut hour = start;
         while hour < start + bucket && (hours.len() as i64) < MAX_RANGE_HOURS {
             hours.push(hour);
@@ -536,33 +565,103 @@ pub async fn campaign_totals<K: Kv>(
         }
         start += bucket;
     }
-    let keys: Vec<String> = hours
+    (bucket, hours)
+}
+
+/// [`campaign_totals`] for many (campaign, range) queries at once, answered in
+/// query order: every hour record any query needs is read once (ranges of one
+/// campaign that overlap share their records), [`READ_CHUNK`] keys per `get_many`.
+pub async fn totals_many<K: Kv>(
+    kv: &K,
+    queries: &[TotalsQuery<'_>],
+) -> Result<Vec<CampaignTotals>, StoreError> {
+    let plans: Vec<(i64, Vec<(i64, String)>)> = queries
         .iter()
-        .map(|h| keys::campaign_hour(campaign_id, *h).as_str().to_string())
+        .map(|q| {
+            let (bucket, hours) = hours_of(q);
+            let keyed = hours
+                .into_iter()
+                .map(|h| {
+                    (
+                        h,
+                        keys::campaign_hour(q.campaign_id, h).as_str().to_string(),
+                    )
+                })
+                .collect();
+            (bucket, keyed)
+        })
         .collect();
-    let found = get_map(kv, &keys).await?;
-    for (hour, key) in hours.iter().zip(&keys) {
-        let Some(bytes) = found.get(key) else {
-            continue;
-        };
-        let doc: CounterDoc = decode(key, bytes)?;
-        let bucket_start = hour - hour.rem_euclid(bucket);
-        for cell in &doc.cells {
-            let add = |map: &mut BTreeMap<String, i64>| {
-                let v = map.entry(cell.kind.clone()).or_default();
-                *v = v.saturating_add(cell.value);
-            };
-            add(&mut totals.by_kind);
-            add(totals.series.entry(bucket_start).or_default());
-            if let Some(channel) = &cell.channel {
-                add(totals.by_channel.entry(channel.clone()).or_default());
-            }
-            if let Some(content) = &cell.content_id {
-                add(totals.by_content.entry(content.clone()).or_default());
-            }
+    let wanted: Vec<String> = plans
+        .iter()
+        .flat_map(|(_, hours)| hours.iter().map(|(_, k)| k.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut docs: HashMap<String, CounterDoc> = HashMap::new();
+    for chunk in wanted.chunks(READ_CHUNK) {
+        for (key, bytes) in kv.get_many(chunk).await? {
+            let doc: CounterDoc = decode(&key, &bytes)?;
+            docs.insert(key, doc);
         }
     }
-    Ok(totals)
+    let mut out = Vec::with_capacity(plans.len());
+    for (bucket, hours) in &plans {
+        let mut totals = CampaignTotals::default();
+        for (hour, key) in hours {
+            let Some(doc) = docs.get(key) else {
+                continue;
+            };
+            let bucket_start = hour - hour.rem_euclid(*bucket);
+            for cell in &doc.cells {
+                let add = |map: &mut BTreeMap<String, i64>| {
+                    let v = map.entry(cell.kind.clone()).or_default();
+                    *v = v.saturating_add(cell.value);
+                };
+                add(&mut totals.by_kind);
+                add(totals.series.entry(bucket_start).or_default());
+                if let Some(channel) = &cell.channel {
+                    add(totals.by_channel.entry(channel.clone()).or_default());
+                }
+                if let Some(content) = &cell.content_id {
+                    add(totals.by_content.entry(content.clone()).or_default());
+                }
+            }
+        }
+        out.push(totals);
+    }
+    Ok(out)
+}
+
+/// The totals of every campaign of `campaign_ids` over one range (see
+/// [`totals_many`]), by campaign id.
+pub async fn campaigns_totals<K: Kv>(
+    kv: &K,
+    campaign_ids: &[String],
+    from: i64,
+    to: i64,
+    bucket_secs: i64,
+) -> Result<BTreeMap<String, CampaignTotals>, StoreError> {
+    let queries: Vec<TotalsQuery<'_>> = campaign_ids
+        .iter()
+        .map(|id| TotalsQuery {
+            campaign_id: id,
+            from,
+            to,
+            bucket_secs,
+        })
+        .collect();
+    let totals = totals_many(kv, &queries).await?;
+    Ok(campaign_ids.iter().cloned().zip(totals).collect())
+}
+
+/// The stored form of a counter record holding `cells` and nothing applied yet:
+/// what [`ingest`] would have written under [`keys::campaign_hour`] for events of
+/// those cells. For seeding benchmarks and fixtures directly (`set_many`).
+pub fn encode_counter_record(cells: Vec<Cell>) -> Result<Vec<u8>, StoreError> {
+    encode(&CounterDoc {
+        cells,
+        ..CounterDoc::default()
+    })
 }
 
 /// A platform's unattributed and unknown-kind events of one day.
@@ -823,6 +922,75 @@ mod tests {
         let day = day_of(hour) * DAY_SECS;
         let d = block_on(campaign_totals(&kv, "c1", day, day + DAY_SECS, DAY_SECS)).unwrap();
         assert_eq!(d.series.keys().copied().collect::<Vec<_>>(), vec![day]);
+    }
+
+    #[test]
+    fn many_campaigns_are_totalled_in_few_calls() {
+        let kv = MemoryKv::default();
+        let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+        let ids: Vec<String> = (0..300).map(|i| format!("c{i:03}")).collect();
+        let samples: Vec<Sample> = ids
+            .iter()
+            .enumerate()
+            .flat_map(|(i, id)| {
+                [
+                    sample(&format!("a{i}"), Some(id), "sent", hour),
+                    sample(&format!("b{i}"), Some(id), "opened", hour - HOUR_SECS),
+                ]
+            })
+            .collect();
+        block_on(ingest(&kv, batch(samples), NOW)).unwrap();
+        // One hour of 300 campaigns: 300 keys, two chunks.
+        let before = kv.calls();
+        let one = block_on(campaigns_totals(&kv, &ids, hour, NOW + 1, HOUR_SECS)).unwrap();
+        assert_eq!(kv.calls() - before, 2);
+        assert_eq!(one.len(), 300);
+        assert!(one.values().all(|t| t.by_kind.get("sent") == Some(&1)));
+        assert!(one.values().all(|t| !t.by_kind.contains_key("opened")));
+        // Overlapping ranges of one campaign share their records, and each
+        // answer equals the single-campaign read.
+        let queries: Vec<TotalsQuery<'_>> = ids
+            .iter()
+            .flat_map(|id| {
+                [
+                    TotalsQuery {
+                        campaign_id: id,
+                        from: hour,
+                        to: NOW + 1,
+                        bucket_secs: HOUR_SECS,
+                    },
+                    TotalsQuery {
+                        campaign_id: id,
+                        from: day_of(hour) * DAY_SECS,
+                        to: NOW + 1,
+                        bucket_secs: DAY_SECS,
+                    },
+                ]
+            })
+            .collect();
+        let before = kv.calls();
+        let many = block_on(totals_many(&kv, &queries)).unwrap();
+        // The day-bucket range reads the 24 hours of its day bucket; the hour
+        // range's record is one of them.
+        let distinct: usize = 300 * 24;
+        assert_eq!(
+            kv.calls() - before,
+            distinct.div_ceil(READ_CHUNK) as u64,
+            "{distinct} keys"
+        );
+        assert_eq!(many[1].by_kind.get("opened"), Some(&1));
+        assert_eq!(many[1].by_kind.get("sent"), Some(&1));
+        for (q, t) in queries.iter().zip(&many) {
+            let single = block_on(campaign_totals(
+                &kv,
+                q.campaign_id,
+                q.from,
+                q.to,
+                q.bucket_secs,
+            ))
+            .unwrap();
+            assert_eq!(&single, t);
+        }
     }
 
     #[test]

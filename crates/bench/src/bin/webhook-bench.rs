@@ -1,0 +1,319 @@
+//! `cargo run --profile host -p opsflow-bench --bin webhook-bench`: signed SendGrid
+//! batches through the real app.
+//!
+//! Starts the shipped spin.toml (campaign-intake only, so the scheduler's cron adds
+//! no noise) on the local host with a P-256 verification key generated here, posts
+//! `BENCH_BATCHES` (default 200) signed batches of 100 distinct SendGrid events over
+//! 1 and 4 keep-alive connections, on SQLite (group commit) and in-memory KV, and
+//! prints events/s, batch latency, KV calls per batch and whether the metrics API
+//! reports exactly the posted totals. Build the components first:
+//! `cargo build --target wasm32-wasip2 --release -p campaign-intake -p content-approval
+//! -p threshold-check -p trigger-dispatch -p scheduler`.
+//!
+//! Every request is signed before the clock starts, so the load generator spends
+//! its share of the two cores on HTTP only. A `503` is retried (as SendGrid would)
+//! and counted as an error; any other non-2xx is counted and not retried.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use opsflow_host::{KvMode, UpOptions};
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
+use p256::pkcs8::EncodePublicKey;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Events per batch (the batch size).
+const EVENTS_PER_BATCH: usize = 100;
+/// Campaigns the events are attributed to (round robin within each batch).
+const CAMPAIGNS: usize = 3;
+/// Hours the batches span (the run walks forward through them, like live traffic).
+const HOURS: i64 = 3;
+/// Channels (custom arg `channel`).
+const CHANNELS: [&str; 2] = ["email", "newsletter"];
+/// SendGrid event kinds posted, cycling, with the metric each counts as.
+const KINDS: [(&str, &str); 10] = [
+    ("processed", "sent"),
+    ("delivered", "delivered"),
+    ("open", "opened"),
+    ("click", "clicked"),
+    ("delivered", "delivered"),
+    ("open", "opened"),
+    ("deferred", "deferred"),
+    ("bounce", "bounced"),
+    ("unsubscribe", "unsubscribed"),
+    ("spamreport", "spam_reports"),
+];
+/// Batches sent before the clock starts (to their own campaign).
+const WARMUP_BATCHES: usize = 5;
+const VIEWER_TOKEN: &str = "bench-viewer-token";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// One prepared, signed request.
+struct Batch {
+    body: Bytes,
+    signature: String,
+    timestamp: String,
+}
+
+/// Totals the metrics API should report, per campaign and kind.
+type Expected = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// `n` batches for `campaigns` (prefix `tag`), signed with `key`, and their totals.
+fn prepare(
+    key: &SigningKey,
+    tag: &str,
+    campaigns: usize,
+    n: usize,
+) -> Result<(Vec<Batch>, Expected)> {
+    let start = now();
+    let mut expected = Expected::new();
+    let mut batches = Vec::with_capacity(n);
+    for b in 0..n {
+        // Batch b carries events of hour (HOURS - 1 - b * HOURS / n) hours ago.
+        let hours_ago = HOURS - 1 - (b as i64 * HOURS / n.max(1) as i64);
+        let at = start - hours_ago * 3_600;
+        let events: Vec<Value> = (0..EVENTS_PER_BATCH)
+            .map(|i| {
+                let campaign = format!("{tag}-c{}", i % campaigns);
+                let (event, metric) = KINDS[(b + i) % KINDS.len()];
+                *expected
+                    .entry(campaign.clone())
+                    .or_default()
+                    .entry(metric.to_string())
+                    .or_default() += 1;
+                json!({
+                    "email": format!("user{}@example.com", (b * EVENTS_PER_BATCH + i) % 5_000),
+                    "event": event,
+                    "sg_event_id": format!("{tag}-b{b}-e{i}"),
+                    "sg_message_id": format!("{tag}-msg-{}", (b * EVENTS_PER_BATCH + i) / 4),
+                    "timestamp": at - (i as i64 % 600),
+                    "campaign_id": campaign,
+                    "channel": CHANNELS[i % CHANNELS.len()],
+                    "content_id": format!("{tag}-content-{}", i % 4),
+                })
+            })
+            .collect();
+        let body = serde_json::to_vec(&events).context("batch JSON")?;
+        let timestamp = now().to_string();
+        let mut signed = timestamp.as_bytes().to_vec();
+        signed.extend_from_slice(&body);
+        let signature: Signature = key.sign(&signed);
+        batches.push(Batch {
+            body: Bytes::from(body),
+            signature: B64.encode(signature.to_der().as_bytes()),
+            timestamp,
+        });
+    }
+    Ok((batches, expected))
+}
+
+/// What one run measured.
+struct RunResult {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    errors: u64,
+}
+
+/// Posts every batch once (503s retried) over `connections` keep-alive connections.
+async fn post_all(
+    addr: SocketAddr,
+    batches: Arc<Vec<Batch>>,
+    connections: usize,
+) -> Result<RunResult> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let batches = batches.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(batch) = batches.get(i) else { break };
+                for attempt in 0.. {
+                    let req = hyper::Request::builder()
+                        .method("POST")
+                        .uri("/webhooks/sendgrid")
+                        .header("host", "localhost")
+                        .header("content-type", "application/json")
+                        .header("X-Twilio-Email-Event-Webhook-Signature", &batch.signature)
+                        .header("X-Twilio-Email-Event-Webhook-Timestamp", &batch.timestamp)
+                        .body(Full::new(batch.body.clone()))?;
+                    let t = Instant::now();
+                    let resp = sender.send_request(req).await?;
+                    let status = resp.status();
+                    resp.into_body().collect().await?;
+                    latencies.push(t.elapsed());
+                    if status.is_success() {
+                        break;
+                    }
+                    errors += 1;
+                    if status != hyper::StatusCode::SERVICE_UNAVAILABLE || attempt >= 5 {
+                        break;
+                    }
+                }
+            }
+            anyhow::Ok((latencies, errors))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.context("load task")??;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Ok(RunResult {
+        elapsed,
+        latencies,
+        errors,
+    })
+}
+
+/// `GET path` with the viewer token, as JSON.
+async fn get_json(addr: SocketAddr, path: &str) -> Result<Value> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let req = hyper::Request::builder()
+        .uri(path)
+        .header("host", "localhost")
+        .header("authorization", format!("Bearer {VIEWER_TOKEN}"))
+        .body(Full::new(Bytes::new()))?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        bail!("GET {path}: {status} {}", String::from_utf8_lossy(&body));
+    }
+    serde_json::from_slice(&body).with_context(|| format!("GET {path}: not JSON"))
+}
+
+/// Whether the metrics API reports exactly `expected` for every campaign.
+async fn exact(addr: SocketAddr, expected: &Expected) -> Result<bool> {
+    let (from, to) = (now() - 2 * 86_400, now() + 86_400);
+    let mut all = true;
+    for (campaign, want) in expected {
+        let got = get_json(
+            addr,
+            &format!("/api/campaigns/{campaign}/metrics?from={from}&to={to}&granularity=hour"),
+        )
+        .await?;
+        let got: BTreeMap<String, i64> =
+            serde_json::from_value(got["totals"].clone()).context("totals")?;
+        let got: BTreeMap<String, i64> = got.into_iter().filter(|(_, v)| *v != 0).collect();
+        if &got != want {
+            eprintln!("{campaign}: expected {want:?}, got {got:?}");
+            all = false;
+        }
+    }
+    Ok(all)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let n: usize = std::env::var("BENCH_BATCHES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let state = root.join("target/bench-state/webhook");
+    let _ = std::fs::remove_dir_all(&state);
+
+    let key = SigningKey::random(&mut rand_core::OsRng);
+    let public = p256::PublicKey::from(key.verifying_key())
+        .to_public_key_der()
+        .context("public key DER")?;
+    let tokens = json!({
+        opsflow_api::auth::token_hash(VIEWER_TOKEN): {"sub": "bench", "roles": ["viewer"]}
+    });
+
+    println!(
+        "| batches | events | connections | store | events/s | batch p50 | batch p99 | KV calls / batch | errors | exact |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let scenarios = [
+        (KvMode::Sqlite, 1),
+        (KvMode::Sqlite, 4),
+        (KvMode::Memory, 1),
+        (KvMode::Memory, 4),
+    ];
+    for (run, (kv, conns)) in scenarios.into_iter().enumerate() {
+        let mut opts = UpOptions::new(root.join("spin.toml"));
+        opts.listen = "127.0.0.1:0".parse()?;
+        opts.state_dir = Some(state.join(format!("run{run}")));
+        opts.compile_cache = Some(root.join("target"));
+        opts.kv = kv.clone();
+        opts.env_vars = Some(BTreeMap::from([
+            ("SPIN_VARIABLE_API_TOKENS".to_string(), tokens.to_string()),
+            (
+                "SPIN_VARIABLE_SENDGRID_VERIFICATION_KEY".to_string(),
+                B64.encode(public.as_bytes()),
+            ),
+        ]));
+        // Only the webhook receiver: the scheduler's every-minute cron would add noise.
+        opts.component_ids = vec!["campaign-intake".to_string()];
+        let app = opsflow_host::up(opts).await?;
+
+        let (warm, _) = prepare(&key, &format!("warm{run}"), 1, WARMUP_BATCHES)?;
+        let (batches, expected) = prepare(&key, &format!("r{run}"), CAMPAIGNS, n)?;
+        let w = post_all(app.addr(), Arc::new(warm), conns).await?;
+        if w.errors > 0 {
+            bail!("warm-up: {} errors", w.errors);
+        }
+        let before = app.stats().kv_total("campaign-intake");
+        let r = post_all(app.addr(), Arc::new(batches), conns).await?;
+        let after = app.stats().kv_total("campaign-intake");
+        let exact = exact(app.addr(), &expected).await?;
+
+        let pick = |q: f64| {
+            let l = &r.latencies;
+            l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or_default()
+        };
+        let events = n * EVENTS_PER_BATCH;
+        println!(
+            "| {n} | {events} | {conns} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.1} | {} | {} |",
+            match kv {
+                KvMode::Sqlite => "SQLite, group commit",
+                KvMode::SqliteCommitPerWrite => "SQLite, commit per write",
+                KvMode::Memory => "memory",
+            },
+            events as f64 / r.elapsed.as_secs_f64(),
+            pick(0.50).as_secs_f64() * 1000.0,
+            pick(0.99).as_secs_f64() * 1000.0,
+            (after - before) as f64 / n.max(1) as f64,
+            r.errors,
+            if exact { "yes" } else { "no" },
+        );
+        app.stop().await;
+    }
+    Ok(())
+}

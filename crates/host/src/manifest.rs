@@ -155,11 +155,19 @@ struct RawComponent {
 pub fn load(path: &Path) -> Result<App> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("Failed to read manifest at {}", path.display()))?;
-    let base_dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = base_dir_of(path);
     parse(&text, &base_dir).with_context(|| format!("Failed to load manifest {}", path.display()))
+}
+
+/// The directory a manifest's relative paths resolve against. A bare `spin.toml`
+/// has an empty parent, which must mean the current directory (a build command run
+/// in "" fails), so the result is made absolute.
+fn base_dir_of(manifest: &Path) -> PathBuf {
+    let dir = match manifest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// Parses and checks manifest text; relative paths resolve against `base_dir`.
@@ -429,6 +437,19 @@ command = "cargo build"
         let text = MINIMAL.replace("[[trigger.cron]]", "[[trigger.redis]]");
         let err = format!("{:#}", parse(&text, Path::new(".")).unwrap_err());
         assert!(err.contains("No built-in trigger named 'redis'"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_manifest_name_resolves_to_the_current_directory() {
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(
+            base_dir_of(Path::new("spin.toml")),
+            cwd.canonicalize().expect("cwd")
+        );
+        assert_eq!(
+            base_dir_of(Path::new("/srv/app/spin.toml")),
+            Path::new("/srv/app")
+        );
     }
 
     #[test]

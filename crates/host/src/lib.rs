@@ -116,6 +116,13 @@ impl RunningApp {
         self.runtime.shared().stats.snapshot()
     }
 
+    /// The key-value backend behind store `label`, for tools that seed or inspect
+    /// the app's data directly (benchmarks); components reach it only through the
+    /// Spin interfaces, and calls made here are not counted in [`RunningApp::stats`].
+    pub fn kv_backend(&self, label: &str) -> Option<Arc<dyn kv::Backend>> {
+        self.runtime.shared().stores.get(label).cloned()
+    }
+
     /// Fault switches.
     pub fn faults(&self) -> &Faults {
         &self.runtime.shared().faults

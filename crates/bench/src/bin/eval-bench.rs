@@ -1,0 +1,411 @@
+//! `cargo run --profile host -p opsflow-bench --bin eval-bench`: one evaluation run
+//! over N campaigns.
+//!
+//! Starts the shipped app (spin.toml; campaign-intake and threshold-check only, so
+//! the cron scheduler stays out) on the local host with its SQLite store. Build the
+//! components first:
+//! `cargo build --target wasm32-wasip2 --release -p campaign-intake -p content-approval
+//! -p threshold-check -p trigger-dispatch -p scheduler`.
+//!
+//! For each N it creates one campaign over HTTP, then seeds N copies of it in the
+//! distribution stage, the campaign index and `BENCH_METRIC_HOURS` hours of counter
+//! records per campaign directly into the app's store (same keys and records as the
+//! components write), and times `POST /api/evaluations/run` twice: the first run
+//! (every category due) and the next minute's tick (the steady state). KV calls are
+//! threshold-check's, counted by the host.
+//!
+//! Environment: `BENCH_SIZES` (default `1000,10000`), `BENCH_AGE_DAYS` (days the
+//! campaigns have been running at the run's `now`, default 7), `BENCH_METRIC_HOURS`
+//! (hours of counters seeded per campaign before `now`, default 24).
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use opsflow_host::kv::{Backend, MAX_VALUE_BYTES};
+use opsflow_host::{KvMode, UpOptions};
+use opsflow_store::campaigns::{CampaignIndex, IndexEntry};
+use opsflow_store::keys::{campaigns as ckeys, metrics as mkeys};
+use opsflow_store::metrics::{Cell, HOUR_SECS, encode_counter_record};
+use opsflow_store::{Kv, Records, StoreError, Versioned};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The bench's bearer token (admin: creates campaigns and runs evaluations).
+const TOKEN: &str = "bench-admin-token";
+/// The run's `now`: 2030-03-11T12:30:00Z.
+const NOW: i64 = 1_899_462_600;
+/// Pairs per `set_many` while seeding (one SQLite transaction each).
+const SEED_CHUNK: usize = 2_000;
+/// Every this-many-th campaign bounces 10% of its sends (the distribution rule fires).
+const BOUNCY_EVERY: usize = 100;
+const STORE: &str = "default";
+
+/// `opsflow_store::Kv` over the host's backend, called in-process.
+struct HostKv(Arc<dyn Backend>);
+
+fn kv_err(e: opsflow_host::kv::KvError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl Kv for HostKv {
+    type Cas = (String, Option<Vec<u8>>);
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.get(STORE, key).map_err(kv_err)
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.0.set(STORE, key, value).map_err(kv_err)
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(STORE, key).map_err(kv_err)
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.0.get_many(STORE, keys).map_err(kv_err)
+    }
+    async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.0.set_many(STORE, pairs).map_err(kv_err)
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.0.delete_many(STORE, keys).map_err(kv_err)
+    }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.0.increment(STORE, key, delta).map_err(kv_err)
+    }
+    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Self::Cas), StoreError> {
+        let current = self.0.get(STORE, key).map_err(kv_err)?;
+        Ok((current.clone(), (key.to_string(), current)))
+    }
+    async fn swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
+        self.0
+            .compare_and_swap(STORE, &cas.0, cas.1.as_deref(), value)
+            .map_err(kv_err)
+    }
+}
+
+/// One HTTP/1.1 request; returns the status and the JSON body (`Null` if none).
+async fn call(addr: SocketAddr, method: &str, path: &str, body: &Value) -> Result<(u16, Value)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok((status, json))
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rfc3339(t: i64) -> String {
+    // Days to a civil date (proleptic Gregorian), enough for the bench's fixed times.
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3_600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+struct Seeded {
+    /// Counter records written.
+    records: usize,
+    /// Bytes of the campaign index record.
+    index_bytes: usize,
+    took: Duration,
+}
+
+/// Creates the template over HTTP, then writes `n` campaigns, the index and their
+/// counter records straight into the store.
+async fn seed(
+    addr: SocketAddr,
+    kv: &HostKv,
+    n: usize,
+    age_days: i64,
+    metric_hours: i64,
+) -> Result<Seeded> {
+    let t0 = Instant::now();
+    let start = NOW - NOW.rem_euclid(86_400) - age_days * 86_400;
+    let body = json!({
+        "name": "Bench campaign", "marketing_owner": "mia", "operations_owner": "olga",
+        "objectives": [{"kpi": "conversions", "target": 500, "deadline": rfc3339(start + 27 * 86_400)}],
+        "channels": [{"channel": "email", "budget_minor": 100_000,
+                      "send_plan": {"sends_per_day": 2_000}}],
+        "schedule": {"start": rfc3339(start), "end": rfc3339(start + 28 * 86_400)},
+    });
+    let (status, created) = call(addr, "POST", "/api/campaigns", &body).await?;
+    if status != 201 && status != 200 {
+        bail!("creating the template campaign: HTTP {status}: {created}");
+    }
+    let template_id = created["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no id in {created}"))?
+        .to_string();
+    let stored = kv
+        .get(ckeys::campaign(&template_id).as_str())
+        .await?
+        .context("template campaign not stored")?;
+    let mut template: Value = serde_json::from_slice(&stored)?;
+    let version = template["version"].as_u64().unwrap_or(1);
+    template["value"]["stage"] = json!("distribution");
+
+    let base_millis = u64::try_from(start)? * 1_000;
+    let ids: Vec<String> = (0..n)
+        .map(|i| {
+            let mut random = [0u8; 10];
+            random[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            opsflow_api::ids::id_from(base_millis + i as u64, random)
+        })
+        .collect();
+
+    // The index first: it is the one record that cannot hold every N.
+    let index: CampaignIndex = ids
+        .iter()
+        .map(|id| {
+            (
+                id.clone(),
+                IndexEntry {
+                    stage: "distribution".into(),
+                    version,
+                },
+            )
+        })
+        .chain(std::iter::once((
+            template_id.clone(),
+            IndexEntry {
+                stage: "planning".into(),
+                version,
+            },
+        )))
+        .collect();
+    let index_bytes = serde_json::to_vec(&Versioned {
+        version: 2,
+        value: &index,
+    })?
+    .len();
+    if index_bytes > MAX_VALUE_BYTES {
+        return Ok(Seeded {
+            records: 0,
+            index_bytes,
+            took: t0.elapsed(),
+        });
+    }
+    Records::new(kv)
+        .upsert(&ckeys::campaign_index(), |_: Versioned<CampaignIndex>| {
+            Ok::<_, std::convert::Infallible>(index.clone())
+        })
+        .await
+        .map_err(|e| anyhow!("index: {e:?}"))?;
+
+    let mut pairs: Vec<(String, Vec<u8>)> = Vec::with_capacity(SEED_CHUNK);
+    let mut records = 0;
+    let now_hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    for (i, id) in ids.iter().enumerate() {
+        let mut doc = template.clone();
+        doc["value"]["id"] = json!(id);
+        pairs.push((
+            ckeys::campaign(id).as_str().to_string(),
+            serde_json::to_vec(&doc)?,
+        ));
+        let bounced = if i % BOUNCY_EVERY == 0 { 10 } else { 1 };
+        for h in 0..metric_hours {
+            let hour = now_hour - h * HOUR_SECS;
+            if hour < start {
+                break;
+            }
+            let cell = |kind: &str, value: i64| Cell {
+                kind: kind.to_string(),
+                channel: Some("email".into()),
+                content_id: None,
+                value,
+            };
+            let cells = vec![
+                cell("sent", 100),
+                cell("delivered", 100 - bounced),
+                cell("bounced", bounced),
+                cell("opened", 30),
+                cell("clicked", 6),
+                cell("conversions", 30),
+            ];
+            pairs.push((
+                mkeys::campaign_hour(id, hour).as_str().to_string(),
+                encode_counter_record(cells)?,
+            ));
+            records += 1;
+        }
+        if pairs.len() >= SEED_CHUNK {
+            kv.set_many(&pairs).await?;
+            pairs.clear();
+        }
+    }
+    if !pairs.is_empty() {
+        kv.set_many(&pairs).await?;
+    }
+    Ok(Seeded {
+        records,
+        index_bytes,
+        took: t0.elapsed(),
+    })
+}
+
+struct RunResult {
+    wall: Duration,
+    kv_calls: u64,
+    by_op: BTreeMap<String, u64>,
+    record: Value,
+}
+
+async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult> {
+    let before = app.stats();
+    let t = Instant::now();
+    let (status, record) = call(
+        app.addr(),
+        "POST",
+        "/api/evaluations/run",
+        &json!({ "now": now }),
+    )
+    .await?;
+    let wall = t.elapsed();
+    if status != 200 {
+        bail!("evaluation run: HTTP {status}: {record}");
+    }
+    let after = app.stats();
+    let prefix = "threshold-check/";
+    let by_op = after
+        .kv_calls
+        .iter()
+        .filter_map(|(k, v)| {
+            let op = k.strip_prefix(prefix)?;
+            let delta = v - before.kv_calls.get(k).copied().unwrap_or(0);
+            (delta > 0).then(|| (op.to_string(), delta))
+        })
+        .collect();
+    Ok(RunResult {
+        wall,
+        kv_calls: after.kv_total("threshold-check") - before.kv_total("threshold-check"),
+        by_op,
+        record,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let age_days: i64 = env_or("BENCH_AGE_DAYS", 7);
+    let metric_hours: i64 = env_or("BENCH_METRIC_HOURS", 24);
+    let tokens = json!({
+        opsflow_api::auth::token_hash(TOKEN): {"sub": "bench", "roles": ["admin"]}
+    });
+    println!(
+        "campaigns running {age_days} days at `now`, {metric_hours} hours of counters each; \
+         default rules; SQLite store (group commit)\n"
+    );
+    println!(
+        "| N | run | categories | run wall time | KV calls | calls / campaign | target N/50+5 | \
+         triggers fired | calls by op | seeded |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for n in sizes {
+        let state = root.join(format!("target/bench-state/eval-{n}"));
+        let _ = std::fs::remove_dir_all(&state);
+        let mut opts = UpOptions::new(root.join("spin.toml"));
+        opts.listen = "127.0.0.1:0".parse()?;
+        opts.state_dir = Some(state.clone());
+        opts.compile_cache = Some(root.join("target"));
+        opts.kv = KvMode::Sqlite;
+        opts.env_vars = Some(BTreeMap::from([(
+            "SPIN_VARIABLE_API_TOKENS".to_string(),
+            tokens.to_string(),
+        )]));
+        opts.component_ids = vec!["campaign-intake".into(), "threshold-check".into()];
+        let app = opsflow_host::up(opts).await?;
+        let backend = app
+            .kv_backend(STORE)
+            .ok_or_else(|| anyhow!("the app has no '{STORE}' store"))?;
+        let kv = HostKv(backend);
+        let seeded = seed(app.addr(), &kv, n, age_days, metric_hours).await?;
+        if seeded.records == 0 && n > 0 {
+            println!(
+                "| {n} | — | — | — | — | — | — | — | the campaign index would be {} bytes, over \
+                 the {MAX_VALUE_BYTES}-byte value limit | — |",
+                seeded.index_bytes
+            );
+            app.stop().await;
+            let _ = std::fs::remove_dir_all(&state);
+            continue;
+        }
+        for (label, now) in [("first", NOW), ("next tick", NOW + 60)] {
+            let r = run_once(&app, now).await?;
+            let cats = r.record["categories"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(|s| s.split('_').next().unwrap_or(s).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let ops = r
+                .by_op
+                .iter()
+                .map(|(op, c)| format!("{op} {c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "| {n} | {label} | {cats} | {:.3} s | {} | {:.3} | {} | {} | {ops} | {} \
+                 campaigns, {} counter records, index {} KiB, {:.1} s |",
+                r.wall.as_secs_f64(),
+                r.kv_calls,
+                r.kv_calls as f64 / n.max(1) as f64,
+                n / 50 + 5,
+                r.record["fired"],
+                n,
+                seeded.records,
+                seeded.index_bytes / 1024,
+                seeded.took.as_secs_f64(),
+            );
+            if r.record["campaigns"].as_u64() != Some(n as u64) {
+                eprintln!(
+                    "warning: the run evaluated {} campaigns, not {n}",
+                    r.record["campaigns"]
+                );
+            }
+        }
+        app.stop().await;
+        let _ = std::fs::remove_dir_all(&state);
+    }
+    Ok(())
+}

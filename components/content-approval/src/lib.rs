@@ -10,7 +10,7 @@ mod routes;
 mod schedule;
 mod support;
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem, route};
+use opsflow_api::{ApiRequest, ApiResponse, Problem};
 use opsflow_store::spin::SpinKv;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
@@ -22,14 +22,11 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let (op, params) = match route::find(routes::ROUTES, &req.method, &req.path) {
-        Ok((r, p)) => (r.op, p),
-        Err(problem) => return problem.into(),
-    };
-    let who = match opsflow_edge::authenticate(&req).await {
-        Ok(p) => p,
-        Err(problem) => return problem.into(),
-    };
+    let opsflow_edge::Routed { op, params, who } =
+        match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+            Ok(routed) => routed,
+            Err(problem) => return problem.into(),
+        };
     let ctx = Ctx {
         kv: SpinKv::default_store(),
         who,

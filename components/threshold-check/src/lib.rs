@@ -9,7 +9,7 @@ mod routes;
 mod rules;
 mod run;
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem, route};
+use opsflow_api::{ApiRequest, ApiResponse, Problem};
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
@@ -19,16 +19,13 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let (r, params) = match route::find(routes::ROUTES, &req.method, &req.path) {
-        Ok(found) => found,
-        Err(problem) => return problem.into(),
-    };
-    let who = match opsflow_edge::authenticate(&req).await {
-        Ok(p) => p,
-        Err(problem) => return problem.into(),
-    };
+    let opsflow_edge::Routed { op, params, who } =
+        match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+            Ok(routed) => routed,
+            Err(problem) => return problem.into(),
+        };
     let id = params.first().map(String::as_str).unwrap_or_default();
-    let result = match r.op {
+    let result = match op {
         "list_rules" => rules::list(&req, &who).await,
         "create_rule" => rules::create(&req, &who).await,
         "get_rule" => rules::get(id, &who).await,

@@ -103,3 +103,28 @@ pub async fn authenticate(req: &ApiRequest) -> Result<opsflow_api::Principal, Pr
         .map_err(|e| Problem::new(503, "misconfigured", "Service misconfigured", e.to_string()))?;
     tokens.authenticate(req.header("authorization"))
 }
+
+/// A request matched to one of a component's operations, with its caller.
+pub struct Routed {
+    /// The operation id.
+    pub op: &'static str,
+    /// The path parameters, in order.
+    pub params: Vec<String>,
+    /// The authenticated caller.
+    pub who: opsflow_api::Principal,
+}
+
+/// Matches the request against `table` (404/405 first, so probing an unknown path
+/// needs no token) and then authenticates the caller (401).
+pub async fn route_authenticated(
+    table: &[opsflow_api::RouteDef],
+    req: &ApiRequest,
+) -> Result<Routed, Problem> {
+    let (route, params) = opsflow_api::route::find(table, &req.method, &req.path)?;
+    let who = authenticate(req).await?;
+    Ok(Routed {
+        op: route.op,
+        params,
+        who,
+    })
+}

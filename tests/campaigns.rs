@@ -1352,3 +1352,108 @@ async fn campaign_operations_make_few_kv_calls() {
     assert!(get <= 2, "get made {get} KV calls");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_edits_of_one_version_have_exactly_one_winner() {
+    let app = start("campaigns-concurrent").await;
+    let c = create_campaign(&app, MIA, campaign("Race")).await;
+    let id = c["id"].as_str().expect("id").to_string();
+    let path = format!("/api/campaigns/{id}");
+    let edits = (0..8).map(|i| {
+        let (app, path) = (&app, &path);
+        async move {
+            patch(
+                app,
+                MIA,
+                path,
+                "\"1\"",
+                json!({ "name": format!("Race {i}") }),
+            )
+            .await
+            .status
+        }
+    });
+    let mut statuses = futures_join_all(edits).await;
+    statuses.sort();
+    assert_eq!(statuses, [200, 412, 412, 412, 412, 412, 412, 412]);
+    let now = app.get(&path, VIC).await;
+    assert_eq!(now.header("etag"), Some("\"2\""));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_failure_at_any_point_of_a_transition_is_a_503_and_a_retry_makes_it_whole() {
+    let app = start("campaigns-faults").await;
+    // Fail one KV call at each position a cancel makes (on a fresh campaign each
+    // time), then retry as a client does after a 503: the campaign ends cancelled,
+    // listed under cancelled and not under planning, whatever call failed.
+    for after in 0..12 {
+        let c = create_campaign(&app, MIA, campaign(&format!("Fragile {after}"))).await;
+        let id = c["id"].as_str().expect("id").to_string();
+        app.host.faults().fail_kv(after, 1);
+        let first = transition(&app, MIA, &id, "cancelled").await;
+        app.host.faults().clear();
+        assert!(
+            first.status == 200 || first.status == 503,
+            "fault after {after} calls: {} {}",
+            first.status,
+            first.body
+        );
+        if first.status == 503 {
+            assert_eq!(first.header("retry-after"), Some("5"), "{}", first.body);
+            let retry = transition(&app, MIA, &id, "cancelled").await;
+            // The retry either performs the transition or finds it done (409,
+            // after making the index agree).
+            assert!(retry.status == 200 || retry.status == 409, "{}", retry.body);
+        }
+        let now = app.get(&format!("/api/campaigns/{id}"), VIC).await.json();
+        assert_eq!(now["stage"], "cancelled", "fault after {after}: {now}");
+        let listed = app.get("/api/campaigns?stage=cancelled", VIC).await.json();
+        let ids: Vec<&str> = listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert!(ids.contains(&id.as_str()), "fault after {after}: {listed}");
+    }
+    let planning = app.get("/api/campaigns?stage=planning", VIC).await.json();
+    assert_eq!(
+        planning["items"].as_array().map(Vec::len),
+        Some(0),
+        "{planning}"
+    );
+    app.stop().await;
+}
+
+async fn futures_join_all<F: std::future::Future<Output = u16>>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<u16> {
+    let handles: Vec<_> = fs.collect();
+    let mut out = Vec::new();
+    // Poll them together: each is one HTTP request.
+    let joined = async {
+        let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+        let mut results = vec![None; pinned.len()];
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (i, f) in pinned.iter_mut().enumerate() {
+                if results[i].is_none() {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => results[i] = Some(v),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        results.into_iter().flatten().collect::<Vec<u16>>()
+    };
+    out.extend(joined.await);
+    out
+}

@@ -246,6 +246,11 @@ pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResp
     };
     let sent = req.if_match()?;
     let current = load(ctx, id).await?;
+    if current.stage() == target {
+        // Already there — e.g. the retry of a transition whose index write failed:
+        // the domain refuses it below (409), but first the index must agree.
+        reindex(ctx, &current).await?;
+    }
     let facts = if target == Stage::Cancelled {
         GateContext::default()
     } else {
@@ -281,14 +286,6 @@ pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResp
     let campaign = result
         .map_err(|e| update_failed(e, &format!("campaign {id}")))?
         .value;
-    // The record is the truth; a failed index write is repaired by the next list.
-    let _ = opsflow_store::campaigns::set_stage(
-        &ctx.kv,
-        id,
-        campaign.stage().as_str(),
-        campaign.version(),
-    )
-    .await;
     audit(
         ctx,
         "campaign",
@@ -297,11 +294,25 @@ pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResp
         serde_json::json!({ "from": current.stage(), "to": campaign.stage(), "handoff": handoff }),
     )
     .await;
+    // The record is the truth and is written; if the index write fails the caller
+    // gets a 503 and its retry (now a no-op transition) repairs the index.
+    reindex(ctx, &campaign).await?;
     Ok(ApiResponse::json(
         200,
         &serde_json::json!({ "campaign": campaign, "handoff": handoff }),
     )
     .with_etag(campaign.version()))
+}
+
+/// Makes the stage index agree with the campaign record.
+async fn reindex(ctx: &Ctx, c: &Campaign) -> Result<(), Problem> {
+    opsflow_store::campaigns::set_stage(&ctx.kv, c.id(), c.stage().as_str(), c.version())
+        .await
+        .map_err(|e| {
+            Problem::unavailable(format!(
+                "the transition is recorded but the stage index could not be updated ({e}); retry the request"
+            ))
+        })
 }
 
 /// The facts the gate of the campaign's current stage needs, and only those:

@@ -1,6 +1,8 @@
 //! Shared pieces of the benchmark programs: a keep-alive HTTP/1.1 load generator.
 #![forbid(unsafe_code)]
 
+pub mod sendgrid;
+
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

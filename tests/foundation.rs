@@ -78,6 +78,63 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_cron_scheduler_that_needs_service_chaining_is_refused_as_spin_refuses_it() {
+    // The manifest as it shipped before: the scheduler chained to the routes. Spin's
+    // cron trigger has no local service chaining, so `spin up` refused it; so must we.
+    let state = support::state_dir("cron-chaining");
+    let opts = support::options_with_edits(
+        &state,
+        &[],
+        &[(
+            r#"allowed_outbound_hosts = ["{{ scheduler_base_url }}"]"#,
+            r#"allowed_outbound_hosts = ["http://threshold-check.spin.internal", "http://trigger-dispatch.spin.internal"]"#,
+        )],
+    );
+    let err = match opsflow_host::up(opts).await {
+        Ok(host) => {
+            host.stop().await;
+            panic!("a chaining cron component must not start");
+        }
+        Err(e) => format!("{e:#}"),
+    };
+    assert_eq!(
+        err,
+        "This application requires the following features that are not available in this version of the 'cron' trigger: local_service_chaining"
+    );
+    // Without the cron component (SpinKube, a bare `spin up --component-id ...`) it starts.
+    let mut opts = support::options_with_edits(
+        &state,
+        &[],
+        &[(
+            r#"allowed_outbound_hosts = ["{{ scheduler_base_url }}"]"#,
+            r#"allowed_outbound_hosts = ["http://*.spin.internal"]"#,
+        )],
+    );
+    opts.component_ids = ["campaign-intake", "trigger-dispatch"]
+        .map(String::from)
+        .to_vec();
+    opsflow_host::up(opts)
+        .await
+        .expect("the cron trigger goes with its component")
+        .stop()
+        .await;
+}
+
+#[test]
+fn the_shipped_manifest_meets_every_trigger_types_host_requirements() {
+    let app = opsflow_host::manifest::load(&support::workspace().join("spin.toml"))
+        .expect("spin.toml loads");
+    opsflow_host::host_requirements::check(&app, &|_| true)
+        .expect("no cron component needs service chaining");
+    let scheduler = &app.components["scheduler"];
+    assert!(
+        opsflow_host::host_requirements::component_requirements(scheduler).is_empty(),
+        "{:?}",
+        scheduler.allowed_outbound_hosts
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn selective_deployment_serves_the_four_http_components_without_the_scheduler() {
     let state = support::state_dir("selective");
     let mut opts = support::options(&state, &[]);

@@ -906,6 +906,86 @@ async fn the_cron_scheduler_drives_evaluation_and_dispatch() {
     host.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shipped_manifest_under_cron_evaluates_dispatches_and_audits_an_action() {
+    // The shipped spin.toml, unedited, with all five components: the scheduler's
+    // minute tick reaches the routes by ordinary HTTP at scheduler_base_url (the
+    // cron trigger has no service chaining), and trigger-dispatch's action reaches
+    // campaign-intake by chaining (the HTTP trigger has it).
+    let state = support::state_dir("mon-shipped-cron");
+    let host = opsflow_host::up(support::shipped_options(&state))
+        .await
+        .expect("the shipped manifest starts with every component");
+    let app = App {
+        host,
+        client: reqwest::Client::new(),
+        state,
+    };
+    disable_defaults(&app).await;
+    let c = campaign(&app).await;
+    let rule = json!({
+        "name": "email bounces", "category": "distribution_success",
+        "scope": {"kind": "campaign", "campaign_id": c, "each_channel": true},
+        "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 7200},
+        "comparator": "gt", "fire_threshold": 0.1, "clear_threshold": 0.05,
+        "action": {"kind": "channel_failover", "max_shift_percent": 50}
+    });
+    create_rule(&app, rule).await;
+    let now = wall();
+    samples(
+        &app,
+        &c,
+        json!([
+            {"id": "s1", "kind": "sent", "value": 100, "at": now - 60, "channel": "email"},
+            {"id": "s2", "kind": "bounced", "value": 40, "at": now - 60, "channel": "email"}
+        ]),
+    )
+    .await;
+
+    // The next tick comes at second 0 of a minute.
+    let mut triggers = Value::Null;
+    for _ in 0..90 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        triggers = app
+            .get(&format!("/api/triggers?campaign_id={c}"), "viewer-token")
+            .await
+            .json();
+        if triggers["items"][0]["status"] == json!("succeeded") {
+            break;
+        }
+    }
+    let t = &triggers["items"][0];
+    assert_eq!(t["status"], json!("succeeded"), "{triggers}");
+    assert_eq!(t["action"]["kind"], json!("channel_failover"));
+    let runs = app
+        .get("/api/evaluations/runs", "viewer-token")
+        .await
+        .json();
+    assert_eq!(runs["items"][0]["requested_by"], json!("system:scheduler"));
+    let got = app
+        .get(&format!("/api/campaigns/{c}"), "viewer-token")
+        .await
+        .json();
+    assert!(
+        got["channels"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .any(|x| x["channel"] == json!("sms")),
+        "failover activated sms: {got}"
+    );
+    let audit = app
+        .audit(&format!("/api/campaigns/{c}/audit"), "viewer-token")
+        .await;
+    assert!(
+        audit
+            .iter()
+            .any(|(action, actor)| actor == "system:scheduler" && action == "campaign.updated"),
+        "the automated change is audited: {audit:?}"
+    );
+    app.stop().await;
+}
+
 fn day(t: i64) -> String {
     rfc3339(t)[..10].to_string()
 }

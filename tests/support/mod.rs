@@ -39,12 +39,12 @@ pub fn workspace() -> PathBuf {
 pub fn build_components() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        let only = std::env::var("OPSFLOW_TEST_COMPONENTS").ok();
         let mut cmd = std::process::Command::new(env!("CARGO"));
         cmd.current_dir(workspace())
             .args(["build", "--target", "wasm32-wasip2", "--release"]);
         // `OPSFLOW_TEST_COMPONENTS=a,b` builds only those and runs the others' last
         // build: one area can be tested while another is mid-edit in a shared tree.
-        let only = std::env::var("OPSFLOW_TEST_COMPONENTS").ok();
         for c in COMPONENTS {
             if only
                 .as_deref()
@@ -121,6 +121,14 @@ pub fn test_manifest(state: &Path, edits: &[(&str, &str)]) -> PathBuf {
     path
 }
 
+/// Options for the shipped spin.toml itself, unedited: its relative sources resolve
+/// against the workspace, as on `spin up` from the project directory.
+pub fn shipped_options(state: &Path) -> UpOptions {
+    let mut opts = options_with_edits(state, &[], &[]);
+    opts.manifest = workspace().join("spin.toml");
+    opts
+}
+
 /// [`options`] over a [`test_manifest`] with `edits`.
 pub fn options_with_edits(
     state: &Path,
@@ -129,7 +137,7 @@ pub fn options_with_edits(
 ) -> UpOptions {
     build_components();
     let mut opts = UpOptions::new(test_manifest(state, edits));
-    opts.listen = "127.0.0.1:0".parse().expect("addr");
+    opts.listen = free_local_addr();
     opts.state_dir = Some(state.to_path_buf());
     // Compiled components are shared by every test process (target/wasmtime-cache).
     opts.compile_cache = Some(workspace().join("target"));
@@ -138,6 +146,11 @@ pub fn options_with_edits(
         (
             "SPIN_VARIABLE_SCHEDULER_TOKEN".to_string(),
             SCHEDULER_TOKEN.to_string(),
+        ),
+        // The scheduler's cron ticks reach this app, not whatever listens on :3000.
+        (
+            "SPIN_VARIABLE_SCHEDULER_BASE_URL".to_string(),
+            format!("http://{}", opts.listen),
         ),
     ]);
     for (k, v) in extra_vars {
@@ -148,6 +161,14 @@ pub fn options_with_edits(
     }
     opts.env_vars = Some(env);
     opts
+}
+
+/// A loopback address with a port free right now. The scheduler's base URL is a
+/// variable resolved before the host binds, so the port is chosen first.
+pub fn free_local_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
 }
 
 /// Starts the app with a fresh state directory.

@@ -1,7 +1,13 @@
 //! The scheduler: on each cron tick, asks threshold-check to evaluate and
-//! trigger-dispatch to dispatch, through Spin local service chaining; once a day
-//! (the 03:00 UTC tick) it also asks campaign-intake to expire old webhook dedupe
-//! records (the store has no TTL).
+//! trigger-dispatch to dispatch; once a day (the 03:00 UTC tick) it also asks
+//! campaign-intake to expire old webhook dedupe records (the store has no TTL).
+//!
+//! It calls the app's own HTTP routes by ordinary outbound HTTP at `base_url` (the
+//! `scheduler_base_url` variable), not by local service chaining: Spin's cron
+//! trigger provides no chaining and refuses to start a cron component whose
+//! `allowed_outbound_hosts` names a `*.spin.internal` host. The same variable
+//! templates the component's `allowed_outbound_hosts`, so one setting decides
+//! where the ticks go in each deployment.
 //!
 //! It is the only component with a cron trigger, so runtimes without the cron
 //! plugin (SpinKube) run the other components with `--component-id` and an external
@@ -23,14 +29,30 @@ mod bindings {
 use bindings::{Error, Guest, Metadata};
 
 /// The routes each tick drives, in order.
-const TARGETS: [&str; 2] = [
-    "http://threshold-check.spin.internal/api/evaluations/run",
-    "http://trigger-dispatch.spin.internal/api/triggers/dispatch",
-];
+const TARGETS: [&str; 2] = ["/api/evaluations/run", "/api/triggers/dispatch"];
 
 /// The daily maintenance pass.
-const CLEANUP: &str = "http://campaign-intake.spin.internal/api/campaigns/metrics/cleanup";
+const CLEANUP: &str = "/api/campaigns/metrics/cleanup";
+
 struct Scheduler;
+
+/// The app's origin from `base_url`: `http(s)://host[:port]`, no path, no query
+/// (the same value is an `allowed_outbound_hosts` entry, which may not have one).
+fn origin(base_url: &str) -> Result<&str, String> {
+    let trimmed = base_url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+        .ok_or_else(|| {
+            format!("scheduler_base_url '{base_url}' must start with http:// or https://")
+        })?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "scheduler_base_url '{base_url}' must be an origin (scheme://host[:port]) without a path"
+        ));
+    }
+    Ok(trimmed)
+}
 
 impl Guest for Scheduler {
     async fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
@@ -38,12 +60,17 @@ impl Guest for Scheduler {
             eprintln!("scheduler: scheduler_token is not set; nothing to do");
             return Ok(());
         };
+        let base_url = spin_sdk::variables::get("base_url")
+            .await
+            .map_err(|e| Error::Other(format!("scheduler_base_url: {e:?}")))?;
+        let base = origin(&base_url).map_err(Error::Other)?;
         let body = serde_json::json!({ "now": metadata.timestamp }).to_string();
         let mut failures = Vec::new();
         let daily = opsflow_domain::monitoring::cadence::is_maintenance_tick(metadata.timestamp)
             .then_some(CLEANUP);
-        for target in TARGETS.into_iter().chain(daily) {
-            match post(target, &token, &body).await {
+        for path in TARGETS.into_iter().chain(daily) {
+            let target = format!("{base}{path}");
+            match post(&target, &token, &body).await {
                 Ok(status) if status < 300 => {}
                 // Another replica (or an external cron) already ran this tick.
                 Ok(409) => {}

@@ -11,6 +11,7 @@
 pub mod build;
 pub mod cron;
 pub mod faults;
+pub mod host_requirements;
 mod http_trigger;
 pub mod kv;
 pub mod manifest;
@@ -155,6 +156,7 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
     }
     let selected =
         |c: &str| opts.component_ids.is_empty() || opts.component_ids.iter().any(|s| s == c);
+    host_requirements::check(&app, &selected)?;
     let state_dir = opts
         .state_dir
         .clone()

@@ -208,6 +208,21 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<App> {
                 }
             }
         }
+        for host in c
+            .allowed_outbound_hosts
+            .iter()
+            .filter(|h| crate::outbound::is_template(h))
+        {
+            for reference in crate::variables::template_references(host)
+                .with_context(|| format!("component '{id}': allowed_outbound_hosts"))?
+            {
+                if !variables.contains_key(&reference) {
+                    bail!(
+                        "component '{id}': allowed_outbound_hosts entry '{host}' references undefined application variable '{reference}'"
+                    );
+                }
+            }
+        }
         components.insert(
             id.clone(),
             Component {

@@ -4,7 +4,8 @@
 //! `*.example.com` for sub-domains, a port range `8000..8010`, and the host `self`
 //! for the application itself. Without a port, the scheme's default port is meant.
 //! Service chaining (`http://<component>.spin.internal`) must be allowed like any
-//! other host.
+//! other host. An entry may be a template over application variables
+//! (`"{{ base_url }}"`); it is resolved at start-up, then parsed like a literal.
 
 use anyhow::{Result, bail};
 
@@ -104,16 +105,59 @@ impl AllowedHost {
     }
 }
 
+/// The domain of service-chaining hosts.
+pub const CHAINING_DOMAIN: &str = "spin.internal";
+
+/// Whether an entry asks for local service chaining, as Spin's loader decides it:
+/// a literal `<component>.spin.internal` host or exactly `*.spin.internal`.
+/// Templates are not resolved for this check (Spin does not look into them).
+pub fn is_chaining_pattern(pattern: &str) -> bool {
+    if is_template(pattern) {
+        return false;
+    }
+    match AllowedHost::parse(pattern) {
+        Ok(allowed) => match &allowed.host {
+            HostPattern::Exact(h) => h
+                .strip_suffix(CHAINING_DOMAIN)
+                .is_some_and(|p| p.ends_with('.')),
+            HostPattern::Subdomains(parent) => parent == CHAINING_DOMAIN,
+            HostPattern::Any => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Whether an entry is a `{{ variable }}` template rather than a literal.
+pub fn is_template(pattern: &str) -> bool {
+    pattern.contains("{{")
+}
+
 /// A component's whole allow-list.
 #[derive(Debug, Clone, Default)]
 pub struct AllowList(Vec<AllowedHost>);
 
 impl AllowList {
-    /// Parses every entry.
+    /// Parses every entry (literals only).
     pub fn parse(patterns: &[String]) -> Result<Self> {
+        Self::resolve(patterns, |p| Ok(p.to_string()))
+    }
+
+    /// Renders template entries with `render`, then parses every entry.
+    pub fn resolve(patterns: &[String], render: impl Fn(&str) -> Result<String>) -> Result<Self> {
         patterns
             .iter()
-            .map(|p| AllowedHost::parse(p))
+            .map(|p| {
+                if is_template(p) {
+                    let rendered = render(p)?;
+                    AllowedHost::parse(&rendered).map_err(|e| {
+                        anyhow::anyhow!(
+                            "allowed_outbound_hosts entry '{p}' resolved to '{rendered}': {e:#}"
+                        )
+                    })
+                } else {
+                    AllowedHost::parse(p)
+                }
+            })
             .collect::<Result<Vec<_>>>()
             .map(Self)
     }
@@ -218,6 +262,36 @@ mod tests {
             "billing.spin.internal",
             80
         ));
+    }
+
+    #[test]
+    fn chaining_patterns_are_recognised_as_spin_does() {
+        assert!(is_chaining_pattern("http://billing.spin.internal"));
+        assert!(is_chaining_pattern("http://*.spin.internal"));
+        assert!(!is_chaining_pattern("http://*.sub.spin.internal"));
+        assert!(!is_chaining_pattern("http://spin.internal"));
+        assert!(!is_chaining_pattern("*://*:*"));
+        assert!(!is_chaining_pattern("https://api.example.com"));
+        assert!(!is_chaining_pattern("{{ base_url }}"));
+    }
+
+    #[test]
+    fn template_entries_resolve_before_they_are_parsed() {
+        let patterns = vec![
+            "{{ base_url }}".to_string(),
+            "https://api.example.com".to_string(),
+        ];
+        let list = AllowList::resolve(&patterns, |t| {
+            assert_eq!(t, "{{ base_url }}");
+            Ok("http://127.0.0.1:3941".to_string())
+        })
+        .expect("resolves");
+        assert!(list.allows("http", "127.0.0.1", 3941));
+        assert!(!list.allows("http", "127.0.0.1", 3000));
+        assert!(list.allows("https", "api.example.com", 443));
+        let bad = AllowList::resolve(&patterns, |_| Ok("127.0.0.1:3941".to_string()));
+        let err = format!("{:#}", bad.expect_err("no scheme"));
+        assert!(err.contains("resolved to '127.0.0.1:3941'"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! (name upper-cased), the manifest `default`. A `required` variable with no value
 //! fails start-up. Component variables are templates over application variables
 //! (`"{{ api_tokens }}"`, `"prefix-{{ name }}"`); a guest can only read the names
-//! its component declares.
+//! its component declares. `allowed_outbound_hosts` entries may be templates over
+//! application variables too (`"{{ base_url }}"`), resolved once at start-up as Spin
+//! resolves them.
 
 use crate::manifest::{App, check_variable_name};
 use anyhow::{Result, bail};
@@ -23,6 +25,7 @@ pub enum LookupError {
 /// Resolved values for every component of an app.
 #[derive(Debug, Clone, Default)]
 pub struct Resolved {
+    app_values: BTreeMap<String, String>,
     by_component: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -75,7 +78,22 @@ impl Resolved {
             }
             by_component.insert(id.clone(), values);
         }
-        Ok(Self { by_component })
+        Ok(Self {
+            app_values,
+            by_component,
+        })
+    }
+
+    /// Renders a template over application variables (an `allowed_outbound_hosts`
+    /// entry). Unlike a component variable, a reference to a variable with no value
+    /// is an error: Spin fails start-up when it cannot resolve an allowed host.
+    pub fn render_app_template(&self, template: &str) -> Result<String> {
+        match render(template, &self.app_values)? {
+            Some(value) => Ok(value),
+            None => {
+                bail!("template '{template}' references an application variable that has no value")
+            }
+        }
     }
 
     /// What a guest of `component` reads for `name`.
@@ -206,6 +224,18 @@ literal = "plain"
         );
         // An optional app variable with no value leaves the component variable unset.
         assert_eq!(r.get("c", "opt"), Err(LookupError::Undefined("opt".into())));
+    }
+
+    #[test]
+    fn app_templates_render_or_fail_on_unset_variables() {
+        let env = |k: &str| (k == "SPIN_VARIABLE_TOKEN").then(|| "t".to_string());
+        let r = Resolved::resolve(&app(), &BTreeMap::new(), &env).expect("resolves");
+        assert_eq!(
+            r.render_app_template("https://{{ greeting }}.example.com")
+                .expect("renders"),
+            "https://hi.example.com"
+        );
+        assert!(r.render_app_template("{{ optional }}").is_err());
     }
 
     #[test]

@@ -233,8 +233,10 @@ impl Runtime {
                     );
                 }
             }
-            let outbound = AllowList::parse(&c.allowed_outbound_hosts)
-                .with_context(|| format!("component \"{id}\""))?;
+            let outbound = AllowList::resolve(&c.allowed_outbound_hosts, |t| {
+                opts.variables.render_app_template(t)
+            })
+            .with_context(|| format!("component \"{id}\""))?;
             let component = compile(&engine, &c.source)?;
             let pre = linker
                 .instantiate_pre(&component)

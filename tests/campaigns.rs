@@ -1457,3 +1457,48 @@ async fn futures_join_all<F: std::future::Future<Output = u16>>(
     out.extend(joined.await);
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn me_tells_the_signed_in_user_and_roles() {
+    let app = start("campaigns-me").await;
+    let me = app.get("/api/me", "brand-token").await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json(),
+        json!({"sub": "bree", "roles": ["brand_reviewer"]})
+    );
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    let anon = app.send("GET", "/api/me", None, None, &[]).await;
+    assert_eq!(anon.status, 401);
+    assert_eq!(
+        anon.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(app.get("/api/me", "not-a-token").await.status, 401);
+    assert_eq!(
+        app.send("POST", "/api/me", Some(VIC), None, &[])
+            .await
+            .status,
+        405
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_literal_path_is_never_taken_for_an_id() {
+    // `/api/resources/allocations` exists with GET and POST only: DELETE there is a
+    // 405 naming them, not a delete of a resource called "allocations".
+    let app = start("campaigns-specific").await;
+    let r = app
+        .send(
+            "DELETE",
+            "/api/resources/allocations",
+            Some(OLGA),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.json()["allow"], json!(["GET", "POST"]));
+    app.stop().await;
+}

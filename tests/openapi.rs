@@ -2,7 +2,7 @@
 
 mod support;
 
-#[path = "../components/campaign-intake/src/campaign_routes.rs"]
+#[path = "../components/campaign-intake/src/routes.rs"]
 mod campaign_routes;
 #[path = "../components/content-approval/src/routes.rs"]
 mod content_routes;
@@ -10,10 +10,8 @@ mod content_routes;
 mod evaluation_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
 mod trigger_routes;
-#[path = "../components/campaign-intake/src/webhook_routes.rs"]
-mod webhook_routes;
 
-use opsflow_api::RouteDef;
+use opsflow_api::{Operation, RouteDef, route};
 use std::collections::BTreeSet;
 
 fn fragment(name: &str) -> String {
@@ -36,19 +34,57 @@ fn document() -> serde_json::Value {
     opsflow_api::openapi::merge(&fragment("base"), &refs).expect("fragments merge")
 }
 
-fn tables() -> Vec<&'static [RouteDef]> {
-    vec![
-        campaign_routes::ROUTES,
-        webhook_routes::ROUTES,
-        content_routes::ROUTES,
-        evaluation_routes::ROUTES,
-        trigger_routes::ROUTES,
-        &[RouteDef {
-            method: "GET",
-            path: "/api/openapi.json",
-            op: "openapi",
-        }],
+/// Every component's routes as (method, path template, operationId).
+fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
+    fn rows<Op: Operation>(t: &[RouteDef<Op>]) -> Vec<(&'static str, &'static str, &'static str)> {
+        t.iter().map(|r| (r.method, r.path, r.op.id())).collect()
+    }
+    [
+        rows(campaign_routes::ROUTES),
+        rows(content_routes::ROUTES),
+        rows(evaluation_routes::ROUTES),
+        rows(trigger_routes::ROUTES),
     ]
+    .concat()
+}
+
+/// Each table has no duplicate route, and each route wins for a path made from its
+/// own template, whatever the table order: no route is shadowed by another.
+fn check_reachable<Op: Operation>(table: &[RouteDef<Op>]) {
+    route::check_table(table).expect("no duplicate routes");
+    let reversed: Vec<RouteDef<Op>> = table.iter().rev().copied().collect();
+    for t in [table, reversed.as_slice()] {
+        for r in t {
+            let path = route::example_path(r.path);
+            let found = route::find(t, r.method, &path).map(|(op, _)| op);
+            assert_eq!(found, Ok(r.op), "{} {} via {path}", r.method, r.path);
+        }
+    }
+}
+
+#[test]
+fn every_route_in_every_table_is_reachable() {
+    check_reachable(campaign_routes::ROUTES);
+    check_reachable(content_routes::ROUTES);
+    check_reachable(evaluation_routes::ROUTES);
+    check_reachable(trigger_routes::ROUTES);
+}
+
+#[test]
+fn every_declared_operation_has_a_route() {
+    fn all_routed<Op: Operation>(all: &[Op], table: &[RouteDef<Op>]) {
+        for op in all {
+            assert!(
+                table.iter().any(|r| r.op == *op),
+                "{} has no route",
+                op.id()
+            );
+        }
+    }
+    all_routed(campaign_routes::Op::ALL, campaign_routes::ROUTES);
+    all_routed(content_routes::Op::ALL, content_routes::ROUTES);
+    all_routed(evaluation_routes::Op::ALL, evaluation_routes::ROUTES);
+    all_routed(trigger_routes::Op::ALL, trigger_routes::ROUTES);
 }
 
 #[test]
@@ -58,8 +94,7 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
         opsflow_api::openapi::operations(&doc).into_iter().collect();
     let routed: BTreeSet<(String, String)> = tables()
         .into_iter()
-        .flatten()
-        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .map(|(method, path, _)| (method.to_string(), path.to_string()))
         .collect();
     let undocumented: Vec<_> = routed.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&routed).collect();
@@ -76,9 +111,9 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
 #[test]
 fn operation_ids_match_the_route_tables() {
     let doc = document();
-    for r in tables().into_iter().flatten() {
-        let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()]["operationId"];
-        assert_eq!(op, r.op, "{} {}", r.method, r.path);
+    for (method, path, id) in tables() {
+        let op = &doc["paths"][path][method.to_ascii_lowercase()]["operationId"];
+        assert_eq!(op, id, "{method} {path}");
     }
 }
 

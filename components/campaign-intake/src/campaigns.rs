@@ -2,59 +2,21 @@
 //! ([`campaign_ops`]); resources, allocations, utilization and rebalancing
 //! ([`resource_ops`]). Every handler is parse → load → decide (domain) → store → respond.
 //!
-//! Who may do what ([`ACCESS`]): every authenticated role reads; marketing creates
-//! campaigns; marketing and operations edit them (field by field, see
-//! [`campaign_ops::FIELD_ROLES`]) and request stage transitions (the gate decides,
-//! the handoff records who); operations owns resources, allocations and rebalance
-//! proposals; admin does everything.
+//! Who may do what (`Op::access` in `routes.rs`): every authenticated role reads;
+//! marketing creates campaigns; marketing and operations edit them (field by field,
+//! see [`campaign_ops::FIELD_ROLES`]) and request stage transitions (the gate
+//! decides, the handoff records who); operations owns resources, allocations and
+//! rebalance proposals; admin does everything.
 
 mod campaign_ops;
 mod resource_ops;
 
+use crate::routes::Op;
 use chrono::{DateTime, Utc};
-use opsflow_api::{ApiRequest, ApiResponse, FieldError, Principal, Problem, Role};
+use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Principal, Problem};
 use opsflow_domain::campaign::{UserId, ValidationErrors};
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, StoreError, UpdateError};
-
-/// Every role may read.
-const READERS: &[Role] = &[
-    Role::Marketing,
-    Role::Operations,
-    Role::BrandReviewer,
-    Role::ComplianceReviewer,
-    Role::Viewer,
-];
-const MARKETING: &[Role] = &[Role::Marketing];
-const PLANNERS: &[Role] = &[Role::Marketing, Role::Operations];
-const OPERATIONS: &[Role] = &[Role::Operations];
-
-/// The roles each operation needs (admin holds them all).
-pub const ACCESS: &[(&str, &[Role])] = &[
-    ("list_campaigns", READERS),
-    ("create_campaign", MARKETING),
-    ("get_campaign", READERS),
-    ("update_campaign", PLANNERS),
-    ("transition_campaign", PLANNERS),
-    ("campaign_gate", READERS),
-    ("list_handoffs", READERS),
-    ("campaign_audit", READERS),
-    ("campaign_report", READERS),
-    ("list_resources", READERS),
-    ("create_resource", OPERATIONS),
-    ("get_resource", READERS),
-    ("update_resource", OPERATIONS),
-    ("delete_resource", OPERATIONS),
-    ("resource_audit", READERS),
-    ("list_allocations", READERS),
-    ("create_allocation", OPERATIONS),
-    ("delete_allocation", OPERATIONS),
-    ("resource_utilization", READERS),
-    ("list_rebalance_proposals", READERS),
-    ("create_rebalance_proposal", OPERATIONS),
-    ("get_rebalance_proposal", READERS),
-    ("decide_rebalance_proposal", OPERATIONS),
-];
 
 /// One request's context: who, when, and the store.
 pub(crate) struct Ctx {
@@ -64,21 +26,13 @@ pub(crate) struct Ctx {
     pub now: DateTime<Utc>,
 }
 
-pub async fn handle(op: &str, params: &[String], req: ApiRequest) -> ApiResponse {
-    match run(op, params, req).await {
-        Ok(r) => r,
-        Err(p) => p.into(),
-    }
-}
-
-async fn run(op: &str, params: &[String], req: ApiRequest) -> Result<ApiResponse, Problem> {
-    let who = opsflow_edge::authenticate(&req).await?;
-    let roles = ACCESS
-        .iter()
-        .find(|(name, _)| *name == op)
-        .map(|(_, roles)| *roles)
-        .ok_or_else(|| Problem::not_found(format!("operation {op} is not served here")))?;
-    who.require(roles)?;
+/// Runs one campaign or resource operation for `who` (already authorised for it).
+pub(crate) async fn run(
+    op: Op,
+    id: &str,
+    req: &ApiRequest,
+    who: Principal,
+) -> Result<ApiResponse, Problem> {
     let actor = UserId::parse(&who.sub)
         .map_err(|e| Problem::forbidden(format!("the token's subject cannot act here: it {e}")))?;
     let ctx = Ctx {
@@ -87,47 +41,58 @@ async fn run(op: &str, params: &[String], req: ApiRequest) -> Result<ApiResponse
         actor,
         now: Utc::now(),
     };
-    let id = params.first().map(String::as_str).unwrap_or_default();
+    let ctx = &ctx;
     match op {
-        "list_campaigns" => campaign_ops::list(&ctx, &req).await,
-        "create_campaign" => Ok(idempotent(&ctx, op, "", &req, campaign_ops::create).await),
-        "get_campaign" => campaign_ops::get(&ctx, id).await,
+        Op::ListCampaigns => campaign_ops::list(ctx, req).await,
+        Op::CreateCampaign => Ok(idempotent(ctx, op, "", req, campaign_ops::create).await),
+        Op::GetCampaign => campaign_ops::get(ctx, id).await,
         // PATCH honours Idempotency-Key too: trigger-dispatch sends its trigger id, so
         // a dispatch retried after a lost answer does not shift a budget twice.
-        "update_campaign" => Ok(idempotent(&ctx, op, id, &req, campaign_ops::update).await),
-        "transition_campaign" => Ok(idempotent(&ctx, op, id, &req, campaign_ops::transition).await),
-        "campaign_gate" => campaign_ops::gate(&ctx, id).await,
-        "list_handoffs" => campaign_ops::handoffs(&ctx, id).await,
-        "campaign_audit" => campaign_ops::audit_log(&ctx, id, &req).await,
-        "campaign_report" => campaign_ops::report(&ctx, id).await,
-        "list_resources" => resource_ops::list(&ctx, &req).await,
-        "create_resource" => Ok(idempotent(&ctx, op, "", &req, resource_ops::create).await),
-        "get_resource" => resource_ops::get(&ctx, id).await,
-        "update_resource" => resource_ops::update(&ctx, id, &req).await,
-        "delete_resource" => resource_ops::delete(&ctx, id, &req).await,
-        "resource_audit" => resource_ops::audit_log(&ctx, id, &req).await,
-        "list_allocations" => resource_ops::list_allocations(&ctx, &req).await,
-        "create_allocation" => {
-            Ok(idempotent(&ctx, op, "", &req, resource_ops::create_allocation).await)
+        Op::UpdateCampaign => Ok(idempotent(ctx, op, id, req, campaign_ops::update).await),
+        Op::TransitionCampaign => Ok(idempotent(ctx, op, id, req, campaign_ops::transition).await),
+        Op::CampaignGate => campaign_ops::gate(ctx, id).await,
+        Op::ListHandoffs => campaign_ops::handoffs(ctx, id).await,
+        Op::CampaignAudit => campaign_ops::audit_log(ctx, id, req).await,
+        Op::CampaignReport => campaign_ops::report(ctx, id).await,
+        Op::ListResources => resource_ops::list(ctx, req).await,
+        Op::CreateResource => Ok(idempotent(ctx, op, "", req, resource_ops::create).await),
+        Op::GetResource => resource_ops::get(ctx, id).await,
+        Op::UpdateResource => resource_ops::update(ctx, id, req).await,
+        Op::DeleteResource => resource_ops::delete(ctx, id, req).await,
+        Op::ResourceAudit => resource_ops::audit_log(ctx, id, req).await,
+        Op::ListAllocations => resource_ops::list_allocations(ctx, req).await,
+        Op::CreateAllocation => {
+            Ok(idempotent(ctx, op, "", req, resource_ops::create_allocation).await)
         }
-        "delete_allocation" => resource_ops::delete_allocation(&ctx, id).await,
-        "resource_utilization" => resource_ops::utilization(&ctx, &req).await,
-        "list_rebalance_proposals" => resource_ops::list_proposals(&ctx, &req).await,
-        "create_rebalance_proposal" => {
-            Ok(idempotent(&ctx, op, "", &req, resource_ops::create_proposal).await)
+        Op::DeleteAllocation => resource_ops::delete_allocation(ctx, id).await,
+        Op::ResourceUtilization => resource_ops::utilization(ctx, req).await,
+        Op::ListRebalanceProposals => resource_ops::list_proposals(ctx, req).await,
+        Op::CreateRebalanceProposal => {
+            Ok(idempotent(ctx, op, "", req, resource_ops::create_proposal).await)
         }
-        "get_rebalance_proposal" => resource_ops::get_proposal(&ctx, id).await,
-        "decide_rebalance_proposal" => {
-            Ok(idempotent(&ctx, op, id, &req, resource_ops::decide_proposal).await)
+        Op::GetRebalanceProposal => resource_ops::get_proposal(ctx, id).await,
+        Op::DecideRebalanceProposal => {
+            Ok(idempotent(ctx, op, id, req, resource_ops::decide_proposal).await)
         }
-        _ => Err(Problem::not_found(format!("operation {op} is not built"))),
+        Op::ReceiveWebhook
+        | Op::CheckWebhook
+        | Op::CheckWebhookHead
+        | Op::PostCampaignMetrics
+        | Op::GetCampaignMetrics
+        | Op::ListUnattributedEvents
+        | Op::CleanupMetrics
+        | Op::Me
+        | Op::OpenApi => Err(Problem::not_found(format!(
+            "operation {} is served by another module",
+            op.id()
+        ))),
     }
 }
 
 /// Runs a POST or PATCH under its `Idempotency-Key` (scoped to the operation and path id).
 async fn idempotent<'a, F, Fut>(
     ctx: &'a Ctx,
-    op: &str,
+    op: Op,
     id: &'a str,
     req: &'a ApiRequest,
     handler: F,
@@ -136,7 +101,7 @@ where
     F: FnOnce(&'a Ctx, &'a str, &'a ApiRequest) -> Fut,
     Fut: std::future::Future<Output = Result<ApiResponse, Problem>>,
 {
-    let scope = format!("{op}.{id}");
+    let scope = format!("{}.{id}", op.id());
     opsflow_store::idempotency::run(&ctx.kv, &scope, &ctx.who.sub, req, || async {
         handler(ctx, id, req)
             .await

@@ -1,33 +1,19 @@
 //! The metrics API: samples for sources without webhooks, counters read back,
 //! unattributed events for inspection, and the dedupe cleanup pass.
 
-use opsflow_api::{ApiRequest, ApiResponse, FieldError, Problem, Role};
+use opsflow_api::{ApiRequest, ApiResponse, FieldError, Problem};
 use opsflow_domain::webhooks::MetricKind;
 use opsflow_domain::webhooks::event::{MAX_ATTRIBUTION_LEN, MAX_DEDUPE_ID_LEN, MAX_UNIX_SECONDS};
 use opsflow_store::metrics::{self, Batch, HOUR_SECS, MAX_RANGE_HOURS, Sample, Target};
 use opsflow_store::spin::SpinKv;
 use serde::Deserialize;
 
-use super::now;
+use crate::webhooks::now;
 
 /// Most samples one `POST /api/campaigns/{id}/metrics` may carry.
 const MAX_SAMPLES: usize = 1_000;
 /// Body limit of that request.
 const MAX_BODY: usize = 512 * 1024;
-
-pub async fn handle(op: &str, param: &str, req: &ApiRequest) -> ApiResponse {
-    let result = match op {
-        "post_campaign_metrics" => post_samples(param, req).await,
-        "get_campaign_metrics" => get_metrics(param, req).await,
-        "list_unattributed_events" => unattributed(req).await,
-        "cleanup_metrics" => cleanup(req).await,
-        _ => Err(Problem::not_found(format!("operation {op} is not built"))),
-    };
-    result.unwrap_or_else(ApiResponse::from)
-}
-
-const READERS: &[Role] = &[Role::Marketing, Role::Operations, Role::Viewer];
-const WRITERS: &[Role] = &[Role::Marketing, Role::Operations];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,8 +132,7 @@ fn parse_samples(body: SamplesBody, campaign: &str) -> Result<Vec<Sample>, Probl
     }
 }
 
-async fn post_samples(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    opsflow_edge::authenticate(req).await?.require(WRITERS)?;
+pub async fn post_samples(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let campaign = campaign_id(id)?;
     let body: SamplesBody = req.json_limited(MAX_BODY)?;
     let samples = parse_samples(body, campaign)?;
@@ -195,8 +180,7 @@ fn rfc3339(secs: i64) -> String {
         .unwrap_or_default()
 }
 
-async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    opsflow_edge::authenticate(req).await?.require(READERS)?;
+pub async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let campaign = campaign_id(id)?;
     let (granularity, bucket) = match req.query("granularity").unwrap_or("hour") {
         "hour" => ("hour", HOUR_SECS),
@@ -249,10 +233,7 @@ async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem>
     ))
 }
 
-async fn unattributed(req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    opsflow_edge::authenticate(req)
-        .await?
-        .require(&[Role::Marketing, Role::Operations])?;
+pub async fn unattributed(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let platform = req.query("platform").unwrap_or_default();
     let known =
         opsflow_domain::webhooks::Platform::parse(platform).is_some() || platform == "manual";
@@ -292,10 +273,7 @@ struct CleanupBody {
     max_days: Option<usize>,
 }
 
-async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    opsflow_edge::authenticate(req)
-        .await?
-        .require(&[Role::Operations])?;
+pub async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let body: CleanupBody = if req.body.is_empty() {
         CleanupBody::default()
     } else {

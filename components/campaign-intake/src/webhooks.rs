@@ -12,9 +12,6 @@
 //! | body over 1 MiB | 413 |
 //! | store failure | 503 + `Retry-After`; the retry counts nothing twice |
 
-#[path = "metrics_api.rs"]
-mod metrics_api;
-
 use opsflow_api::{ApiRequest, ApiResponse, Problem};
 use opsflow_domain::webhooks::{
     Credentials, InboundRequest, NormalizedEvent, ParsedBatch, Platform, VerifyError, parse_batch,
@@ -25,16 +22,6 @@ use opsflow_store::spin::SpinKv;
 
 /// Seconds a sender should wait before retrying while its platform is unconfigured.
 const UNCONFIGURED_RETRY_SECS: u32 = 300;
-
-pub async fn handle(op: &str, params: &[String], req: ApiRequest) -> ApiResponse {
-    let param = params.first().map(String::as_str).unwrap_or_default();
-    match op {
-        "receive_webhook" => receive(param, &req).await,
-        "check_webhook" => check(param, false),
-        "check_webhook_head" => check(param, true),
-        _ => metrics_api::handle(op, param, &req).await,
-    }
-}
 
 /// Unix seconds now.
 pub(crate) fn now() -> i64 {
@@ -50,7 +37,7 @@ fn platform(segment: &str) -> Result<Platform, Problem> {
 }
 
 /// The `HEAD`/`GET` Mandrill (and some other senders) make to check a webhook URL.
-fn check(segment: &str, head: bool) -> ApiResponse {
+pub fn check(segment: &str, head: bool) -> ApiResponse {
     match platform(segment) {
         Err(p) => p.into(),
         Ok(_) if head => ApiResponse::empty(200),
@@ -67,7 +54,7 @@ fn unavailable(slug: &str, detail: String) -> Problem {
     p
 }
 
-async fn receive(segment: &str, req: &ApiRequest) -> ApiResponse {
+pub async fn receive(segment: &str, req: &ApiRequest) -> ApiResponse {
     match receive_inner(segment, req).await {
         Ok(r) => r,
         Err(p) => p.into(),

@@ -1,7 +1,7 @@
 //! Content items: create, list, read, edit, submit, decide, withdraw, publish,
 //! check results and the audit trail.
 
-use opsflow_api::{ApiResponse, Problem, Role, paging};
+use opsflow_api::{ApiResponse, Problem, paging};
 use opsflow_domain::content::{
     ContentItem, ContentPatch, Decider, DecisionInput, NewContent, parse_state, state_name,
 };
@@ -9,8 +9,8 @@ use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
 use opsflow_store::{AuditLog, Index, Records, Versioned};
 
 use crate::support::{
-    AUDIT_KIND, Ctx, READERS, Res, audit, finish, item_response, load_config, load_item, mutate,
-    param_id, stage_roles, validation, view,
+    AUDIT_KIND, Ctx, Res, audit, finish, item_response, load_config, load_item, mutate, param_id,
+    stage_roles, validation, view,
 };
 
 /// Ids scanned per listing request at most (filters may leave a page short; the
@@ -18,7 +18,6 @@ use crate::support::{
 const MAX_SCAN: usize = 1000;
 
 pub async fn list(ctx: &Ctx) -> Res {
-    ctx.who.require(READERS)?;
     let limit = paging::limit(ctx.req.query("limit"))?;
     let cursor = ctx.req.query("cursor");
     let state = match ctx.req.query("state") {
@@ -72,7 +71,6 @@ pub async fn list(ctx: &Ctx) -> Res {
 }
 
 pub async fn create(ctx: &Ctx) -> Res {
-    ctx.who.require(&[Role::Marketing])?;
     let input: NewContent = ctx.req.json()?;
     let Some(campaign_id) = input.campaign_id.clone() else {
         // Let the domain report every missing field at once.
@@ -132,13 +130,11 @@ pub async fn create(ctx: &Ctx) -> Res {
 }
 
 pub async fn get(ctx: &Ctx) -> Res {
-    ctx.who.require(READERS)?;
     let item = load_item(&ctx.kv, param_id(ctx)?).await?;
     Ok(item_response(200, &item))
 }
 
 pub async fn update(ctx: &Ctx) -> Res {
-    ctx.who.require(&[Role::Marketing])?;
     let id = param_id(ctx)?;
     let expect = ctx.req.require_if_match()?;
     let patch: ContentPatch = ctx.req.json()?;
@@ -158,7 +154,6 @@ pub async fn update(ctx: &Ctx) -> Res {
 }
 
 pub async fn submit(ctx: &Ctx) -> Res {
-    ctx.who.require(&[Role::Marketing])?;
     let id = param_id(ctx)?;
     let expect = ctx.req.if_match()?;
     let current = load_item(&ctx.kv, id).await?;
@@ -173,12 +168,6 @@ pub async fn submit(ctx: &Ctx) -> Res {
 }
 
 pub async fn decide(ctx: &Ctx) -> Res {
-    ctx.who.require(&[
-        Role::BrandReviewer,
-        Role::ComplianceReviewer,
-        Role::Operations,
-        Role::Marketing,
-    ])?;
     let id = param_id(ctx)?;
     let expect = ctx.req.if_match()?;
     let input: DecisionInput = ctx.req.json()?;
@@ -194,7 +183,6 @@ pub async fn decide(ctx: &Ctx) -> Res {
 }
 
 pub async fn withdraw(ctx: &Ctx) -> Res {
-    ctx.who.require(&[Role::Marketing, Role::Operations])?;
     let id = param_id(ctx)?;
     let expect = ctx.req.if_match()?;
     let (item, changed) = mutate(&ctx.kv, id, expect, |item| {
@@ -205,7 +193,6 @@ pub async fn withdraw(ctx: &Ctx) -> Res {
 }
 
 pub async fn publish(ctx: &Ctx) -> Res {
-    ctx.who.require(&[Role::Operations])?;
     let id = param_id(ctx)?;
     let expect = ctx.req.if_match()?;
     let (item, changed) = mutate(&ctx.kv, id, expect, |item| {
@@ -216,7 +203,6 @@ pub async fn publish(ctx: &Ctx) -> Res {
 }
 
 pub async fn checks(ctx: &Ctx) -> Res {
-    ctx.who.require(READERS)?;
     let item = load_item(&ctx.kv, param_id(ctx)?).await?;
     let mut body = serde_json::to_value(&item.value.checks).unwrap_or_default();
     body["state"] = serde_json::json!(state_name(item.value.state));
@@ -224,7 +210,6 @@ pub async fn checks(ctx: &Ctx) -> Res {
 }
 
 pub async fn audit_trail(ctx: &Ctx) -> Res {
-    ctx.who.require(READERS)?;
     let id = param_id(ctx)?;
     load_item(&ctx.kv, id).await?;
     let after = match ctx.req.query("after") {

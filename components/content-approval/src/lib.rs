@@ -10,8 +10,9 @@ mod routes;
 mod schedule;
 mod support;
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use opsflow_api::{ApiRequest, ApiResponse, Operation};
 use opsflow_store::spin::SpinKv;
+use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 use support::Ctx;
@@ -22,11 +23,15 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let opsflow_edge::Routed { op, params, who } =
-        match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
-            Ok(routed) => routed,
-            Err(problem) => return problem.into(),
-        };
+    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+        Ok(routed) => routed,
+        Err(problem) => return problem.into(),
+    };
+    let (op, params) = (routed.op, routed.params);
+    let who = match opsflow_edge::caller(routed.who) {
+        Ok(who) => who,
+        Err(problem) => return problem.into(),
+    };
     let ctx = Ctx {
         kv: SpinKv::default_store(),
         who,
@@ -35,36 +40,34 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         req,
     };
     if ctx.req.method == "POST" {
-        opsflow_store::idempotency::run(&ctx.kv, op, &ctx.who.sub, &ctx.req, || run(op, &ctx)).await
+        opsflow_store::idempotency::run(&ctx.kv, op.id(), &ctx.who.sub, &ctx.req, || run(op, &ctx))
+            .await
     } else {
         run(op, &ctx).await
     }
 }
 
-async fn run(op: &str, ctx: &Ctx) -> ApiResponse {
+async fn run(op: Op, ctx: &Ctx) -> ApiResponse {
     let result = match op {
-        "list_content" => items::list(ctx).await,
-        "create_content" => items::create(ctx).await,
-        "get_content" => items::get(ctx).await,
-        "update_content" => items::update(ctx).await,
-        "submit_content" => items::submit(ctx).await,
-        "decide_content" => items::decide(ctx).await,
-        "withdraw_content" => items::withdraw(ctx).await,
-        "publish_content" => items::publish(ctx).await,
-        "content_checks" => items::checks(ctx).await,
-        "content_audit" => items::audit_trail(ctx).await,
-        "schedule_content" => schedule::schedule(ctx).await,
-        "content_calendar" => schedule::calendar(ctx).await,
-        "get_brand_standard" => config::get_standard(ctx).await,
-        "put_brand_standard" => config::put_standard(ctx).await,
-        "get_channel_policy" => config::get_channel(ctx).await,
-        "put_channel_policy" => config::put_channel(ctx).await,
-        "get_campaign_workflow" => config::get_campaign_workflow(ctx).await,
-        "put_campaign_workflow" => config::put_campaign_workflow(ctx).await,
-        "delete_campaign_workflow" => config::delete_campaign_workflow(ctx).await,
-        other => Err(Problem::not_found(format!(
-            "operation {other} is not built"
-        ))),
+        Op::ListContent => items::list(ctx).await,
+        Op::CreateContent => items::create(ctx).await,
+        Op::GetContent => items::get(ctx).await,
+        Op::UpdateContent => items::update(ctx).await,
+        Op::SubmitContent => items::submit(ctx).await,
+        Op::DecideContent => items::decide(ctx).await,
+        Op::WithdrawContent => items::withdraw(ctx).await,
+        Op::PublishContent => items::publish(ctx).await,
+        Op::ContentChecks => items::checks(ctx).await,
+        Op::ContentAudit => items::audit_trail(ctx).await,
+        Op::ScheduleContent => schedule::schedule(ctx).await,
+        Op::ContentCalendar => schedule::calendar(ctx).await,
+        Op::GetBrandStandard => config::get_standard(ctx).await,
+        Op::PutBrandStandard => config::put_standard(ctx).await,
+        Op::GetChannelPolicy => config::get_channel(ctx).await,
+        Op::PutChannelPolicy => config::put_channel(ctx).await,
+        Op::GetCampaignWorkflow => config::get_campaign_workflow(ctx).await,
+        Op::PutCampaignWorkflow => config::put_campaign_workflow(ctx).await,
+        Op::DeleteCampaignWorkflow => config::delete_campaign_workflow(ctx).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

@@ -1,46 +1,70 @@
-//! This component's operations (pure data: the tests read it too).
-//! Literal paths come before `{id}` paths of the same shape: the first match wins.
+//! This component's operations and routes (pure data: the tests read it too).
 
-use opsflow_api::{RouteDef, def};
+use opsflow_api::{RouteDef, def, roles};
 
-pub const ROUTES: &[RouteDef] = &[
-    def("GET", "/api/content", "list_content"),
-    def("POST", "/api/content", "create_content"),
-    def("GET", "/api/content/calendar", "content_calendar"),
-    def("GET", "/api/content/brand-standard", "get_brand_standard"),
-    def("PUT", "/api/content/brand-standard", "put_brand_standard"),
+opsflow_api::operations! {
+    /// What content-approval does.
+    pub enum Op {
+        ListContent = "list_content" => Access::Roles(roles::EVERYONE),
+        CreateContent = "create_content" => Access::Roles(roles::MARKETING),
+        ContentCalendar = "content_calendar" => Access::Roles(roles::EVERYONE),
+        GetBrandStandard = "get_brand_standard" => Access::Roles(roles::EVERYONE),
+        PutBrandStandard = "put_brand_standard" => Access::Roles(roles::BRAND_EDITORS),
+        GetChannelPolicy = "get_channel_policy" => Access::Roles(roles::EVERYONE),
+        PutChannelPolicy = "put_channel_policy" => Access::Roles(roles::OPERATIONS),
+        GetCampaignWorkflow = "get_campaign_workflow" => Access::Roles(roles::EVERYONE),
+        PutCampaignWorkflow = "put_campaign_workflow" => Access::Roles(roles::OPERATIONS),
+        DeleteCampaignWorkflow = "delete_campaign_workflow" => Access::Roles(roles::OPERATIONS),
+        GetContent = "get_content" => Access::Roles(roles::EVERYONE),
+        UpdateContent = "update_content" => Access::Roles(roles::MARKETING),
+        SubmitContent = "submit_content" => Access::Roles(roles::MARKETING),
+        DecideContent = "decide_content" => Access::Roles(roles::CONTENT_DECIDERS),
+        WithdrawContent = "withdraw_content" => Access::Roles(roles::PLANNERS),
+        ScheduleContent = "schedule_content" => Access::Roles(roles::OPERATIONS),
+        PublishContent = "publish_content" => Access::Roles(roles::OPERATIONS),
+        ContentChecks = "content_checks" => Access::Roles(roles::EVERYONE),
+        ContentAudit = "content_audit" => Access::Roles(roles::EVERYONE),
+    }
+}
+
+pub const ROUTES: &[RouteDef<Op>] = &[
+    def("GET", "/api/content", Op::ListContent),
+    def("POST", "/api/content", Op::CreateContent),
+    def("GET", "/api/content/calendar", Op::ContentCalendar),
+    def("GET", "/api/content/brand-standard", Op::GetBrandStandard),
+    def("PUT", "/api/content/brand-standard", Op::PutBrandStandard),
     def(
         "GET",
         "/api/content/channels/{channel}",
-        "get_channel_policy",
+        Op::GetChannelPolicy,
     ),
     def(
         "PUT",
         "/api/content/channels/{channel}",
-        "put_channel_policy",
+        Op::PutChannelPolicy,
     ),
     def(
         "GET",
         "/api/content/campaigns/{campaign_id}/workflow",
-        "get_campaign_workflow",
+        Op::GetCampaignWorkflow,
     ),
     def(
         "PUT",
         "/api/content/campaigns/{campaign_id}/workflow",
-        "put_campaign_workflow",
+        Op::PutCampaignWorkflow,
     ),
     def(
         "DELETE",
         "/api/content/campaigns/{campaign_id}/workflow",
-        "delete_campaign_workflow",
+        Op::DeleteCampaignWorkflow,
     ),
-    def("GET", "/api/content/{id}", "get_content"),
-    def("PATCH", "/api/content/{id}", "update_content"),
-    def("POST", "/api/content/{id}/submit", "submit_content"),
-    def("POST", "/api/content/{id}/decisions", "decide_content"),
-    def("POST", "/api/content/{id}/withdraw", "withdraw_content"),
-    def("POST", "/api/content/{id}/schedule", "schedule_content"),
-    def("POST", "/api/content/{id}/publish", "publish_content"),
-    def("GET", "/api/content/{id}/checks", "content_checks"),
-    def("GET", "/api/content/{id}/audit", "content_audit"),
+    def("GET", "/api/content/{id}", Op::GetContent),
+    def("PATCH", "/api/content/{id}", Op::UpdateContent),
+    def("POST", "/api/content/{id}/submit", Op::SubmitContent),
+    def("POST", "/api/content/{id}/decisions", Op::DecideContent),
+    def("POST", "/api/content/{id}/withdraw", Op::WithdrawContent),
+    def("POST", "/api/content/{id}/schedule", Op::ScheduleContent),
+    def("POST", "/api/content/{id}/publish", Op::PublishContent),
+    def("GET", "/api/content/{id}/checks", Op::ContentChecks),
+    def("GET", "/api/content/{id}/audit", Op::ContentAudit),
 ];

@@ -31,15 +31,6 @@ pub struct Ctx {
 
 pub type Res = Result<ApiResponse, Problem>;
 
-/// Everyone may read (every role is at least a viewer).
-pub const READERS: &[Role] = &[
-    Role::Marketing,
-    Role::Operations,
-    Role::BrandReviewer,
-    Role::ComplianceReviewer,
-    Role::Viewer,
-];
-
 /// Items' audit log kind.
 pub const AUDIT_KIND: &str = "content";
 

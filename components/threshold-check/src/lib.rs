@@ -10,6 +10,7 @@ mod rules;
 mod run;
 
 use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
@@ -19,25 +20,29 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let opsflow_edge::Routed { op, params, who } =
-        match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
-            Ok(routed) => routed,
-            Err(problem) => return problem.into(),
-        };
-    let id = params.first().map(String::as_str).unwrap_or_default();
-    let result = match op {
-        "list_rules" => rules::list(&req, &who).await,
-        "create_rule" => rules::create(&req, &who).await,
-        "get_rule" => rules::get(id, &who).await,
-        "replace_rule" => rules::replace(&req, id, &who).await,
-        "delete_rule" => rules::delete(&req, id, &who).await,
-        "run_evaluation" => run::run(&req, &who).await,
-        "list_runs" => run::list(&req, &who).await,
-        "get_run" => run::get(id, &who).await,
-        "list_alerts" => run::alerts(&req, &who).await,
-        other => Err(Problem::not_found(format!(
-            "operation {other} is not built"
-        ))),
+    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+        Ok(routed) => routed,
+        Err(problem) => return problem.into(),
+    };
+    let who = match opsflow_edge::caller(routed.who) {
+        Ok(who) => who,
+        Err(problem) => return problem.into(),
+    };
+    let id = routed
+        .params
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
+    let result = match routed.op {
+        Op::ListRules => rules::list(&req).await,
+        Op::CreateRule => rules::create(&req, &who).await,
+        Op::GetRule => rules::get(id).await,
+        Op::ReplaceRule => rules::replace(&req, id).await,
+        Op::DeleteRule => rules::delete(&req, id).await,
+        Op::RunEvaluation => run::run(&req, &who).await,
+        Op::ListRuns => run::list(&req).await,
+        Op::GetRun => run::get(id).await,
+        Op::ListAlerts => run::alerts(&req).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

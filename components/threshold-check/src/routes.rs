@@ -1,15 +1,30 @@
-//! This component's operations (pure data: the tests read it too).
+//! This component's operations and routes (pure data: the tests read it too).
 
-use opsflow_api::{RouteDef, def};
+use opsflow_api::{RouteDef, def, roles};
 
-pub const ROUTES: &[RouteDef] = &[
-    def("GET", "/api/evaluations/rules", "list_rules"),
-    def("POST", "/api/evaluations/rules", "create_rule"),
-    def("GET", "/api/evaluations/rules/{id}", "get_rule"),
-    def("PUT", "/api/evaluations/rules/{id}", "replace_rule"),
-    def("DELETE", "/api/evaluations/rules/{id}", "delete_rule"),
-    def("POST", "/api/evaluations/run", "run_evaluation"),
-    def("GET", "/api/evaluations/runs", "list_runs"),
-    def("GET", "/api/evaluations/runs/{id}", "get_run"),
-    def("GET", "/api/evaluations/alerts", "list_alerts"),
+opsflow_api::operations! {
+    /// What threshold-check does.
+    pub enum Op {
+        ListRules = "list_rules" => Access::Roles(roles::EVERYONE),
+        CreateRule = "create_rule" => Access::Roles(roles::OPERATIONS),
+        GetRule = "get_rule" => Access::Roles(roles::EVERYONE),
+        ReplaceRule = "replace_rule" => Access::Roles(roles::OPERATIONS),
+        DeleteRule = "delete_rule" => Access::Roles(roles::OPERATIONS),
+        RunEvaluation = "run_evaluation" => Access::Roles(roles::OPERATIONS),
+        ListRuns = "list_runs" => Access::Roles(roles::EVERYONE),
+        GetRun = "get_run" => Access::Roles(roles::EVERYONE),
+        ListAlerts = "list_alerts" => Access::Roles(roles::EVERYONE),
+    }
+}
+
+pub const ROUTES: &[RouteDef<Op>] = &[
+    def("GET", "/api/evaluations/rules", Op::ListRules),
+    def("POST", "/api/evaluations/rules", Op::CreateRule),
+    def("GET", "/api/evaluations/rules/{id}", Op::GetRule),
+    def("PUT", "/api/evaluations/rules/{id}", Op::ReplaceRule),
+    def("DELETE", "/api/evaluations/rules/{id}", Op::DeleteRule),
+    def("POST", "/api/evaluations/run", Op::RunEvaluation),
+    def("GET", "/api/evaluations/runs", Op::ListRuns),
+    def("GET", "/api/evaluations/runs/{id}", Op::GetRun),
+    def("GET", "/api/evaluations/alerts", Op::ListAlerts),
 ];

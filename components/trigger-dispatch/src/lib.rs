@@ -9,7 +9,8 @@ mod actions;
 mod outbox;
 mod routes;
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use opsflow_api::{ApiRequest, ApiResponse};
+use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 
@@ -19,22 +20,26 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let opsflow_edge::Routed { op, params, who } =
-        match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
-            Ok(routed) => routed,
-            Err(problem) => return problem.into(),
-        };
-    let id = params.first().map(String::as_str).unwrap_or_default();
-    let result = match op {
-        "list_triggers" => outbox::list(&req, &who).await,
-        "get_trigger" => outbox::get(id, &who).await,
-        "dispatch_triggers" => outbox::dispatch(&req, &who).await,
-        "approve_trigger" => outbox::decide(&req, id, &who, outbox::Decision::Approve).await,
-        "reject_trigger" => outbox::decide(&req, id, &who, outbox::Decision::Reject).await,
-        "replay_trigger" => outbox::decide(&req, id, &who, outbox::Decision::Replay).await,
-        other => Err(Problem::not_found(format!(
-            "operation {other} is not built"
-        ))),
+    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+        Ok(routed) => routed,
+        Err(problem) => return problem.into(),
+    };
+    let who = match opsflow_edge::caller(routed.who) {
+        Ok(who) => who,
+        Err(problem) => return problem.into(),
+    };
+    let id = routed
+        .params
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
+    let result = match routed.op {
+        Op::ListTriggers => outbox::list(&req).await,
+        Op::GetTrigger => outbox::get(id).await,
+        Op::DispatchTriggers => outbox::dispatch(&req).await,
+        Op::ApproveTrigger => outbox::decide(&req, id, &who, outbox::Decision::Approve).await,
+        Op::RejectTrigger => outbox::decide(&req, id, &who, outbox::Decision::Reject).await,
+        Op::ReplayTrigger => outbox::decide(&req, id, &who, outbox::Decision::Replay).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

@@ -1,12 +1,24 @@
-//! This component's operations (pure data: the tests read it too).
+//! This component's operations and routes (pure data: the tests read it too).
 
-use opsflow_api::{RouteDef, def};
+use opsflow_api::{RouteDef, def, roles};
 
-pub const ROUTES: &[RouteDef] = &[
-    def("GET", "/api/triggers", "list_triggers"),
-    def("POST", "/api/triggers/dispatch", "dispatch_triggers"),
-    def("GET", "/api/triggers/{id}", "get_trigger"),
-    def("POST", "/api/triggers/{id}/approve", "approve_trigger"),
-    def("POST", "/api/triggers/{id}/reject", "reject_trigger"),
-    def("POST", "/api/triggers/{id}/replay", "replay_trigger"),
+opsflow_api::operations! {
+    /// What trigger-dispatch does.
+    pub enum Op {
+        ListTriggers = "list_triggers" => Access::Roles(roles::EVERYONE),
+        DispatchTriggers = "dispatch_triggers" => Access::Roles(roles::OPERATIONS),
+        GetTrigger = "get_trigger" => Access::Roles(roles::EVERYONE),
+        ApproveTrigger = "approve_trigger" => Access::Roles(roles::OPERATIONS),
+        RejectTrigger = "reject_trigger" => Access::Roles(roles::OPERATIONS),
+        ReplayTrigger = "replay_trigger" => Access::Roles(roles::OPERATIONS),
+    }
+}
+
+pub const ROUTES: &[RouteDef<Op>] = &[
+    def("GET", "/api/triggers", Op::ListTriggers),
+    def("POST", "/api/triggers/dispatch", Op::DispatchTriggers),
+    def("GET", "/api/triggers/{id}", Op::GetTrigger),
+    def("POST", "/api/triggers/{id}/approve", Op::ApproveTrigger),
+    def("POST", "/api/triggers/{id}/reject", Op::RejectTrigger),
+    def("POST", "/api/triggers/{id}/replay", Op::ReplayTrigger),
 ];

@@ -11,6 +11,7 @@ pub mod paging;
 pub mod problem;
 pub mod request;
 pub mod response;
+pub mod roles;
 pub mod route;
 pub mod time;
 
@@ -18,4 +19,4 @@ pub use auth::{Principal, Role, Tokens};
 pub use problem::{FieldError, Problem, ProblemDoc};
 pub use request::ApiRequest;
 pub use response::ApiResponse;
-pub use route::{RouteDef, def};
+pub use route::{Access, Operation, RouteDef, def};

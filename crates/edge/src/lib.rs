@@ -105,26 +105,36 @@ pub async fn authenticate(req: &ApiRequest) -> Result<opsflow_api::Principal, Pr
 }
 
 /// A request matched to one of a component's operations, with its caller.
-pub struct Routed {
-    /// The operation id.
-    pub op: &'static str,
+pub struct Routed<Op> {
+    /// The operation.
+    pub op: Op,
     /// The path parameters, in order.
     pub params: Vec<String>,
-    /// The authenticated caller.
-    pub who: opsflow_api::Principal,
+    /// The authenticated caller; `None` for a public operation.
+    pub who: Option<opsflow_api::Principal>,
 }
 
 /// Matches the request against `table` (404/405 first, so probing an unknown path
-/// needs no token) and then authenticates the caller (401).
-pub async fn route_authenticated(
-    table: &[opsflow_api::RouteDef],
+/// needs no token), then applies the operation's [`Access`](opsflow_api::Access):
+/// a public one needs no token; otherwise the caller is authenticated (401) and
+/// must hold one of the operation's roles (403).
+pub async fn route_authenticated<Op: opsflow_api::Operation>(
+    table: &[opsflow_api::RouteDef<Op>],
     req: &ApiRequest,
-) -> Result<Routed, Problem> {
-    let (route, params) = opsflow_api::route::find(table, &req.method, &req.path)?;
-    let who = authenticate(req).await?;
-    Ok(Routed {
-        op: route.op,
-        params,
-        who,
-    })
+) -> Result<Routed<Op>, Problem> {
+    let (op, params) = opsflow_api::route::find(table, &req.method, &req.path)?;
+    let who = match op.access() {
+        opsflow_api::Access::Public => None,
+        opsflow_api::Access::Roles(roles) => {
+            let who = authenticate(req).await?;
+            who.require(roles)?;
+            Some(who)
+        }
+    };
+    Ok(Routed { op, params, who })
+}
+
+/// The caller of an operation that is not public.
+pub fn caller(who: Option<opsflow_api::Principal>) -> Result<opsflow_api::Principal, Problem> {
+    who.ok_or_else(|| Problem::unauthorized("this operation needs a bearer token"))
 }

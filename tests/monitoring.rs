@@ -98,6 +98,19 @@ async fn samples(app: &App, campaign: &str, samples: Value) {
     assert!(r.status < 300, "metrics: {} {}", r.status, r.body);
 }
 
+/// 100 emails sent a minute before `now`, `bounced` of them bounced.
+async fn email_bounces(app: &App, campaign: &str, now: i64, bounced: i64) {
+    samples(
+        app,
+        campaign,
+        json!([
+            {"id": "s1", "kind": "sent", "value": 100, "at": now - 60, "channel": "email"},
+            {"id": "s2", "kind": "bounced", "value": bounced, "at": now - 60, "channel": "email"}
+        ]),
+    )
+    .await;
+}
+
 /// A bounce-rate rule on one campaign: (bounced)/(sent) over 2 hours > 0.1, clears < 0.05.
 fn bounce_rule(campaign: &str, action: Value, extra: Value) -> Value {
     let mut rule = json!({
@@ -571,15 +584,7 @@ async fn a_breach_fires_one_signed_notification_delivered_once_then_resolves() {
     let c = campaign(&app).await;
     create_rule(&app, bounce_rule(&c, notify(&hook), json!({}))).await;
     let now = wall();
-    samples(
-        &app,
-        &c,
-        json!([
-            {"id": "s1", "kind": "sent", "value": 100, "at": now - 60, "channel": "email"},
-            {"id": "s2", "kind": "bounced", "value": 20, "at": now - 60, "channel": "email"}
-        ]),
-    )
-    .await;
+    email_bounces(&app, &c, now, 20).await;
     let fired = run(&app, "operations-token", now).await;
     assert_eq!(fired.status, 200, "{}", fired.body);
     assert_eq!(fired.json()["fired"], json!(1), "{}", fired.body);
@@ -923,24 +928,13 @@ async fn the_shipped_manifest_under_cron_evaluates_dispatches_and_audits_an_acti
     };
     disable_defaults(&app).await;
     let c = campaign(&app).await;
-    let rule = json!({
-        "name": "email bounces", "category": "distribution_success",
-        "scope": {"kind": "campaign", "campaign_id": c, "each_channel": true},
-        "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 7200},
-        "comparator": "gt", "fire_threshold": 0.1, "clear_threshold": 0.05,
-        "action": {"kind": "channel_failover", "max_shift_percent": 50}
-    });
-    create_rule(&app, rule).await;
-    let now = wall();
-    samples(
-        &app,
+    let rule = bounce_rule(
         &c,
-        json!([
-            {"id": "s1", "kind": "sent", "value": 100, "at": now - 60, "channel": "email"},
-            {"id": "s2", "kind": "bounced", "value": 40, "at": now - 60, "channel": "email"}
-        ]),
-    )
-    .await;
+        json!({"kind": "channel_failover", "max_shift_percent": 50}),
+        json!({"scope": {"kind": "campaign", "campaign_id": c, "each_channel": true}}),
+    );
+    create_rule(&app, rule).await;
+    email_bounces(&app, &c, wall(), 40).await;
 
     // The next tick comes at second 0 of a minute.
     let mut triggers = Value::Null;

@@ -23,13 +23,8 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+    let (op, params, who) = match opsflow_edge::route_signed_in(routes::ROUTES, &req).await {
         Ok(routed) => routed,
-        Err(problem) => return problem.into(),
-    };
-    let (op, params) = (routed.op, routed.params);
-    let who = match opsflow_edge::caller(routed.who) {
-        Ok(who) => who,
         Err(problem) => return problem.into(),
     };
     let ctx = Ctx {

@@ -20,20 +20,12 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+    let (op, params, who) = match opsflow_edge::route_signed_in(routes::ROUTES, &req).await {
         Ok(routed) => routed,
         Err(problem) => return problem.into(),
     };
-    let who = match opsflow_edge::caller(routed.who) {
-        Ok(who) => who,
-        Err(problem) => return problem.into(),
-    };
-    let id = routed
-        .params
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default();
-    let result = match routed.op {
+    let id = params.first().map(String::as_str).unwrap_or_default();
+    let result = match op {
         Op::ListTriggers => outbox::list(&req).await,
         Op::GetTrigger => outbox::get(id).await,
         Op::DispatchTriggers => outbox::dispatch(&req).await,

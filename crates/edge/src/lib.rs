@@ -134,6 +134,16 @@ pub async fn route_authenticated<Op: opsflow_api::Operation>(
     Ok(Routed { op, params, who })
 }
 
+/// [`route_authenticated`] for a component whose every operation needs a caller:
+/// the operation, its path parameters and who calls it.
+pub async fn route_signed_in<Op: opsflow_api::Operation>(
+    table: &[opsflow_api::RouteDef<Op>],
+    req: &ApiRequest,
+) -> Result<(Op, Vec<String>, opsflow_api::Principal), Problem> {
+    let routed = route_authenticated(table, req).await?;
+    Ok((routed.op, routed.params, caller(routed.who)?))
+}
+
 /// The caller of an operation that is not public.
 pub fn caller(who: Option<opsflow_api::Principal>) -> Result<opsflow_api::Principal, Problem> {
     who.ok_or_else(|| Problem::unauthorized("this operation needs a bearer token"))

@@ -61,6 +61,7 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
         [
             "campaign-intake",
             "content-approval",
+            "dashboard",
             "scheduler",
             "threshold-check",
             "trigger-dispatch"
@@ -70,10 +71,13 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
     assert_eq!(app.cron_triggers[0].component, "scheduler");
     for (id, c) in &app.components {
         assert!(c.build.is_some(), "{id} has a build command");
-        if id != "scheduler" {
+        if id != "scheduler" && id != "dashboard" {
             assert_eq!(c.key_value_stores, ["default"], "{id}");
         }
     }
+    let dashboard = &app.components["dashboard"];
+    assert!(dashboard.key_value_stores.is_empty() && dashboard.allowed_outbound_hosts.is_empty());
+    assert!(dashboard.variables.is_empty());
     assert!(app.variables["api_tokens"].required && app.variables["api_tokens"].secret);
 }
 

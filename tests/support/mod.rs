@@ -35,11 +35,22 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Builds every component once per test binary.
+/// Builds every component once per test binary. The dashboard is built by its
+/// own spin.toml build command (front end, then the component), as `spin build`
+/// runs it.
 pub fn build_components() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let only = std::env::var("OPSFLOW_TEST_COMPONENTS").ok();
+        if only
+            .as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x.trim() == "dashboard"))
+        {
+            let app = opsflow_host::manifest::load(&workspace().join("spin.toml"))
+                .expect("spin.toml loads");
+            opsflow_host::build::build(&app, &["dashboard".to_string()])
+                .expect("the dashboard builds");
+        }
         let mut cmd = std::process::Command::new(env!("CARGO"));
         cmd.current_dir(workspace())
             .args(["build", "--target", "wasm32-wasip2", "--release"]);

@@ -1502,3 +1502,49 @@ async fn a_literal_path_is_never_taken_for_an_id() {
     assert_eq!(r.json()["allow"], json!(["GET", "POST"]));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polling_clients_get_304_until_something_changes() {
+    let app = start("campaigns-conditional").await;
+    let c = create_campaign(&app, MIA, campaign("Polled")).await;
+    let id = c["id"].as_str().expect("id").to_string();
+    // A list has a weak validator of its body.
+    let list = app.get("/api/campaigns", VIC).await;
+    let tag = list.header("etag").expect("list etag").to_string();
+    assert!(tag.starts_with("W/"), "{tag}");
+    let again = app
+        .send(
+            "GET",
+            "/api/campaigns",
+            Some(VIC),
+            None,
+            &[("if-none-match", tag.as_str())],
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    // A record matches on its version, the same ETag If-Match uses.
+    let path = format!("/api/campaigns/{id}");
+    let same = app
+        .send("GET", &path, Some(VIC), None, &[("if-none-match", "\"1\"")])
+        .await;
+    assert_eq!(same.status, 304);
+    let r = patch(&app, MIA, &path, "\"1\"", json!({"priority": 1})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let changed = app
+        .send("GET", &path, Some(VIC), None, &[("if-none-match", "\"1\"")])
+        .await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.header("etag"), Some("\"2\""));
+    let relisted = app
+        .send(
+            "GET",
+            "/api/campaigns",
+            Some(VIC),
+            None,
+            &[("if-none-match", tag.as_str())],
+        )
+        .await;
+    assert_eq!(relisted.status, 200, "the list changed with the campaign");
+    app.stop().await;
+}

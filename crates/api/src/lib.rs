@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod conditional;
 pub mod ids;
 pub mod openapi;
 pub mod paging;

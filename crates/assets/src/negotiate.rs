@@ -1,5 +1,5 @@
-//! The two request headers the dashboard reads: `Accept-Encoding` and
-//! `If-None-Match` (RFC 9110 §12.5.3 and §13.1.2).
+//! The two request headers the dashboard reads: `Accept-Encoding` (RFC 9110
+//! §12.5.3) and `If-None-Match` (§13.1.2, shared with the API).
 
 /// Whether `Accept-Encoding` admits gzip: `gzip` (or `x-gzip`, or `*`) with a
 /// non-zero quality, unless gzip itself is refused with `q=0`.
@@ -23,12 +23,4 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
     star
 }
 
-/// Whether `If-None-Match` matches `etag`: `*`, or any listed tag equal to it
-/// under weak comparison (a `W/` prefix is ignored), as the header requires.
-pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
-    let plain = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let want = plain(etag);
-    if_none_match
-        .split(',')
-        .any(|t| t.trim() == "*" || plain(t) == want)
-}
+pub use opsflow_api::conditional::etag_matches;

@@ -24,7 +24,12 @@ where
     Fut: std::future::Future<Output = ApiResponse>,
 {
     let response = match read(req, limit).await {
-        Ok(api) => handler(api).await,
+        Ok(api) => {
+            let method = api.method.clone();
+            let if_none_match = api.header("if-none-match").map(str::to_string);
+            let answer = handler(api).await;
+            opsflow_api::conditional::conditional(&method, if_none_match.as_deref(), answer)
+        }
         Err(problem) => problem.into(),
     };
     into_spin(response)

@@ -718,6 +718,27 @@ async fn manual_samples_are_counted_once_and_read_back_by_day() {
         v["buckets"][0]["start"].as_i64().map(|s| s % 86_400),
         Some(0)
     );
+    // One channel's series for a per-channel chart.
+    let sms = json!({"samples": [{"id": "s3", "kind": "conversions", "value": 9, "at": at, "channel": "sms"}]});
+    let r = app
+        .post("/api/campaigns/c-manual/metrics", "marketing-token", sms)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let only_web = app
+        .get(
+            "/api/campaigns/c-manual/metrics?channel=web",
+            "viewer-token",
+        )
+        .await
+        .json();
+    assert_eq!(only_web["channel"], "web");
+    assert_eq!(only_web["totals"], json!({"conversions": 4, "spend": 1250}));
+    assert_eq!(only_web["buckets"][0]["counts"]["conversions"], 4);
+    let every = app
+        .get("/api/campaigns/c-manual/metrics", "viewer-token")
+        .await
+        .json();
+    assert_eq!(every["totals"]["conversions"], 13);
 
     let bad = json!({"samples": [{"id": "", "kind": "likes", "value": -1, "at": "yesterday"}]});
     let r = app
@@ -756,7 +777,7 @@ async fn manual_samples_are_counted_once_and_read_back_by_day() {
     assert_eq!(r.status, 400);
     assert_eq!(
         totals(&app, "c-manual").await,
-        json!({"conversions": 4, "spend": 1250})
+        json!({"conversions": 13, "spend": 1250})
     );
     app.stop().await;
 }

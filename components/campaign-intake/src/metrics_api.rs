@@ -209,8 +209,17 @@ pub async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Prob
             MAX_RANGE_HOURS / 24
         )));
     }
+    let channel = match req.query("channel") {
+        None => None,
+        Some(c) if !c.is_empty() && c.len() <= MAX_ATTRIBUTION_LEN => Some(c),
+        Some(_) => {
+            return Err(Problem::bad_request(format!(
+                "`channel` must be 1 to {MAX_ATTRIBUTION_LEN} characters"
+            )));
+        }
+    };
     let kv = SpinKv::default_store();
-    let totals = metrics::campaign_totals(&kv, campaign, from, to, bucket).await?;
+    let totals = metrics::campaign_totals(&kv, campaign, from, to, bucket, channel).await?;
     let buckets: Vec<serde_json::Value> = totals
         .series
         .iter()
@@ -222,6 +231,7 @@ pub async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Prob
         200,
         &serde_json::json!({
             "campaign_id": campaign,
+            "channel": channel,
             "from": from,
             "to": to,
             "granularity": granularity,

@@ -148,6 +148,7 @@ pub async fn schedule(ctx: &Ctx) -> Res {
                 now - HISTORY_DAYS * 24 * HOUR,
                 now,
                 HOUR,
+                None,
             )
             .await?;
             let curve = curve_from_history(&totals.series);

@@ -269,6 +269,7 @@ async fn evaluate_campaigns(tally: &mut Tally<'_>, rules: &[&Rule]) -> Result<()
                     from: w.from,
                     to: w.to,
                     bucket_secs: w.bucket_secs,
+                    channel: None,
                 })
             })
             .collect();

@@ -519,12 +519,14 @@ pub async fn campaign_totals<K: Kv>(
     from: i64,
     to: i64,
     bucket_secs: i64,
+    channel: Option<&str>,
 ) -> Result<CampaignTotals, StoreError> {
     let query = TotalsQuery {
         campaign_id,
         from,
         to,
         bucket_secs,
+        channel,
     };
     Ok(totals_many(kv, &[query]).await?.pop().unwrap_or_default())
 }
@@ -545,6 +547,8 @@ pub struct TotalsQuery<'a> {
     pub to: i64,
     /// Bucket size: 3600 or 86400.
     pub bucket_secs: i64,
+    /// Count only the counters of this channel (`None`: every channel).
+    pub channel: Option<&'a str>,
 }
 
 /// The hour records a query reads, and its bucket size.
@@ -575,7 +579,7 @@ pub async fn totals_many<K: Kv>(
     kv: &K,
     queries: &[TotalsQuery<'_>],
 ) -> Result<Vec<CampaignTotals>, StoreError> {
-    let plans: Vec<(i64, Vec<(i64, String)>)> = queries
+    let plans: Vec<(i64, Vec<(i64, String)>, Option<&str>)> = queries
         .iter()
         .map(|q| {
             let (bucket, hours) = hours_of(q);
@@ -588,12 +592,12 @@ pub async fn totals_many<K: Kv>(
                     )
                 })
                 .collect();
-            (bucket, keyed)
+            (bucket, keyed, q.channel)
         })
         .collect();
     let wanted: Vec<String> = plans
         .iter()
-        .flat_map(|(_, hours)| hours.iter().map(|(_, k)| k.clone()))
+        .flat_map(|(_, hours, _)| hours.iter().map(|(_, k)| k.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -605,7 +609,7 @@ pub async fn totals_many<K: Kv>(
         }
     }
     let mut out = Vec::with_capacity(plans.len());
-    for (bucket, hours) in &plans {
+    for (bucket, hours, only_channel) in &plans {
         let mut totals = CampaignTotals::default();
         for (hour, key) in hours {
             let Some(doc) = docs.get(key) else {
@@ -613,6 +617,9 @@ pub async fn totals_many<K: Kv>(
             };
             let bucket_start = hour - hour.rem_euclid(*bucket);
             for cell in &doc.cells {
+                if only_channel.is_some_and(|c| cell.channel.as_deref() != Some(c)) {
+                    continue;
+                }
                 let add = |map: &mut BTreeMap<String, i64>| {
                     let v = map.entry(cell.kind.clone()).or_default();
                     *v = v.saturating_add(cell.value);
@@ -648,6 +655,7 @@ pub async fn campaigns_totals<K: Kv>(
             from,
             to,
             bucket_secs,
+            channel: None,
         })
         .collect();
     let totals = totals_many(kv, &queries).await?;
@@ -871,6 +879,7 @@ mod tests {
             NOW - DAY_SECS,
             NOW + DAY_SECS,
             HOUR_SECS,
+            None,
         ))
         .unwrap();
         t.by_kind.values().sum()
@@ -913,6 +922,7 @@ mod tests {
             hour,
             hour + 2 * HOUR_SECS,
             HOUR_SECS,
+            None,
         ))
         .unwrap();
         assert_eq!(t.by_kind.get("opened"), Some(&2));
@@ -920,8 +930,36 @@ mod tests {
         assert_eq!(t.series.len(), 2);
         assert_eq!(t.by_channel["email"]["opened"], 2);
         let day = day_of(hour) * DAY_SECS;
-        let d = block_on(campaign_totals(&kv, "c1", day, day + DAY_SECS, DAY_SECS)).unwrap();
+        let d = block_on(campaign_totals(
+            &kv,
+            "c1",
+            day,
+            day + DAY_SECS,
+            DAY_SECS,
+            None,
+        ))
+        .unwrap();
         assert_eq!(d.series.keys().copied().collect::<Vec<_>>(), vec![day]);
+        let sms = block_on(campaign_totals(
+            &kv,
+            "c1",
+            day,
+            day + DAY_SECS,
+            DAY_SECS,
+            Some("sms"),
+        ))
+        .unwrap();
+        assert!(sms.by_kind.is_empty() && sms.series.is_empty(), "{sms:?}");
+        let email = block_on(campaign_totals(
+            &kv,
+            "c1",
+            day,
+            day + DAY_SECS,
+            DAY_SECS,
+            Some("email"),
+        ))
+        .unwrap();
+        assert_eq!(email.series[&day]["opened"], 2);
     }
 
     #[test]
@@ -958,12 +996,14 @@ mod tests {
                         from: hour,
                         to: NOW + 1,
                         bucket_secs: HOUR_SECS,
+                        channel: None,
                     },
                     TotalsQuery {
                         campaign_id: id,
                         from: day_of(hour) * DAY_SECS,
                         to: NOW + 1,
                         bucket_secs: DAY_SECS,
+                        channel: None,
                     },
                 ]
             })
@@ -987,6 +1027,7 @@ mod tests {
                 q.from,
                 q.to,
                 q.bucket_secs,
+                q.channel,
             ))
             .unwrap();
             assert_eq!(&single, t);
@@ -1088,6 +1129,7 @@ mod tests {
                 NOW - DAY_SECS,
                 NOW + DAY_SECS,
                 HOUR_SECS,
+                None,
             ))
             .unwrap();
             assert_eq!(
@@ -1108,6 +1150,7 @@ mod tests {
                 NOW - DAY_SECS,
                 NOW + DAY_SECS,
                 HOUR_SECS,
+                None,
             ))
             .unwrap();
             assert_eq!(

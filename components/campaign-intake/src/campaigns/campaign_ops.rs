@@ -407,7 +407,7 @@ async fn totals(
     let windows = metrics_windows(c, ctx.now);
     let mut sum = CampaignTotals::default();
     for (from, to) in &windows {
-        let t = opsflow_store::metrics::campaign_totals(&ctx.kv, c.id(), *from, *to, 86_400)
+        let t = opsflow_store::metrics::campaign_totals(&ctx.kv, c.id(), *from, *to, 86_400, None)
             .await
             .map_err(store)?;
         let add = |dst: &mut BTreeMap<String, i64>, src: &BTreeMap<String, i64>| {

@@ -579,7 +579,9 @@ pub async fn totals_many<K: Kv>(
     kv: &K,
     queries: &[TotalsQuery<'_>],
 ) -> Result<Vec<CampaignTotals>, StoreError> {
-    let plans: Vec<(i64, Vec<(i64, String)>, Option<&str>)> = queries
+    // Per query: bucket size, (hour, record key) pairs, channel filter.
+    type Plan<'q> = (i64, Vec<(i64, String)>, Option<&'q str>);
+    let plans: Vec<Plan<'_>> = queries
         .iter()
         .map(|q| {
             let (bucket, hours) = hours_of(q);

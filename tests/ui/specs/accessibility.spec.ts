@@ -7,7 +7,7 @@ import { expect, test } from '../support/fixtures';
 import { Api } from '../support/api';
 import { seedShowcase, type Showcase } from '../support/seed';
 import { signIn } from '../support/ui';
-import { openView, VIEWS } from '../support/views';
+import { visitEveryView } from '../support/views';
 
 let showcase: Showcase;
 
@@ -26,15 +26,9 @@ test('axe finds no serious or critical violation on any view', async ({ page }) 
   await page.goto('/');
   await expect(page.getByLabel('API token')).toBeVisible();
   expect(await seriousViolations(page), 'sign-in').toEqual([]);
-  let who: string | null = null;
-  for (const view of VIEWS) {
-    if (who !== view.who) {
-      await signIn(page, view.who);
-      who = view.who;
-    }
-    await openView(page, view, showcase);
+  await visitEveryView(page, showcase, async (view) => {
     expect(await seriousViolations(page), view.name).toEqual([]);
-  }
+  });
 });
 
 type Focused = { name: string; role: string; tag: string; outline: string };

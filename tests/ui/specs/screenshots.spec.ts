@@ -4,8 +4,8 @@ import { expect, test, watch } from '../support/fixtures';
 import { join } from 'node:path';
 import { Api } from '../support/api';
 import { seedShowcase, type Showcase } from '../support/seed';
-import { screenshotDir, signIn } from '../support/ui';
-import { openView, VIEWS } from '../support/views';
+import { screenshotDir } from '../support/ui';
+import { visitEveryView } from '../support/views';
 
 let showcase: Showcase;
 
@@ -25,17 +25,11 @@ for (const size of [
     await page.goto('/');
     await expect(page.getByLabel('API token')).toBeVisible();
     await page.screenshot({ path: join(dir, `signin-${size.width}.png`), fullPage: true });
-    let who: string | null = null;
-    for (const view of VIEWS) {
-      if (who !== view.who) {
-        await signIn(page, view.who);
-        who = view.who;
-      }
-      await openView(page, view, showcase);
+    await visitEveryView(page, showcase, async (view) => {
       if (view.name === 'campaign') await expect(page.locator('canvas').first()).toBeVisible();
       await page.waitForTimeout(200);
       await page.screenshot({ path: join(dir, `${view.name}-${size.width}.png`), fullPage: true });
-    }
+    });
     await context.close();
     expect(problems, 'no uncaught errors or CSP violations').toEqual([]);
   });

@@ -3,7 +3,7 @@
 import { expect, type Page } from '@playwright/test';
 import { day, type Who } from './api';
 import type { Showcase } from './seed';
-import { go } from './ui';
+import { go, signIn } from './ui';
 
 export type View = { name: string; who: Who; path: (s: Showcase) => string; heading: RegExp | string };
 
@@ -25,4 +25,20 @@ export async function openView(page: Page, view: View, s: Showcase) {
   await expect(page.getByRole('heading', { name: view.heading }).first()).toBeVisible();
   await expect(page.getByText(/^Updated \d\d:\d\d:\d\d$/).first()).toBeVisible();
   await expect(page.getByRole('status').filter({ hasText: /Loading|Checking|Drawing/ })).toHaveCount(0, { timeout: 30_000 });
+}
+
+/**
+ * Opens every view in turn (signing in as its user, again only when the user
+ * changes) and calls `each` once it has loaded.
+ */
+export async function visitEveryView(page: Page, s: Showcase, each: (view: View) => Promise<void>) {
+  let who: Who | null = null;
+  for (const view of VIEWS) {
+    if (who !== view.who) {
+      await signIn(page, view.who);
+      who = view.who;
+    }
+    await openView(page, view, s);
+    await each(view);
+  }
 }

@@ -3,45 +3,26 @@
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { me, restore, ROLE_LABELS, signOut, token } from './auth';
+import { lazyComponent } from './components/lazy';
 import { ErrorBox, Link, Loading } from './components/ui';
 import { location, match, type Route } from './router';
 import { Board } from './views/Board';
 import { SignIn } from './views/SignIn';
 
-type Loader = () => Promise<{ default: ComponentType<{ route: Route }> }>;
+const view = (load: () => Promise<{ default: ComponentType<{ route: Route }> }>) => lazyComponent(() => load().then((m) => m.default));
 
-const LAZY: Partial<Record<Route['view'], Loader>> = {
-  campaign: () => import('./views/CampaignDetail'),
-  inbox: () => import('./views/Inbox'),
-  content: () => import('./views/ContentView'),
-  calendar: () => import('./views/Calendar'),
-  resources: () => import('./views/Resources'),
-  monitoring: () => import('./views/Monitoring'),
+const LAZY: Partial<Record<Route['view'], ComponentType<{ route: Route }>>> = {
+  campaign: view(() => import('./views/CampaignDetail')),
+  inbox: view(() => import('./views/Inbox')),
+  content: view(() => import('./views/ContentView')),
+  calendar: view(() => import('./views/Calendar')),
+  resources: view(() => import('./views/Resources')),
+  monitoring: view(() => import('./views/Monitoring')),
 };
 
-const loaded = new Map<string, ComponentType<{ route: Route }>>();
-
 function LazyView({ route }: { route: Route }) {
-  const [, setTick] = useState(0);
-  const [error, setError] = useState<unknown>(null);
-  const View = loaded.get(route.view);
-  const loader = LAZY[route.view];
-  useEffect(() => {
-    if (View || !loader) return;
-    let live = true;
-    loader()
-      .then((m) => {
-        loaded.set(route.view, m.default);
-        if (live) setTick((t) => t + 1);
-      })
-      .catch((e) => live && setError(e));
-    return () => {
-      live = false;
-    };
-  }, [route.view]);
-  if (View) return <View route={route} />;
-  if (error) return <ErrorBox error={error} title="This view could not be loaded" />;
-  return <Loading />;
+  const View = LAZY[route.view];
+  return View ? <View route={route} /> : <NotFound />;
 }
 
 const NAV: { href: string; label: string; views: Route['view'][] }[] = [
@@ -143,7 +124,10 @@ export function App() {
         ) : null}
       </header>
       <main id="main" tabIndex={-1}>
-        {restoring ? (
+        {restoring && route.view === 'board' ? (
+          // The board needs only the token, which its own requests check: it draws while /api/me answers.
+          <Board />
+        ) : restoring ? (
           <Loading label="Checking your session…" />
         ) : !user ? (
           <>

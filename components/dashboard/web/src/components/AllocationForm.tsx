@@ -3,7 +3,8 @@
 import { useState } from 'preact/hooks';
 import { post } from '../api/client';
 import type { Campaign, Overallocation, Resource } from '../api/types';
-import { ActionResult, Field, useAction } from './ui';
+import { CampaignSelect } from './CampaignSelect';
+import { Field, FormActions, useAction } from './ui';
 
 export function AllocationForm({
   resources,
@@ -28,7 +29,6 @@ export function AllocationForm({
   const [skill, setSkill] = useState('');
   const [over, setOver] = useState<Overallocation[]>([]);
   const action = useAction();
-  const open = (campaigns ?? []).filter((c) => c.stage !== 'completed' && c.stage !== 'cancelled');
   return (
     <form
       class="inline-form"
@@ -64,14 +64,7 @@ export function AllocationForm({
       </Field>
       {fixedCampaign ? null : (
         <Field label="Campaign">
-          <select required value={campaignId} onChange={(e) => setCampaignId(e.currentTarget.value)}>
-            <option value="">Choose a campaign</option>
-            {open.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+          <CampaignSelect campaigns={campaigns} value={campaignId} onChange={setCampaignId} />
         </Field>
       )}
       <Field label="From">
@@ -86,12 +79,7 @@ export function AllocationForm({
       <Field label="Skill (optional)">
         <input value={skill} onInput={(e) => setSkill(e.currentTarget.value)} />
       </Field>
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={action.busy || !resourceId}>
-          {action.busy ? 'Allocating…' : 'Allocate'}
-        </button>
-      </div>
-      <ActionResult action={action} />
+      <FormActions action={action} submit="Allocate" busy="Allocating…" disabled={!resourceId} />
       {over.length ? (
         <div class="notice notice-warn" role="status">
           <p>

@@ -4,13 +4,33 @@ import { useState } from 'preact/hooks';
 import { post } from '../api/client';
 import type { Campaign, CampaignInput } from '../api/types';
 import { me } from '../auth';
-import { addDays, isoDay, todayUtc, uid } from '../lib/format';
-import { ActionResult, Field, useAction } from './ui';
+import { addDays, commaList, isoDay, todayUtc, uid } from '../lib/format';
+import { Field, FormActions, useAction } from './ui';
 
 type ObjectiveRow = { key: string; kpi: string; target: string; deadline: string };
 type ChannelRow = { key: string; channel: string; budget: string; sendsPerDay: string; fallback: string };
 
 const KPIS = ['conversions', 'clicked', 'opened', 'delivered', 'sent', 'spend'];
+
+/** Rows of a repeated group of fields, each with a stable key: edit, remove and add. */
+function useRows<R extends { key: string }>(first: Omit<R, 'key'>) {
+  const [rows, setRows] = useState<R[]>(() => [{ ...first, key: uid() } as R]);
+  return {
+    rows,
+    update: (key: string, patch: Partial<R>) => setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r))),
+    remove: (key: string) => setRows((rs) => rs.filter((r) => r.key !== key)),
+    add: (row: Omit<R, 'key'>) => setRows((rs) => [...rs, { ...row, key: uid() } as R]),
+  };
+}
+
+/** The button that removes row `n` of a group (named for screen readers: "Remove channel 2"). */
+function RemoveRow({ what, n, onRemove }: { what: string; n: number; onRemove: () => void }) {
+  return (
+    <button type="button" class="btn btn-small btn-ghost" onClick={onRemove}>
+      Remove {what} {n}
+    </button>
+  );
+}
 
 export function CampaignForm({
   onCreated,
@@ -28,18 +48,11 @@ export function CampaignForm({
   const [first, setFirst] = useState(isoDay(start));
   const [last, setLast] = useState(isoDay(addDays(start, 13)));
   const [priority, setPriority] = useState('3');
-  const [objectives, setObjectives] = useState<ObjectiveRow[]>([
-    { key: uid(), kpi: 'conversions', target: '', deadline: isoDay(addDays(start, 13)) },
-  ]);
-  const [channels, setChannels] = useState<ChannelRow[]>([
-    { key: uid(), channel: 'email', budget: '', sendsPerDay: '', fallback: '' },
-  ]);
+  const objectives = useRows<ObjectiveRow>({ kpi: 'conversions', target: '', deadline: isoDay(addDays(start, 13)) });
+  const channels = useRows<ChannelRow>({ channel: 'email', budget: '', sendsPerDay: '', fallback: '' });
   const action = useAction();
-
-  const updateObjective = (key: string, patch: Partial<ObjectiveRow>) =>
-    setObjectives((rows) => rows.map((r) => (r.key === key ? { ...r, ...patch } : r)));
-  const updateChannel = (key: string, patch: Partial<ChannelRow>) =>
-    setChannels((rows) => rows.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+  const updateObjective = objectives.update;
+  const updateChannel = channels.update;
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -49,18 +62,15 @@ export function CampaignForm({
       operations_owner: operationsOwner.trim(),
       schedule: { start: `${first}T00:00:00Z`, end: `${isoDay(addDays(new Date(`${last}T00:00:00Z`), 1))}T00:00:00Z` },
       priority: Number(priority),
-      objectives: objectives
+      objectives: objectives.rows
         .filter((o) => o.kpi.trim() || o.target.trim())
         .map((o) => ({ kpi: o.kpi.trim(), target: Number(o.target), deadline: `${o.deadline}T00:00:00Z` })),
-      channels: channels
+      channels: channels.rows
         .filter((c) => c.channel.trim())
         .map((c) => ({
           channel: c.channel.trim(),
           budget_minor: Math.round(Number(c.budget || '0') * 100),
-          fallback_channels: c.fallback
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
+          fallback_channels: commaList(c.fallback),
           send_plan: c.sendsPerDay.trim() ? { sends_per_day: Number(c.sendsPerDay) } : null,
         })),
     };
@@ -119,7 +129,7 @@ export function CampaignForm({
             <option key={k} value={k} />
           ))}
         </datalist>
-        {objectives.map((o, i) => (
+        {objectives.rows.map((o, i) => (
           <div class="row-grid" key={o.key}>
             <Field label={`KPI ${i + 1}`}>
               <input list="kpi-names" value={o.kpi} onInput={(e) => updateObjective(o.key, { kpi: e.currentTarget.value })} />
@@ -140,19 +150,13 @@ export function CampaignForm({
                 onInput={(e) => updateObjective(o.key, { deadline: e.currentTarget.value })}
               />
             </Field>
-            <button
-              type="button"
-              class="btn btn-small btn-ghost"
-              onClick={() => setObjectives((rows) => rows.filter((r) => r.key !== o.key))}
-            >
-              Remove objective {i + 1}
-            </button>
+            <RemoveRow what="objective" n={i + 1} onRemove={() => objectives.remove(o.key)} />
           </div>
         ))}
         <button
           type="button"
           class="btn btn-small"
-          onClick={() => setObjectives((rows) => [...rows, { key: uid(), kpi: '', target: '', deadline: last }])}
+          onClick={() => objectives.add({ kpi: '', target: '', deadline: last })}
         >
           Add objective
         </button>
@@ -160,7 +164,7 @@ export function CampaignForm({
 
       <fieldset class="rows">
         <legend>Channels, budgets and send plans</legend>
-        {channels.map((c, i) => (
+        {channels.rows.map((c, i) => (
           <div class="row-grid" key={c.key}>
             <Field label={`Channel ${i + 1}`} hint="e.g. email, sms, social">
               <input value={c.channel} onInput={(e) => updateChannel(c.key, { channel: e.currentTarget.value })} />
@@ -185,33 +189,19 @@ export function CampaignForm({
             <Field label={`Fallback channels ${i + 1}`} hint="Comma separated">
               <input value={c.fallback} onInput={(e) => updateChannel(c.key, { fallback: e.currentTarget.value })} />
             </Field>
-            <button
-              type="button"
-              class="btn btn-small btn-ghost"
-              onClick={() => setChannels((rows) => rows.filter((r) => r.key !== c.key))}
-            >
-              Remove channel {i + 1}
-            </button>
+            <RemoveRow what="channel" n={i + 1} onRemove={() => channels.remove(c.key)} />
           </div>
         ))}
         <button
           type="button"
           class="btn btn-small"
-          onClick={() => setChannels((rows) => [...rows, { key: uid(), channel: '', budget: '', sendsPerDay: '', fallback: '' }])}
+          onClick={() => channels.add({ channel: '', budget: '', sendsPerDay: '', fallback: '' })}
         >
           Add channel
         </button>
       </fieldset>
 
-      <ActionResult action={action} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={action.busy}>
-          {action.busy ? 'Creating…' : 'Create campaign'}
-        </button>
-        <button type="button" class="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions action={action} submit="Create campaign" busy="Creating…" onCancel={onCancel} />
     </form>
   );
 }

@@ -3,8 +3,8 @@
 import { useState } from 'preact/hooks';
 import { post } from '../api/client';
 import type { ContentItem } from '../api/types';
-import { addDays, isoDay } from '../lib/format';
-import { ActionResult, Field, useAction } from './ui';
+import { addDays, isoDay, words } from '../lib/format';
+import { Field, FormActions, useAction } from './ui';
 
 export function ContentForm({
   campaignId,
@@ -41,10 +41,7 @@ export function ContentForm({
               title,
               body,
               ...(subject.trim() ? { subject } : {}),
-              links: links
-                .split(/\s+/)
-                .map((l) => l.trim())
-                .filter(Boolean),
+              links: words(links),
               ...(due ? { due: `${due}T00:00:00Z` } : {}),
             },
           });
@@ -85,15 +82,7 @@ export function ContentForm({
           <input type="date" value={due} onInput={(e) => setDue(e.currentTarget.value)} />
         </Field>
       </div>
-      <ActionResult action={action} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={action.busy}>
-          {action.busy ? 'Saving…' : 'Save draft'}
-        </button>
-        <button type="button" class="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions action={action} submit="Save draft" busy="Saving…" onCancel={onCancel} />
     </form>
   );
 }

@@ -1,6 +1,6 @@
 // Metric counts over time, drawn with uPlot (loaded on first use so it stays
-// out of the first page load). The API's buckets are campaign-wide; the
-// per-channel split is totals only, shown as a table beside the chart.
+// out of the first page load): campaign-wide, or one channel's (`?channel=`),
+// with the per-channel totals in a table beside the chart.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CampaignMetrics } from '../api/types';
 import { titleCase } from '../lib/format';

@@ -3,8 +3,9 @@
 import { useState } from 'preact/hooks';
 import { post, request } from '../api/client';
 import type { Campaign, MonitoringCategory, MonitoringRule, MonitoringRuleInput } from '../api/types';
-import { titleCase } from '../lib/format';
-import { ActionResult, Field, useAction } from './ui';
+import { commaList, titleCase } from '../lib/format';
+import { CampaignSelect } from './CampaignSelect';
+import { Field, FormActions, useAction } from './ui';
 
 const CATEGORIES: MonitoringCategory[] = ['campaign_performance', 'content_engagement', 'distribution_success', 'resource_utilization'];
 const CADENCE: Record<MonitoringCategory, string> = {
@@ -85,12 +86,6 @@ function initial(r: MonitoringRule | null): State {
   };
 }
 
-const list = (s: string) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-
 function toInput(s: State): MonitoringRuleInput {
   const scope =
     s.scopeKind === 'campaign'
@@ -106,15 +101,15 @@ function toInput(s: State): MonitoringRuleInput {
         : s.metricKind === 'baseline_change'
           ? {
               kind: 'baseline_change' as const,
-              numerator: list(s.numerator),
-              denominator: list(s.denominator),
+              numerator: commaList(s.numerator),
+              denominator: commaList(s.denominator),
               window_secs: Math.round(Number(s.windowHours) * 3600),
               baseline_secs: Math.round(Number(s.baselineHours) * 3600),
             }
           : {
               kind: 'ratio' as const,
-              numerator: list(s.numerator),
-              denominator: list(s.denominator),
+              numerator: commaList(s.numerator),
+              denominator: commaList(s.denominator),
               window_secs: Math.round(Number(s.windowHours) * 3600),
             };
   const action =
@@ -159,7 +154,6 @@ export function RuleForm({
   const [s, setS] = useState<State>(() => initial(rule));
   const set = <K extends keyof State>(k: K, v: State[K]) => setS((x) => ({ ...x, [k]: v }));
   const action = useAction();
-  const open = campaigns.filter((c) => c.stage !== 'completed' && c.stage !== 'cancelled');
   const title = rule ? `Edit rule “${rule.name}”` : 'New rule';
   return (
     <form
@@ -204,14 +198,7 @@ export function RuleForm({
         {s.scopeKind === 'campaign' ? (
           <>
             <Field label="Campaign">
-              <select required value={s.campaignId} onChange={(e) => set('campaignId', e.currentTarget.value)}>
-                <option value="">Choose a campaign</option>
-                {open.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name}
-                  </option>
-                ))}
-              </select>
+              <CampaignSelect campaigns={campaigns} value={s.campaignId} onChange={(id) => set('campaignId', id)} />
             </Field>
             <label class="check">
               <input type="checkbox" checked={s.eachChannel} onChange={(e) => set('eachChannel', e.currentTarget.checked)} />
@@ -330,15 +317,7 @@ export function RuleForm({
           Enabled
         </label>
       </div>
-      <ActionResult action={action} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={action.busy}>
-          {rule ? 'Save rule' : 'Create rule'}
-        </button>
-        <button type="button" class="btn" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions action={action} submit={rule ? 'Save rule' : 'Create rule'} onCancel={onCancel} />
     </form>
   );
 }

@@ -6,10 +6,10 @@ import { get, getAll, post, request } from '../api/client';
 import type { AuditEntry, ContentItem, ContentState, Decision } from '../api/types';
 import { reviewOf, type Review, type ReviewStage, type ScheduledSend } from '../api/types';
 import { can, me, roles } from '../auth';
-import { dateOnly, dateTime, isAutomated, titleCase, utcDateTime } from '../lib/format';
+import { dateOnly, dateTime, titleCase, utcDateTime, words } from '../lib/format';
 import { useLive } from '../lib/live';
-import { auditSummary } from '../lib/audit';
-import { ActionResult, ActorBadge, Badge, DataState, ErrorBox, Field, Link, Loading, RoleNote, Updated, useAction } from './ui';
+import { AuditTimeline } from './AuditTimeline';
+import { ActionButton, ActionResult, Badge, DataState, ErrorBox, Field, FormActions, Link, Loading, RoleNote, Updated, useAction } from './ui';
 
 const STATE_TONE: Record<ContentState, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
   draft: 'muted',
@@ -171,20 +171,7 @@ export function ContentDetail({ id, onChanged }: { id: string; onChanged?: () =>
           <details class="content-audit">
             <summary>Audit trail of this item</summary>
             {audit.data ? (
-              <ol class="timeline">
-                {audit.data
-                  .slice()
-                  .reverse()
-                  .map((e) => (
-                    <li key={e.seq} class={isAutomated(e.actor) ? 'tl-item tl-system' : 'tl-item tl-person'}>
-                      <div class="tl-head">
-                        <span class="tl-action">{e.action}</span> <ActorBadge actor={e.actor} />{' '}
-                        <span class="muted">{dateTime(e.at)}</span>
-                      </div>
-                      {auditSummary(e.action, e.detail) ? <p class="tl-detail small">{auditSummary(e.action, e.detail)}</p> : null}
-                    </li>
-                  ))}
-              </ol>
+              <AuditTimeline entries={audit.data.slice().reverse()} />
             ) : (
               <Loading />
             )}
@@ -407,24 +394,22 @@ function Actions({ item, onChanged }: { item: ContentItem; onChanged: () => void
               <span class="field-label">Send at (UTC, optional)</span>
               <input type="datetime-local" value={at} onInput={(e) => setAt(e.currentTarget.value)} />
             </label>
-            <button
-              type="button"
+            <ActionButton
+              action={action}
               class="btn btn-primary"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(async () => {
-                  await post('/api/content/{id}/schedule', {
-                    path: { id },
-                    ifMatch: version,
-                    body: at ? { at: `${at.length === 16 ? `${at}:00` : at}Z` } : {},
-                  });
-                  setAt('');
-                  onChanged();
-                }, 'Scheduled.')
-              }
+              run={async () => {
+                await post('/api/content/{id}/schedule', {
+                  path: { id },
+                  ifMatch: version,
+                  body: at ? { at: `${at.length === 16 ? `${at}:00` : at}Z` } : {},
+                });
+                setAt('');
+                onChanged();
+              }}
+              done="Scheduled."
             >
               {at ? 'Schedule at this time' : 'Schedule at the best time'}
-            </button>
+            </ActionButton>
           </>
         ) : null}
         {can('operations') && item.state === 'scheduled' ? (
@@ -470,10 +455,7 @@ function EditForm({ item, onDone, onChanged }: { item: ContentItem; onDone: () =
               title,
               body,
               subject: subject.trim() ? subject : null,
-              links: links
-                .split(/\s+/)
-                .map((l) => l.trim())
-                .filter(Boolean),
+              links: words(links),
             },
           });
           onChanged();
@@ -498,15 +480,7 @@ function EditForm({ item, onDone, onChanged }: { item: ContentItem; onDone: () =
           <textarea rows={2} value={links} onInput={(e) => setLinks(e.currentTarget.value)} />
         </Field>
       </div>
-      <ActionResult action={action} />
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={action.busy}>
-          Save changes
-        </button>
-        <button type="button" class="btn" onClick={onDone}>
-          Discard changes
-        </button>
-      </div>
+      <FormActions action={action} submit="Save changes" onCancel={onDone} cancel="Discard changes" />
     </form>
   );
 }

@@ -4,7 +4,7 @@ import { cloneElement, type ComponentChildren, type JSX, type VNode } from 'prea
 import { useCallback, useId, useState } from 'preact/hooks';
 import { ApiError, describeError, type Problem } from '../api/client';
 import type { PaceStatus, Stage } from '../api/types';
-import { hms, PRIORITY_LABEL, titleCase } from '../lib/format';
+import { hms, isAutomated, PRIORITY_LABEL, titleCase } from '../lib/format';
 import type { Live } from '../lib/live';
 import { navigate } from '../router';
 
@@ -97,6 +97,64 @@ export function Updated({ lives }: { lives: Live<unknown>[] }) {
   );
 }
 
+/** A view's title row: the heading, a line under it, and its actions (refresh, create…) on the right. */
+export function PageHead({ title, sub, actions }: { title: string; sub?: ComponentChildren; actions?: ComponentChildren }) {
+  return (
+    <div class="page-head">
+      <div>
+        <h1>{title}</h1>
+        {sub ? <p class="muted">{sub}</p> : null}
+      </div>
+      {actions ? <div class="page-actions">{actions}</div> : null}
+    </div>
+  );
+}
+
+/** A column heading: its text, or [text, 'num'] for a right-aligned number column; null leaves it out. */
+export type Column = string | [string, 'num'] | null;
+
+/**
+ * A scrollable table with a caption (for screen readers only unless
+ * `showCaption`) and column headings; `children` are its body rows.
+ */
+export function Table({
+  caption,
+  showCaption,
+  columns,
+  class: cls,
+  children,
+}: {
+  caption: string;
+  showCaption?: boolean;
+  columns: Column[];
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class={cls}>
+        <caption class={showCaption ? undefined : 'sr-only'}>{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) =>
+              c === null ? null : typeof c === 'string' ? (
+                <th scope="col" key={c}>
+                  {c}
+                </th>
+              ) : (
+                <th scope="col" class="num" key={c[0]}>
+                  {c[0]}
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Link({ href, children, class: cls, ...rest }: JSX.HTMLAttributes<HTMLAnchorElement> & { href: string }) {
   return (
     <a
@@ -147,8 +205,47 @@ export function PaceBadge({ status, detail, prefix }: { status: PaceStatus | und
   );
 }
 
+/** A drop-down with its label beside it, for a view's or panel's filters: `options` are [value, text] pairs. */
+export function InlineSelect({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  options: [string, string][];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label class="field field-inline">
+      <span class="field-label">{label}</span>
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+export type Tone = 'ok' | 'warn' | 'bad' | 'info' | 'muted';
+/** How a status shows: its colour, icon and word. */
+export type Look = { tone: Tone; icon: string; label: string };
+
+/** A status shown by its look (`fallback` text when it has none). */
+export function StatusBadge({ look, fallback }: { look: Look | undefined; fallback?: string }) {
+  return (
+    <Badge tone={look?.tone ?? 'muted'} icon={look?.icon}>
+      {look?.label ?? fallback}
+    </Badge>
+  );
+}
+
 /** A status word in a tinted badge; `tone` picks the colour, the text carries the meaning. */
-export function Badge({ tone, children, icon }: { tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; children: ComponentChildren; icon?: string }) {
+export function Badge({ tone, children, icon }: { tone: Tone; children: ComponentChildren; icon?: string }) {
   return (
     <span class={`badge tone-${tone}`}>
       {icon ? <span aria-hidden="true">{icon} </span> : null}
@@ -158,8 +255,7 @@ export function Badge({ tone, children, icon }: { tone: 'ok' | 'warn' | 'bad' | 
 }
 
 export function ActorBadge({ actor }: { actor: string | null | undefined }) {
-  const automated = !!actor && actor.startsWith('system:');
-  return automated ? (
+  return isAutomated(actor) ? (
     <span class="actor actor-system">
       <span class="badge tone-info">
         <span aria-hidden="true">⚙ </span>Automated
@@ -203,6 +299,27 @@ export function useAction() {
   return { busy, error, done, run, clear };
 }
 
+/** A button that runs an API call through `action` (disabled while one runs); `done` is the message on success. */
+export function ActionButton({
+  action,
+  run,
+  done,
+  class: cls = 'btn btn-small',
+  children,
+}: {
+  action: ReturnType<typeof useAction>;
+  run: () => Promise<unknown>;
+  done?: string;
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <button type="button" class={cls} disabled={action.busy} onClick={() => void action.run(run, done)}>
+      {children}
+    </button>
+  );
+}
+
 export function ActionResult({ action }: { action: { error: unknown; done: string | null } }) {
   if (action.error) return <ErrorBox error={action.error} title="The API refused this" />;
   if (action.done)
@@ -213,6 +330,39 @@ export function ActionResult({ action }: { action: { error: unknown; done: strin
       </p>
     );
   return null;
+}
+
+/** The end of a form: what the API answered, the submit button (its busy label while sending) and Cancel. */
+export function FormActions({
+  action,
+  submit,
+  busy,
+  onCancel,
+  cancel = 'Cancel',
+  disabled,
+}: {
+  action: { busy: boolean; error: unknown; done: string | null };
+  submit: string;
+  busy?: string;
+  onCancel?: () => void;
+  cancel?: string;
+  disabled?: boolean;
+}) {
+  return (
+    <>
+      <ActionResult action={action} />
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" disabled={action.busy || disabled}>
+          {action.busy && busy ? busy : submit}
+        </button>
+        {onCancel ? (
+          <button type="button" class="btn" onClick={onCancel}>
+            {cancel}
+          </button>
+        ) : null}
+      </div>
+    </>
+  );
 }
 
 /**

@@ -79,3 +79,16 @@ export function isAutomated(actor: string | null | undefined): boolean {
 export function uid(): string {
   return Math.random().toString(36).slice(2, 10);
 }
+
+/** The non-empty, trimmed parts of `s` split at commas (skills, metric names, fallback channels). */
+export function commaList(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+/** The non-empty parts of `s` split at white space (links, one per line). */
+export function words(s: string): string[] {
+  return s.split(/\s+/).filter(Boolean);
+}

@@ -16,6 +16,30 @@ export type Live<T> = {
   reload: () => Promise<void>;
 };
 
+/**
+ * Calls `refresh` when `interval` ms have passed since `lastAt()` (a
+ * `Date.now()` value), checked every few seconds while the tab is visible and
+ * at once when the tab becomes visible again — never while it is hidden.
+ */
+export function usePolling(refresh: () => void, lastAt: () => number, interval: number, enabled = true) {
+  const ref = useRef({ refresh, lastAt });
+  ref.current = { refresh, lastAt };
+  useEffect(() => {
+    if (!enabled) return;
+    const tick = () => {
+      if (document.visibilityState !== 'visible') return;
+      if (Date.now() - ref.current.lastAt() < interval - 250) return;
+      ref.current.refresh();
+    };
+    const timer = window.setInterval(tick, Math.min(interval, 2_000));
+    document.addEventListener('visibilitychange', tick);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener('visibilitychange', tick);
+    };
+  }, [enabled, interval]);
+}
+
 export function useLive<T>(
   load: (signal: AbortSignal) => Promise<T>,
   deps: unknown[],
@@ -69,21 +93,7 @@ export function useLive<T>(
     };
   }, deps);
 
-  useEffect(() => {
-    if (!refresh) return;
-    const tick = () => {
-      if (document.visibilityState !== 'visible') return;
-      if (Date.now() - last.current < interval - 250) return;
-      void run(false);
-    };
-    const timer = window.setInterval(tick, Math.min(interval, 2_000));
-    const onVisible = () => tick();
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      window.clearInterval(timer);
-      document.removeEventListener('visibilitychange', onVisible);
-    };
-  }, [refresh, interval, run]);
+  usePolling(() => void run(false), () => last.current, interval, refresh);
 
   const reload = useCallback(() => run(true), [run]);
   return { data, error, loading, updatedAt, reload };

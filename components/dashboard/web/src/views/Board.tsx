@@ -1,21 +1,27 @@
 // Campaign board: one column per stage, cards with owners, priority, objective
-// pace and open alerts. All campaigns are paged in (200 per request) and
-// grouped here; each column renders 20 cards and grows by "Show more", so the
-// board stays quick with thousands of campaigns. Pace and alerts are fetched
-// only for cards that scroll into view (see lib/insights.ts).
+// pace and open alerts. Campaigns come from the shared list (lib/campaigns.ts):
+// the columns are drawn as soon as its first page (200) arrives and fill in as
+// the rest loads in the background, with counts marked "loading…" until it is
+// complete. Campaigns are grouped and sorted once per page; a filter change
+// only filters those sorted groups. Each column renders its first 20 cards and
+// grows by "Show more", and a column's cards are rendered again only when the
+// cards it shows change. Pace and alerts are fetched only for cards that
+// scroll into view once the list is complete (see lib/insights.ts).
+import type { VNode } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Campaign, Stage } from '../api/types';
-import { OPEN_STAGES } from '../api/types';
+import { OPEN_STAGES, STAGES } from '../api/types';
 import { can } from '../auth';
-import { CampaignForm } from '../components/CampaignForm';
-import { Badge, DataState, Link, PaceBadge, PriorityBadge, Updated } from '../components/ui';
-import { allCampaigns, invalidateCampaigns } from '../lib/campaigns';
+import { lazyComponent } from '../components/lazy';
+import { Badge, DataState, Empty, Link, PageHead, PaceBadge, PriorityBadge, Updated } from '../components/ui';
+import { upsertCampaign, useCampaigns } from '../lib/campaigns';
 import { titleCase } from '../lib/format';
 import { cachedInsight, insight, type Insight } from '../lib/insights';
-import { useLive } from '../lib/live';
 import { location, navigate, setQuery } from '../router';
 
 const PAGE = 20;
+
+const CampaignForm = lazyComponent(() => import('../components/CampaignForm').then((m) => m.CampaignForm));
 
 function useQuery() {
   const q = new URLSearchParams(location.value.search);
@@ -27,20 +33,24 @@ function useQuery() {
   };
 }
 
+const collator = new Intl.Collator();
+const byPriorityThenName = (a: Campaign, b: Campaign) =>
+  (a.priority ?? 5) - (b.priority ?? 5) || collator.compare(a.name ?? '', b.name ?? '');
+
+/** Campaigns per stage, each sorted by priority then name. */
+function groupByStage(list: Campaign[]): Map<Stage, Campaign[]> {
+  const g = new Map<Stage, Campaign[]>(STAGES.map((s) => [s, []]));
+  for (const c of list) if (c.stage) g.get(c.stage)?.push(c);
+  for (const l of g.values()) l.sort(byPriorityThenName);
+  return g;
+}
+
 export function Board() {
-  const [partial, setPartial] = useState<Campaign[] | null>(null);
-  const live = useLive(
-    () =>
-      allCampaigns({
-        maxAge: 1_000,
-        onPage: (items) => setPartial(items),
-      }),
-    [],
-  );
+  const live = useCampaigns();
   const [creating, setCreating] = useState(false);
   const filters = useQuery();
-  const campaigns = live.data ?? partial ?? undefined;
-  const stillLoading = !live.data && !!partial;
+  const campaigns = live.data;
+  const complete = live.complete;
 
   const owners = useMemo(() => {
     const m = new Set<string>();
@@ -55,52 +65,51 @@ export function Board() {
   const columns: Stage[] = filters.stage
     ? [filters.stage]
     : filters.closed
-      ? [...OPEN_STAGES, 'completed', 'cancelled']
+      ? STAGES
       : OPEN_STAGES;
 
+  const sorted = useMemo(() => groupByStage(campaigns ?? []), [campaigns]);
   const grouped = useMemo(() => {
-    const g = new Map<Stage, Campaign[]>();
     const text = filters.text.trim().toLowerCase();
-    for (const c of campaigns ?? []) {
-      if (!c.stage) continue;
-      if (filters.owner && c.marketing_owner !== filters.owner && c.operations_owner !== filters.owner) continue;
-      if (text && !(c.name ?? '').toLowerCase().includes(text)) continue;
-      const list = g.get(c.stage) ?? [];
-      list.push(c);
-      g.set(c.stage, list);
-    }
-    for (const list of g.values()) list.sort((a, b) => (a.priority ?? 5) - (b.priority ?? 5) || (a.name ?? '').localeCompare(b.name ?? ''));
-    return g;
-  }, [campaigns, filters.owner, filters.text]);
+    if (!filters.owner && !text) return sorted;
+    const keep = (c: Campaign) =>
+      (!filters.owner || c.marketing_owner === filters.owner || c.operations_owner === filters.owner) &&
+      (!text || (c.name ?? '').toLowerCase().includes(text));
+    return new Map([...sorted].map(([s, l]) => [s, l.filter(keep)] as const));
+  }, [sorted, filters.owner, filters.text]);
 
   const shown = columns.reduce((n, s) => n + (grouped.get(s)?.length ?? 0), 0);
+  const total = campaigns?.length ?? 0;
 
   return (
     <div class="page page-wide">
-      <div class="page-head">
-        <div>
-          <h1>Campaigns</h1>
-          <p class="muted">
-            {campaigns ? `${shown} of ${campaigns.length} campaigns shown` : 'Loading campaigns…'}
-            {stillLoading ? ' (still loading)' : ''}
-          </p>
-        </div>
-        <div class="page-actions">
-          <Updated lives={[live]} />
-          {can('marketing') && !creating ? (
-            <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
-              New campaign
-            </button>
-          ) : null}
-        </div>
-      </div>
+      <PageHead
+        title="Campaigns"
+        sub={
+          !campaigns
+            ? 'Loading campaigns…'
+            : complete
+              ? `${shown} of ${total} campaigns shown`
+              : `${shown} of the first ${total} campaigns shown; loading the rest…`
+        }
+        actions={
+          <>
+            <Updated lives={[live]} />
+            {can('marketing') && !creating ? (
+              <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
+                New campaign
+              </button>
+            ) : null}
+          </>
+        }
+      />
 
       {creating ? (
         <CampaignForm
           owners={owners}
           onCancel={() => setCreating(false)}
           onCreated={(c) => {
-            invalidateCampaigns();
+            upsertCampaign(c);
             setCreating(false);
             if (c.id) navigate(`/campaigns/${encodeURIComponent(c.id)}`);
           }}
@@ -132,7 +141,7 @@ export function Board() {
           <span class="field-label">Stage</span>
           <select value={filters.stage} onChange={(e) => setQuery({ stage: e.currentTarget.value })}>
             <option value="">All open stages</option>
-            {[...OPEN_STAGES, 'completed' as const, 'cancelled' as const].map((s) => (
+            {STAGES.map((s) => (
               <option key={s} value={s}>
                 {titleCase(s)}
               </option>
@@ -149,17 +158,17 @@ export function Board() {
         </label>
       </form>
 
-      <DataState live={{ ...live, data: campaigns }} loadingLabel="Loading campaigns…">
+      <DataState live={live} loadingLabel="Loading campaigns…">
         {(list) =>
           list.length === 0 ? (
-            <p class="state-empty">
+            <Empty>
               No campaigns yet.{' '}
               {can('marketing') ? 'Create the first one with “New campaign”.' : 'Marketing creates campaigns.'}
-            </p>
+            </Empty>
           ) : (
             <div class="board" data-columns={columns.length}>
               {columns.map((stage) => (
-                <Column key={stage} stage={stage} items={grouped.get(stage) ?? []} ready={!!live.data} />
+                <Column key={stage} stage={stage} items={grouped.get(stage) ?? []} complete={complete} />
               ))}
             </div>
           )
@@ -169,29 +178,37 @@ export function Board() {
   );
 }
 
-function Column({ stage, items, ready }: { stage: Stage; items: Campaign[]; ready: boolean }) {
+function Column({ stage, items, complete }: { stage: Stage; items: Campaign[]; complete: boolean }) {
   const [limit, setLimit] = useState(PAGE);
   const id = `col-${stage}`;
+  const visible = items.slice(0, limit);
+  // The same cards (and versions) as last time: hand Preact the same vnode, which it skips.
+  const key = `${complete ? 1 : 0} ${visible.map((c) => `${c.id}@${c.version}`).join(' ')}`;
+  const cards = useMemo<VNode | null>(
+    () =>
+      visible.length ? (
+        <ul class="cards">
+          {visible.map((c) => (
+            <Card key={c.id} c={c} ready={complete} />
+          ))}
+        </ul>
+      ) : null,
+    [key],
+  );
+  const count = complete ? `${items.length}` : `${items.length}, loading…`;
   return (
     <section class={`column column-${stage}`} aria-labelledby={id}>
       <h2 id={id} class="column-head">
         <span>{titleCase(stage)}</span>
-        <span class="count" aria-label={`${items.length} campaigns`}>
-          {items.length}
+        <span class="count" aria-label={complete ? `${items.length} campaigns` : `${items.length} campaigns so far, loading`}>
+          {count}
         </span>
       </h2>
-      {items.length === 0 ? (
-        <p class="column-empty">No campaigns</p>
-      ) : (
-        <ul class="cards">
-          {items.slice(0, limit).map((c) => (
-            <Card key={c.id} c={c} ready={ready} />
-          ))}
-        </ul>
-      )}
+      {cards ?? <p class="column-empty">{complete ? 'No campaigns' : 'None loaded yet'}</p>}
       {items.length > limit ? (
         <button type="button" class="btn btn-small btn-block" onClick={() => setLimit((l) => l + PAGE * 2)}>
-          Show more ({items.length - limit} more in {titleCase(stage)})
+          Show more ({items.length - limit}
+          {complete ? '' : '+'} more in {titleCase(stage)})
         </button>
       ) : null}
     </section>

@@ -5,8 +5,8 @@
 import { useMemo } from 'preact/hooks';
 import { get } from '../api/client';
 import type { Calendar as CalendarDoc, CalendarEntry } from '../api/types';
-import { Badge, DataState, Link, styled, Updated } from '../components/ui';
-import { allCampaigns, campaignName, knownChannels } from '../lib/campaigns';
+import { Badge, DataState, Empty, InlineSelect, Link, PageHead, styled, Updated } from '../components/ui';
+import { campaignName, knownChannels, useCampaigns } from '../lib/campaigns';
 import { addDays, daysBetween, isoDay, todayUtc } from '../lib/format';
 import { useLive } from '../lib/live';
 import { location, setQuery } from '../router';
@@ -34,7 +34,7 @@ export default function Calendar() {
   const anchor = q.get('date') ? new Date(`${q.get('date')}T00:00:00Z`) : todayUtc();
   const validAnchor = Number.isNaN(anchor.getTime()) ? todayUtc() : anchor;
   const { from, to } = range(mode, validAnchor);
-  const campaigns = useLive(() => allCampaigns(), [], { interval: 30_000 });
+  const campaigns = useCampaigns();
   const channels = useMemo(() => {
     const known = knownChannels(campaigns.data);
     return known.length ? known : ['email'];
@@ -68,13 +68,11 @@ export default function Calendar() {
 
   return (
     <div class="page page-wide">
-      <div class="page-head">
-        <div>
-          <h1>Content calendar</h1>
-          <p class="muted">Scheduled sends by channel; all times UTC (send slots are UTC hours).</p>
-        </div>
-        <Updated lives={[data]} />
-      </div>
+      <PageHead
+        title="Content calendar"
+        sub="Scheduled sends by channel; all times UTC (send slots are UTC hours)."
+        actions={<Updated lives={[data]} />}
+      />
       <div class="toolbar" role="group" aria-label="Calendar controls">
         <div class="segmented" role="group" aria-label="Period">
           <button type="button" class="btn btn-small" aria-pressed={mode === 'week'} onClick={() => setQuery({ view: null })}>
@@ -93,17 +91,12 @@ export default function Calendar() {
         <button type="button" class="btn btn-small" onClick={() => step(1)}>
           Next {mode} →
         </button>
-        <label class="field field-inline">
-          <span class="field-label">Channel</span>
-          <select value={wanted} onChange={(e) => setQuery({ channel: e.currentTarget.value || null })}>
-            <option value="">All channels</option>
-            {channels.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </label>
+        <InlineSelect
+          label="Channel"
+          value={wanted}
+          options={[['', 'All channels'], ...channels.map((c): [string, string] => [c, c])]}
+          onChange={(v) => setQuery({ channel: v || null })}
+        />
         <strong class="toolbar-title">{title}</strong>
       </div>
       <DataState live={data} loadingLabel="Loading the calendar…">
@@ -120,7 +113,7 @@ export default function Calendar() {
               ))}
             </ul>
             {list.every((d) => !(d.calendar.items ?? []).length) ? (
-              <p class="state-empty">No sends scheduled in this {mode}. Operations schedules approved content from the inbox.</p>
+              <Empty>No sends scheduled in this {mode}. Operations schedules approved content from the inbox.</Empty>
             ) : null}
             {mode === 'week' ? (
               <WeekGrid from={from} to={to} list={list} colorOf={colorOf} names={campaigns.data} />

@@ -1,10 +1,9 @@
 // Campaign detail: the gate for the next stage and the transition, objectives
 // vs actual with pace, metric charts, allocations, linked content with its
 // approval state, handoffs, and the audit timeline (people vs automation).
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, getAll, post, request } from '../api/client';
 import type {
-  Allocation,
   AuditEntry,
   Campaign,
   CampaignMetrics,
@@ -18,14 +17,20 @@ import type {
 import { OPEN_STAGES, reviewOf } from '../api/types';
 import { can, me } from '../auth';
 import { AllocationForm } from '../components/AllocationForm';
+import { AllocationTable } from '../components/AllocationTable';
+import { AuditTimeline } from '../components/AuditTimeline';
 import { ContentForm } from '../components/ContentForm';
 import { MetricsChart, toChartData } from '../components/MetricsChart';
 import {
+  ActionButton,
   ActionResult,
   ActorBadge,
   Badge,
+  type Column,
   DataState,
+  Empty,
   ErrorBox,
+  InlineSelect,
   Link,
   Loading,
   PaceBadge,
@@ -34,15 +39,15 @@ import {
   Section,
   StageBadge,
   styled,
+  Table,
   UnmetList,
   Updated,
   useAction,
 } from '../components/ui';
 import { ContentStateBadge } from '../components/content';
-import { invalidateCampaigns } from '../lib/campaigns';
-import { addDays, dateOnly, dateTime, isoDay, money, num, percent, titleCase } from '../lib/format';
+import { isOpen, upsertCampaign } from '../lib/campaigns';
+import { addDays, dateOnly, dateTime, isAutomated, isoDay, money, num, percent, titleCase } from '../lib/format';
 import { useLive } from '../lib/live';
-import { auditSummary } from '../lib/audit';
 import { allResources } from '../lib/resources';
 import type { Route } from '../router';
 
@@ -51,6 +56,11 @@ export default function CampaignDetail({ route }: { route: Route }) {
   const campaign = useLive(async (signal) => request('get', '/api/campaigns/{id}', { path: { id }, signal }), [id]);
   const gate = useLive((signal) => get('/api/campaigns/{id}/gate', { path: { id }, signal }), [id]);
   const report = useLive((signal) => get('/api/campaigns/{id}/report', { path: { id }, signal }), [id]);
+  // Whatever this page learns of the campaign goes into the shared list: the board shows it without a full reload.
+  const latest = campaign.data?.data;
+  useEffect(() => {
+    if (latest) upsertCampaign(latest);
+  }, [latest]);
 
   if (campaign.data === undefined) {
     return (
@@ -71,7 +81,6 @@ export default function CampaignDetail({ route }: { route: Route }) {
   }
   const c = campaign.data.data;
   const reloadAll = () => {
-    invalidateCampaigns();
     void campaign.reload();
     void gate.reload();
     void report.reload();
@@ -103,7 +112,7 @@ export default function CampaignDetail({ route }: { route: Route }) {
       <GatePanel campaign={c} gate={gate} onMoved={reloadAll} />
       <ReportPanel report={report} />
       {can('marketing', 'operations', 'viewer') ? (
-        <MetricsPanel id={id} />
+        <MetricsPanel id={id} channels={(c.channels ?? []).map((ch) => ch.channel ?? '').filter(Boolean)} />
       ) : (
         <Section title="Metrics over time" id="metrics">
           <RoleNote>Metrics are shown to marketing, operations and viewers.</RoleNote>
@@ -117,11 +126,14 @@ export default function CampaignDetail({ route }: { route: Route }) {
   );
 }
 
+/** The last day a schedule covers (its end is exclusive: midnight UTC ends the day before). */
+function lastDay(end: Date): Date {
+  return addDays(end, end.getUTCHours() === 0 && end.getUTCMinutes() === 0 ? -1 : 0);
+}
+
 function scheduleText(c: Campaign): string {
   if (!c.schedule) return '';
-  const end = new Date(c.schedule.end);
-  const last = addDays(end, end.getUTCHours() === 0 && end.getUTCMinutes() === 0 ? -1 : 0);
-  return `${dateOnly(c.schedule.start)} – ${dateOnly(isoDay(last))}`;
+  return `${dateOnly(c.schedule.start)} – ${dateOnly(isoDay(lastDay(new Date(c.schedule.end))))}`;
 }
 
 function StageSteps({ stage }: { stage: Stage | undefined }) {
@@ -184,7 +196,7 @@ function GatePanel({
       return n && u.subject ? { ...u, message: u.message.replace(u.subject, n) } : u;
     });
   const mayMove = can('marketing', 'operations');
-  const closed = campaign.stage === 'completed' || campaign.stage === 'cancelled';
+  const closed = !isOpen(campaign);
   const transition = (target: Stage) =>
     move.run(async () => {
       await post('/api/campaigns/{id}/transitions', {
@@ -264,89 +276,59 @@ function ReportPanel({ report }: { report: ReturnType<typeof useLive<SuccessRepo
               </ul>
             ) : null}
             {r.kpis?.length ? (
-              <div class="table-wrap">
-                <table>
-                  <caption class="sr-only">Objectives: target, actual and pace</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">KPI</th>
-                      <th scope="col" class="num">
-                        Target
-                      </th>
-                      <th scope="col" class="num">
-                        Actual
-                      </th>
-                      <th scope="col">Achieved</th>
-                      <th scope="col">Pace</th>
-                      <th scope="col">Deadline</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {r.kpis.map((k) => (
-                      <tr key={k.kpi}>
-                        <th scope="row">{k.kpi}</th>
-                        <td class="num">{num(k.target)}</td>
-                        <td class="num">{num(k.actual)}</td>
-                        <td>
-                          <Progress value={k.percent_achieved ?? null} expected={(k.pace?.expected_fraction ?? 0) * 100} />
-                        </td>
-                        <td>
-                          <PaceBadge status={k.pace?.status} />
-                          {k.met ? (
-                            <>
-                              {' '}
-                              <Badge tone="ok" icon="✓">
-                                Met
-                              </Badge>
-                            </>
-                          ) : null}
-                        </td>
-                        <td>
-                          {dateOnly(k.deadline)}
-                          {k.deadline_passed ? <span class="muted"> (passed)</span> : null}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                caption="Objectives: target, actual and pace"
+                columns={['KPI', ['Target', 'num'], ['Actual', 'num'], 'Achieved', 'Pace', 'Deadline']}
+              >
+                {r.kpis.map((k) => (
+                  <tr key={k.kpi}>
+                    <th scope="row">{k.kpi}</th>
+                    <td class="num">{num(k.target)}</td>
+                    <td class="num">{num(k.actual)}</td>
+                    <td>
+                      <Progress value={k.percent_achieved ?? null} expected={(k.pace?.expected_fraction ?? 0) * 100} />
+                    </td>
+                    <td>
+                      <PaceBadge status={k.pace?.status} />
+                      {k.met ? (
+                        <>
+                          {' '}
+                          <Badge tone="ok" icon="✓">
+                            Met
+                          </Badge>
+                        </>
+                      ) : null}
+                    </td>
+                    <td>
+                      {dateOnly(k.deadline)}
+                      {k.deadline_passed ? <span class="muted"> (passed)</span> : null}
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             ) : (
-              <p class="state-empty">No KPI targets set yet.</p>
+              <Empty>No KPI targets set yet.</Empty>
             )}
             {r.channels?.length ? (
-              <div class="table-wrap">
-                <table>
-                  <caption>Channel breakdown</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Channel</th>
-                      <th scope="col">Planned</th>
-                      <th scope="col" class="num">
-                        Budget
-                      </th>
-                      <th scope="col" class="num">
-                        Budget used
-                      </th>
-                      <th scope="col">Metrics</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {r.channels.map((ch) => (
-                      <tr key={ch.channel}>
-                        <th scope="row">{ch.channel}</th>
-                        <td>{ch.planned ? 'Yes' : 'No'}</td>
-                        <td class="num">{money(ch.budget_minor)}</td>
-                        <td class="num">{percent(ch.budget_used_percent, 1)}</td>
-                        <td class="small">
-                          {Object.entries(ch.metrics ?? {})
-                            .map(([k, v]) => `${titleCase(k)} ${num(v)}`)
-                            .join(' · ') || '—'}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                caption="Channel breakdown"
+                showCaption
+                columns={['Channel', 'Planned', ['Budget', 'num'], ['Budget used', 'num'], 'Metrics']}
+              >
+                {r.channels.map((ch) => (
+                  <tr key={ch.channel}>
+                    <th scope="row">{ch.channel}</th>
+                    <td>{ch.planned ? 'Yes' : 'No'}</td>
+                    <td class="num">{money(ch.budget_minor)}</td>
+                    <td class="num">{percent(ch.budget_used_percent, 1)}</td>
+                    <td class="small">
+                      {Object.entries(ch.metrics ?? {})
+                        .map(([k, v]) => `${titleCase(k)} ${num(v)}`)
+                        .join(' · ') || '—'}
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             ) : null}
             <p class="muted small">
               Triggers fired: {num(r.triggers_fired)} · Actions taken: {num(r.actions_taken)} · Generated{' '}
@@ -375,24 +357,38 @@ function Progress({ value, expected }: { value: number | null; expected: number 
   );
 }
 
-function MetricsPanel({ id }: { id: string }) {
+function MetricsPanel({ id, channels }: { id: string; channels: string[] }) {
   const [granularity, setGranularity] = useState<'hour' | 'day'>('day');
+  const [channel, setChannel] = useState('');
   const metrics = useLive(
-    (signal) => get('/api/campaigns/{id}/metrics', { path: { id }, query: { granularity }, signal }),
-    [id, granularity],
+    (signal) =>
+      get('/api/campaigns/{id}/metrics', {
+        path: { id },
+        query: channel ? { granularity, channel } : { granularity },
+        signal,
+      }),
+    [id, granularity, channel],
   );
   return (
     <Section
       title="Metrics over time"
       id="metrics"
       actions={
-        <div class="segmented" role="group" aria-label="Time range">
-          <button type="button" class="btn btn-small" aria-pressed={granularity === 'hour'} onClick={() => setGranularity('hour')}>
-            Last 24 hours, hourly
-          </button>
-          <button type="button" class="btn btn-small" aria-pressed={granularity === 'day'} onClick={() => setGranularity('day')}>
-            Last 30 days, daily
-          </button>
+        <div class="toolbar">
+          <InlineSelect
+            label="Channel"
+            value={channel}
+            options={[['', 'All channels'], ...channels.map((ch): [string, string] => [ch, ch])]}
+            onChange={setChannel}
+          />
+          <div class="segmented" role="group" aria-label="Time range">
+            <button type="button" class="btn btn-small" aria-pressed={granularity === 'hour'} onClick={() => setGranularity('hour')}>
+              Last 24 hours, hourly
+            </button>
+            <button type="button" class="btn btn-small" aria-pressed={granularity === 'day'} onClick={() => setGranularity('day')}>
+              Last 30 days, daily
+            </button>
+          </div>
         </div>
       }
     >
@@ -407,48 +403,37 @@ function MetricsBody({ m }: { m: CampaignMetrics }) {
   const kinds = Object.keys(m.totals ?? {}).filter((k) => (m.totals?.[k] ?? 0) !== 0);
   const channels = Object.entries(m.by_channel ?? {});
   const data = useMemo(() => toChartData(m, kinds), [m, kinds.join(',')]);
-  if (!kinds.length) return <p class="state-empty">No metrics recorded in this period yet.</p>;
+  if (!kinds.length) return <Empty>No metrics recorded in this period yet.</Empty>;
   return (
     <>
       <MetricsChart
         data={data}
-        label={`Campaign-wide counts per ${m.granularity === 'day' ? 'day' : 'hour'}`}
+        label={`${m.channel ? `Channel ${m.channel}:` : 'All channels:'} counts per ${m.granularity === 'day' ? 'day' : 'hour'}`}
       />
-      <div class="table-wrap">
-        <table>
-          <caption>Totals by channel in this period</caption>
-          <thead>
-            <tr>
-              <th scope="col">Channel</th>
-              {kinds.map((k) => (
-                <th scope="col" class="num" key={k}>
-                  {titleCase(k)}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {channels.map(([ch, counts]) => (
-              <tr key={ch}>
-                <th scope="row">{ch}</th>
-                {kinds.map((k) => (
-                  <td class="num" key={k}>
-                    {num(counts[k] ?? 0)}
-                  </td>
-                ))}
-              </tr>
+      <Table
+        caption="Totals by channel in this period"
+        showCaption
+        columns={['Channel', ...kinds.map((k): Column => [titleCase(k), 'num'])]}
+      >
+        {channels.map(([ch, counts]) => (
+          <tr key={ch}>
+            <th scope="row">{ch}</th>
+            {kinds.map((k) => (
+              <td class="num" key={k}>
+                {num(counts[k] ?? 0)}
+              </td>
             ))}
-            <tr class="total-row">
-              <th scope="row">All channels</th>
-              {kinds.map((k) => (
-                <td class="num" key={k}>
-                  {num(m.totals?.[k] ?? 0)}
-                </td>
-              ))}
-            </tr>
-          </tbody>
-        </table>
-      </div>
+          </tr>
+        ))}
+        <tr class="total-row">
+          <th scope="row">All channels</th>
+          {kinds.map((k) => (
+            <td class="num" key={k}>
+              {num(m.totals?.[k] ?? 0)}
+            </td>
+          ))}
+        </tr>
+      </Table>
     </>
   );
 }
@@ -460,20 +445,21 @@ function AllocationsPanel({ campaign, onChanged }: { campaign: Campaign; onChang
     [id],
   );
   const resources = useLive(() => allResources(), [], { interval: 30_000 });
-  const del = useAction();
   const [adding, setAdding] = useState(false);
-  const names = new Map((resources.data ?? []).map((r) => [r.id, r]));
   const start = campaign.schedule?.start?.slice(0, 10) ?? isoDay(new Date());
   const endRaw = campaign.schedule?.end ? new Date(campaign.schedule.end) : addDays(new Date(), 14);
-  const last = isoDay(addDays(endRaw, endRaw.getUTCHours() === 0 && endRaw.getUTCMinutes() === 0 ? -1 : 0));
+  const last = isoDay(lastDay(endRaw));
   const mayAllocate = can('operations');
-  const open = campaign.stage !== 'completed' && campaign.stage !== 'cancelled';
+  const changed = () => {
+    void allocations.reload();
+    onChanged();
+  };
   return (
     <Section
       title="Resource allocations"
       id="allocations"
       actions={
-        mayAllocate && open && !adding ? (
+        mayAllocate && isOpen(campaign) && !adding ? (
           <button type="button" class="btn btn-small" onClick={() => setAdding(true)}>
             Allocate a resource
           </button>
@@ -487,10 +473,7 @@ function AllocationsPanel({ campaign, onChanged }: { campaign: Campaign; onChang
             fixedCampaign={campaign}
             defaultFrom={start}
             defaultTo={last}
-            onCreated={() => {
-              void allocations.reload();
-              onChanged();
-            }}
+            onCreated={changed}
           />
           <button type="button" class="btn btn-small btn-ghost" onClick={() => setAdding(false)}>
             Close allocation form
@@ -500,65 +483,16 @@ function AllocationsPanel({ campaign, onChanged }: { campaign: Campaign; onChang
         <Loading label="Loading resources…" />
       ) : null}
       {!mayAllocate ? <RoleNote>Operations allocates resources.</RoleNote> : null}
-      <ActionResult action={del} />
       <DataState live={allocations} loadingLabel="Loading allocations…">
-        {(a) =>
-          !a.items.length ? (
-            <p class="state-empty">No resources allocated yet. The planning gate needs every schedule day covered.</p>
-          ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="sr-only">Allocations of this campaign</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Resource</th>
-                    <th scope="col">From</th>
-                    <th scope="col">To</th>
-                    <th scope="col" class="num">
-                      Per day
-                    </th>
-                    <th scope="col">Skill</th>
-                    {mayAllocate ? <th scope="col">Actions</th> : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {a.items.map((al: Allocation) => {
-                    const r = names.get(al.resource_id);
-                    return (
-                      <tr key={al.id}>
-                        <th scope="row">{r?.name ?? al.resource_id}</th>
-                        <td>{al.from}</td>
-                        <td>{al.to}</td>
-                        <td class="num">
-                          {al.amount_per_day} {r?.kind === 'budget_pool' ? 'minor units' : 'h'}
-                        </td>
-                        <td>{al.skill ?? '—'}</td>
-                        {mayAllocate ? (
-                          <td>
-                            <button
-                              type="button"
-                              class="btn btn-small btn-ghost"
-                              disabled={del.busy}
-                              onClick={() =>
-                                del.run(async () => {
-                                  await request('delete', '/api/resources/allocations/{id}', { path: { id: al.id ?? '' } });
-                                  void allocations.reload();
-                                  onChanged();
-                                }, 'Allocation removed.')
-                              }
-                            >
-                              Remove allocation of {r?.name ?? al.resource_id}
-                            </button>
-                          </td>
-                        ) : null}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {(a) => (
+          <AllocationTable
+            items={a.items}
+            resources={resources.data ?? []}
+            caption="Allocations of this campaign"
+            empty="No resources allocated yet. The planning gate needs every schedule day covered."
+            onChanged={changed}
+          />
+        )}
       </DataState>
     </Section>
   );
@@ -574,13 +508,12 @@ function ContentPanel({ campaign, onChanged }: { campaign: Campaign; onChanged: 
   const submit = useAction();
   const channels = (campaign.channels ?? []).map((c) => c.channel);
   const mayWrite = can('marketing');
-  const open = campaign.stage !== 'completed' && campaign.stage !== 'cancelled';
   return (
     <Section
       title="Content"
       id="content"
       actions={
-        mayWrite && open && !adding ? (
+        mayWrite && isOpen(campaign) && !adding ? (
           <button type="button" class="btn btn-small" onClick={() => setAdding(true)}>
             New content
           </button>
@@ -604,92 +537,72 @@ function ContentPanel({ campaign, onChanged }: { campaign: Campaign; onChanged: 
       <DataState live={content} loadingLabel="Loading content…">
         {(items) =>
           !items.length ? (
-            <p class="state-empty">No content linked yet. Distribution needs approved content on every channel.</p>
+            <Empty>No content linked yet. Distribution needs approved content on every channel.</Empty>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="sr-only">Content of this campaign</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Title</th>
-                    <th scope="col">Channel</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Review</th>
-                    <th scope="col">Checks</th>
-                    <th scope="col">Due</th>
-                    <th scope="col">Author</th>
-                    <th scope="col">Actions</th>
+            <Table
+              caption="Content of this campaign"
+              columns={['Title', 'Channel', 'State', 'Review', 'Checks', 'Due', 'Author', 'Actions']}
+            >
+              {items.map((item) => {
+                const review = reviewOf(item);
+                const mine = item.author === me.value?.sub;
+                const canSubmit =
+                  mayWrite && (item.state === 'draft' || item.state === 'changes_requested');
+                return (
+                  <tr key={item.id}>
+                    <th scope="row">
+                      <Link href={`/content/${encodeURIComponent(item.id ?? '')}`}>{item.title}</Link>
+                    </th>
+                    <td>{item.channel}</td>
+                    <td>
+                      <ContentStateBadge state={item.state} />
+                    </td>
+                    <td class="small">
+                      {review.stages.length
+                        ? review.stages
+                            .map((s) => `${s.complete ? '✓' : s.open ? '…' : '·'} ${titleCase(s.name)}`)
+                            .join('  ')
+                        : '—'}
+                    </td>
+                    <td>
+                      {item.checks?.passed ? (
+                        <Badge tone="ok" icon="✓">
+                          Passed
+                        </Badge>
+                      ) : (
+                        <Badge tone="bad" icon="✗">
+                          {item.checks?.failures?.length ?? 0} failed
+                        </Badge>
+                      )}
+                    </td>
+                    <td>{dateOnly(item.due)}</td>
+                    <td>
+                      {item.author}
+                      {mine ? <span class="muted"> (you)</span> : null}
+                    </td>
+                    <td>
+                      {canSubmit ? (
+                        <ActionButton
+                          action={submit}
+                          run={async () => {
+                            await post('/api/content/{id}/submit', { path: { id: item.id ?? '' }, ifMatch: item.version ?? 0 });
+                            void content.reload();
+                            onChanged();
+                          }}
+                          done={`“${item.title}” submitted for review.`}
+                        >
+                          Submit “{item.title}” for review
+                        </ActionButton>
+                      ) : (
+                        <Link href={`/content/${encodeURIComponent(item.id ?? '')}`} class="small">
+                          Open
+                        </Link>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {items.map((item) => {
-                    const review = reviewOf(item);
-                    const mine = item.author === me.value?.sub;
-                    const canSubmit =
-                      mayWrite && (item.state === 'draft' || item.state === 'changes_requested');
-                    return (
-                      <tr key={item.id}>
-                        <th scope="row">
-                          <Link href={`/content/${encodeURIComponent(item.id ?? '')}`}>{item.title}</Link>
-                        </th>
-                        <td>{item.channel}</td>
-                        <td>
-                          <ContentStateBadge state={item.state} />
-                        </td>
-                        <td class="small">
-                          {review.stages.length
-                            ? review.stages
-                                .map((s) => `${s.complete ? '✓' : s.open ? '…' : '·'} ${titleCase(s.name)}`)
-                                .join('  ')
-                            : '—'}
-                        </td>
-                        <td>
-                          {item.checks?.passed ? (
-                            <Badge tone="ok" icon="✓">
-                              Passed
-                            </Badge>
-                          ) : (
-                            <Badge tone="bad" icon="✗">
-                              {item.checks?.failures?.length ?? 0} failed
-                            </Badge>
-                          )}
-                        </td>
-                        <td>{dateOnly(item.due)}</td>
-                        <td>
-                          {item.author}
-                          {mine ? <span class="muted"> (you)</span> : null}
-                        </td>
-                        <td>
-                          {canSubmit ? (
-                            <button
-                              type="button"
-                              class="btn btn-small"
-                              disabled={submit.busy}
-                              onClick={() =>
-                                submit.run(async () => {
-                                  await post('/api/content/{id}/submit', {
-                                    path: { id: item.id ?? '' },
-                                    ifMatch: item.version ?? 0,
-                                  });
-                                  void content.reload();
-                                  onChanged();
-                                }, `“${item.title}” submitted for review.`)
-                              }
-                            >
-                              Submit “{item.title}” for review
-                            </button>
-                          ) : (
-                            <Link href={`/content/${encodeURIComponent(item.id ?? '')}`} class="small">
-                              Open
-                            </Link>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </Table>
           )
         }
       </DataState>
@@ -704,7 +617,7 @@ function HandoffsPanel({ id }: { id: string }) {
       <DataState live={handoffs} loadingLabel="Loading handoffs…">
         {(h) =>
           !h.items.length ? (
-            <p class="state-empty">No handoffs yet: the campaign has not left planning.</p>
+            <Empty>No handoffs yet: the campaign has not left planning.</Empty>
           ) : (
             <ol class="handoffs">
               {h.items.map((x: Handoff, i: number) => (
@@ -752,40 +665,28 @@ function AuditPanel({ id }: { id: string }) {
       title="Audit timeline"
       id="audit"
       actions={
-        <label class="field field-inline">
-          <span class="field-label">Show</span>
-          <select value={who} onChange={(e) => setWho(e.currentTarget.value as typeof who)}>
-            <option value="all">Everyone</option>
-            <option value="people">People only</option>
-            <option value="automated">Automated only</option>
-          </select>
-        </label>
+        <InlineSelect
+          label="Show"
+          value={who}
+          options={[
+            ['all', 'Everyone'],
+            ['people', 'People only'],
+            ['automated', 'Automated only'],
+          ]}
+          onChange={(v) => setWho(v as typeof who)}
+        />
       }
     >
       <DataState live={audit} loadingLabel="Loading the audit log…">
         {(entries) => {
           const shown = entries
-            .filter((e) => (who === 'all' ? true : who === 'automated' ? e.actor?.startsWith('system:') : !e.actor?.startsWith('system:')))
+            .filter((e) => who === 'all' || (who === 'automated') === isAutomated(e.actor))
             .slice()
             .reverse();
           return !shown.length ? (
-            <p class="state-empty">No audit entries{who !== 'all' ? ' for this filter' : ''}.</p>
+            <Empty>No audit entries{who !== 'all' ? ' for this filter' : ''}.</Empty>
           ) : (
-            <ol class="timeline" aria-label="Audit entries, newest first">
-              {shown.slice(0, 300).map((e) => (
-                <li key={e.seq} class={e.actor?.startsWith('system:') ? 'tl-item tl-system' : 'tl-item tl-person'}>
-                  <div class="tl-head">
-                    <span class="tl-action">{e.action}</span> <ActorBadge actor={e.actor} />{' '}
-                    <time class="muted" dateTime={e.at}>
-                      {dateTime(e.at)}
-                    </time>
-                  </div>
-                  {auditSummary(e.action, e.detail, resourceName) ? (
-                    <p class="tl-detail small">{auditSummary(e.action, e.detail, resourceName)}</p>
-                  ) : null}
-                </li>
-              ))}
-            </ol>
+            <AuditTimeline entries={shown.slice(0, 300)} resourceName={resourceName} />
           );
         }}
       </DataState>

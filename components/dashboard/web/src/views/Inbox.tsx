@@ -8,8 +8,8 @@ import type { ContentItem, ContentState } from '../api/types';
 import { reviewOf } from '../api/types';
 import { can, me } from '../auth';
 import { ContentDetail, ContentStateBadge, decidableStages, isOwnItem } from '../components/content';
-import { DataState, Link, Updated } from '../components/ui';
-import { allCampaigns, campaignName } from '../lib/campaigns';
+import { DataState, Empty, Link, PageHead, Updated } from '../components/ui';
+import { campaignName, useCampaigns } from '../lib/campaigns';
 import { dateOnly, titleCase } from '../lib/format';
 import { useLive } from '../lib/live';
 import { location, type Route } from '../router';
@@ -35,7 +35,7 @@ export default function Inbox({ route }: { route: Route }) {
   const asked = new URLSearchParams(location.value.search).get('tab') as Tab | null;
   const tab: Tab = asked && tabs.some((t) => t.id === asked) ? asked : (tabs[0]?.id ?? 'review');
   const items = useLive(() => loadFor(tab), [tab]);
-  const campaigns = useLive(() => allCampaigns(), [], { interval: 30_000 });
+  const campaigns = useCampaigns();
 
   const shown = useMemo(() => {
     const all = items.data ?? [];
@@ -53,23 +53,21 @@ export default function Inbox({ route }: { route: Route }) {
   const q = (t: Tab) => (t === tabs[0]?.id ? '' : `?tab=${t}`);
   return (
     <div class="page page-wide">
-      <div class="page-head">
-        <div>
-          <h1>Approval inbox</h1>
-          <p class="muted">
-            {tab === 'waiting'
-              ? 'Content whose open review stage is decided by one of your roles.'
-              : tab === 'mine'
-                ? 'Content you wrote or edited: drafts to submit, changes requested, and what is in review.'
-                : tab === 'approved'
-                  ? 'Approved content waiting for a send time.'
-                  : tab === 'scheduled'
-                    ? 'Scheduled sends to record as published once they went out.'
-                    : 'Everything in review.'}
-          </p>
-        </div>
-        <Updated lives={[items]} />
-      </div>
+      <PageHead
+        title="Approval inbox"
+        sub={
+          tab === 'waiting'
+            ? 'Content whose open review stage is decided by one of your roles.'
+            : tab === 'mine'
+              ? 'Content you wrote or edited: drafts to submit, changes requested, and what is in review.'
+              : tab === 'approved'
+                ? 'Approved content waiting for a send time.'
+                : tab === 'scheduled'
+                  ? 'Scheduled sends to record as published once they went out.'
+                  : 'Everything in review.'
+        }
+        actions={<Updated lives={[items]} />}
+      />
       <nav class="tabs" aria-label="Inbox lists">
         {tabs.map((t) => (
           <Link key={t.id} href={`/inbox${q(t.id)}`} class="tab" aria-current={t.id === tab ? 'page' : undefined}>
@@ -82,10 +80,10 @@ export default function Inbox({ route }: { route: Route }) {
           <DataState live={items} loadingLabel="Loading content…">
             {() =>
               !shown.length ? (
-                <p class="state-empty">
+                <Empty>
                   {tab === 'waiting' ? 'Nothing is waiting for your review. ' : 'Nothing here. '}
                   {tab === 'mine' ? 'Write content from a campaign’s page.' : ''}
-                </p>
+                </Empty>
               ) : (
                 <ul class="inbox-list">
                   {shown.map((i) => {
@@ -123,7 +121,7 @@ export default function Inbox({ route }: { route: Route }) {
               <ContentDetail id={selected} onChanged={() => void items.reload()} />
             </>
           ) : (
-            <p class="state-empty">Choose an item to see its text, checks and review.</p>
+            <Empty>Choose an item to see its text, checks and review.</Empty>
           )}
         </section>
       </div>

@@ -6,8 +6,8 @@ import { get, getAll, post, request } from '../api/client';
 import type { Alert, Campaign, EvaluationRun, MonitoringRule, Trigger, TriggerStatus } from '../api/types';
 import { can, me } from '../auth';
 import { RuleForm, ruleInputOf } from '../components/RuleForm';
-import { ActionResult, ActorBadge, Badge, DataState, Field, Link, RoleNote, Section, Updated, useAction } from '../components/ui';
-import { allCampaigns, campaignName } from '../lib/campaigns';
+import { ActionResult, ActorBadge, Badge, type Column, DataState, Empty, Field, InlineSelect, Link, type Look, PageHead, RoleNote, Section, StatusBadge, Table, Updated, useAction } from '../components/ui';
+import { allCampaigns, campaignName, useCampaigns } from '../lib/campaigns';
 import { dateTime, num, titleCase } from '../lib/format';
 import { useLive } from '../lib/live';
 import { location, setQuery } from '../router';
@@ -54,7 +54,7 @@ function scopeDetail(scope: string | undefined, owner: string): string {
   return rest.replace(/^channel:/, 'channel ');
 }
 
-const ALERT_TONE: Record<string, { tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; icon: string; label: string }> = {
+const ALERT_TONE: Record<string, Look> = {
   firing: { tone: 'bad', icon: '⚑', label: 'Firing' },
   pending: { tone: 'warn', icon: '◔', label: 'Pending' },
   resolved: { tone: 'ok', icon: '✓', label: 'Resolved' },
@@ -62,7 +62,7 @@ const ALERT_TONE: Record<string, { tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted
   inactive: { tone: 'muted', icon: '·', label: 'Inactive' },
 };
 
-const STATUS: Record<TriggerStatus, { tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; icon: string; label: string }> = {
+const STATUS: Record<TriggerStatus, Look> = {
   awaiting_approval: { tone: 'warn', icon: '⚑', label: 'Awaiting approval' },
   pending: { tone: 'info', icon: '…', label: 'Pending' },
   dispatching: { tone: 'info', icon: '⇢', label: 'Dispatching' },
@@ -70,6 +70,9 @@ const STATUS: Record<TriggerStatus, { tone: 'ok' | 'warn' | 'bad' | 'info' | 'mu
   dead_letter: { tone: 'bad', icon: '✖', label: 'Dead letter' },
   rejected: { tone: 'muted', icon: '✗', label: 'Rejected' },
 };
+
+/** [value, label] pairs of a status table, for a filter. */
+const choices = (looks: Record<string, Look>) => Object.entries(looks).map(([k, v]): [string, string] => [k, v.label]);
 
 export function actionText(a: unknown): string {
   const x = (a ?? {}) as Record<string, unknown>;
@@ -90,7 +93,7 @@ export function actionText(a: unknown): string {
 }
 
 export default function Monitoring() {
-  const campaigns = useLive(() => allCampaigns(), [], { interval: 30_000 });
+  const campaigns = useCampaigns();
   const rules = useLive(
     () => getAll<MonitoringRule, '/api/evaluations/rules'>('/api/evaluations/rules'),
     [],
@@ -112,13 +115,11 @@ export default function Monitoring() {
 
   return (
     <div class="page page-wide">
-      <div class="page-head">
-        <div>
-          <h1>Monitoring</h1>
-          <p class="muted">Alert states, automated actions waiting in the outbox, evaluation runs and rules.</p>
-        </div>
-        <Updated lives={[alerts, triggers, runs, rules]} />
-      </div>
+      <PageHead
+        title="Monitoring"
+        sub="Alert states, automated actions waiting in the outbox, evaluation runs and rules."
+        actions={<Updated lives={[alerts, triggers, runs, rules]} />}
+      />
       <TriggersPanel triggers={triggers} status={status} names={campaigns.data} />
       <AlertsPanel alerts={alerts} ruleNames={ruleNames} names={campaigns.data} />
       <RunsPanel runs={runs} />
@@ -142,17 +143,7 @@ function AlertsPanel({
       title="Alerts"
       id="alerts"
       actions={
-        <label class="field field-inline">
-          <span class="field-label">Alert state</span>
-          <select value={state} onChange={(e) => setState(e.currentTarget.value)}>
-            <option value="">Any state</option>
-            {Object.entries(ALERT_TONE).map(([k, v]) => (
-              <option key={k} value={k}>
-                {v.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <InlineSelect label="Alert state" value={state} options={[['', 'Any state'], ...choices(ALERT_TONE)]} onChange={setState} />
       }
     >
       <DataState live={alerts} loadingLabel="Loading alert states…">
@@ -179,50 +170,34 @@ function AlertsPanel({
                 {capped ? `; showing the ${ALERT_CAMPAIGNS} newest — open a campaign for the others` : ''}.
               </p>
               {!shown.length ? (
-                <p class="state-empty">No alerts{state ? ' in this state' : ''}. Alerts appear after an evaluation run.</p>
+                <Empty>No alerts{state ? ' in this state' : ''}. Alerts appear after an evaluation run.</Empty>
               ) : (
-                <div class="table-wrap">
-                  <table class="wide-table">
-                    <caption class="sr-only">Alert state per rule and scope</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">State</th>
-                        <th scope="col">Rule</th>
-                        <th scope="col">Scope</th>
-                        <th scope="col" class="num">
-                          Value
-                        </th>
-                        <th scope="col">Since</th>
-                        <th scope="col">Episode</th>
-                        <th scope="col">Evaluated</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {shown.slice(0, 200).map((a) => (
-                        <tr key={`${a.owner} ${a.rule_id} ${a.scope}`}>
-                          <td>
-                            <Badge tone={ALERT_TONE[a.state ?? '']?.tone ?? 'muted'} icon={ALERT_TONE[a.state ?? '']?.icon}>
-                              {ALERT_TONE[a.state ?? '']?.label ?? a.state}
-                            </Badge>
-                          </td>
-                          <th scope="row">{ruleNames.get(a.rule_id) ?? a.rule_id}</th>
-                          <td>
-                            {a.owner === 'resources' ? (
-                              'Resource pool'
-                            ) : (
-                              <Link href={`/campaigns/${encodeURIComponent(a.owner)}`}>{campaignName(names, a.owner)}</Link>
-                            )}
-                            {scopeDetail(a.scope, a.owner) ? <span class="muted small"> · {scopeDetail(a.scope, a.owner)}</span> : null}
-                          </td>
-                          <td class="num">{a.value === null || a.value === undefined ? '—' : num(a.value, 3)}</td>
-                          <td>{dateTime(a.since)}</td>
-                          <td>{a.episode ?? 0}</td>
-                          <td>{dateTime(a.evaluated_at)}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  class="wide-table"
+                  caption="Alert state per rule and scope"
+                  columns={['State', 'Rule', 'Scope', ['Value', 'num'], 'Since', 'Episode', 'Evaluated']}
+                >
+                  {shown.slice(0, 200).map((a) => (
+                    <tr key={`${a.owner} ${a.rule_id} ${a.scope}`}>
+                      <td>
+                        <StatusBadge look={ALERT_TONE[a.state ?? '']} fallback={a.state} />
+                      </td>
+                      <th scope="row">{ruleNames.get(a.rule_id) ?? a.rule_id}</th>
+                      <td>
+                        {a.owner === 'resources' ? (
+                          'Resource pool'
+                        ) : (
+                          <Link href={`/campaigns/${encodeURIComponent(a.owner)}`}>{campaignName(names, a.owner)}</Link>
+                        )}
+                        {scopeDetail(a.scope, a.owner) ? <span class="muted small"> · {scopeDetail(a.scope, a.owner)}</span> : null}
+                      </td>
+                      <td class="num">{a.value === null || a.value === undefined ? '—' : num(a.value, 3)}</td>
+                      <td>{dateTime(a.since)}</td>
+                      <td>{a.episode ?? 0}</td>
+                      <td>{dateTime(a.evaluated_at)}</td>
+                    </tr>
+                  ))}
+                </Table>
               )}
             </>
           );
@@ -260,17 +235,12 @@ function TriggersPanel({
       title="Trigger outbox"
       id="triggers"
       actions={
-        <label class="field field-inline">
-          <span class="field-label">Status</span>
-          <select value={status} onChange={(e) => setQuery({ status: e.currentTarget.value || null })}>
-            <option value="">Any status</option>
-            {(Object.keys(STATUS) as TriggerStatus[]).map((s) => (
-              <option key={s} value={s}>
-                {STATUS[s].label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <InlineSelect
+          label="Status"
+          value={status}
+          options={[['', 'Any status'], ...choices(STATUS)]}
+          onChange={(v) => setQuery({ status: v || null })}
+        />
       }
     >
       {ops ? (
@@ -284,7 +254,7 @@ function TriggersPanel({
       <DataState live={triggers} loadingLabel="Loading triggers…">
         {(page) =>
           !page.items.length ? (
-            <p class="state-empty">No triggers{status ? ` with status “${STATUS[status].label}”` : ''}.</p>
+            <Empty>No triggers{status ? ` with status “${STATUS[status].label}”` : ''}.</Empty>
           ) : (
             <ul class="triggers">
               {page.items.map((t) => {
@@ -293,9 +263,7 @@ function TriggersPanel({
                 return (
                   <li key={t.id} class={`trigger trigger-${t.status}`}>
                     <div class="trigger-head">
-                      <Badge tone={st.tone} icon={st.icon}>
-                        {st.label}
-                      </Badge>{' '}
+                      <StatusBadge look={st} />{' '}
                       <strong class="trigger-rule">{t.rule_name}</strong>{' '}
                       <span class={`badge sev sev-${t.severity}`}>{titleCase(t.severity ?? '')}</span>{' '}
                       {t.campaign_id ? (
@@ -357,75 +325,50 @@ function TriggersPanel({
   );
 }
 
+/** The counts of a run, in column order. */
+const RUN_COUNTS = ['rules', 'campaigns', 'fired', 'firing', 'pending', 'resolved', 'no_data'] as const;
+const RUN_COLUMNS: Column[] = [
+  'Run at',
+  'Requested by',
+  'Categories',
+  ...RUN_COUNTS.map((k): Column => [titleCase(k), 'num']),
+  ['Took', 'num'],
+];
+
 function RunsPanel({ runs }: { runs: ReturnType<typeof useLive<{ items: EvaluationRun[] }>> }) {
   return (
     <Section title="Recent evaluation runs" id="runs">
       <DataState live={runs} loadingLabel="Loading runs…">
         {(page) =>
           !page.items.length ? (
-            <p class="state-empty">No evaluation runs yet. The scheduler runs them every minute where it is deployed.</p>
+            <Empty>No evaluation runs yet. The scheduler runs them every minute where it is deployed.</Empty>
           ) : (
-            <div class="table-wrap">
-              <table class="wide-table">
-                <caption class="sr-only">Evaluation runs, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Run at</th>
-                    <th scope="col">Requested by</th>
-                    <th scope="col">Categories</th>
-                    <th scope="col" class="num">
-                      Rules
-                    </th>
-                    <th scope="col" class="num">
-                      Campaigns
-                    </th>
-                    <th scope="col" class="num">
-                      Fired
-                    </th>
-                    <th scope="col" class="num">
-                      Firing
-                    </th>
-                    <th scope="col" class="num">
-                      Pending
-                    </th>
-                    <th scope="col" class="num">
-                      Resolved
-                    </th>
-                    <th scope="col" class="num">
-                      No data
-                    </th>
-                    <th scope="col" class="num">
-                      Took
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((r) => (
-                    <tr key={r.id}>
-                      <th scope="row">{dateTime(r.now)}</th>
-                      <td>
-                        <ActorBadge actor={r.requested_by} />
-                      </td>
-                      <td class="small">{(r.categories ?? []).map(titleCase).join(', ') || '—'}</td>
-                      <td class="num">{num(r.rules)}</td>
-                      <td class="num">{num(r.campaigns)}</td>
-                      <td class="num">{num(r.fired)}</td>
-                      <td class="num">{num(r.firing)}</td>
-                      <td class="num">{num(r.pending)}</td>
-                      <td class="num">{num(r.resolved)}</td>
-                      <td class="num">{num(r.no_data)}</td>
-                      <td class="num">{num(r.duration_ms)} ms</td>
-                    </tr>
+            <Table class="wide-table" caption="Evaluation runs, newest first" columns={RUN_COLUMNS}>
+              {page.items.map((r) => (
+                <tr key={r.id}>
+                  <th scope="row">{dateTime(r.now)}</th>
+                  <td>
+                    <ActorBadge actor={r.requested_by} />
+                  </td>
+                  <td class="small">{(r.categories ?? []).map(titleCase).join(', ') || '—'}</td>
+                  {RUN_COUNTS.map((k) => (
+                    <td class="num" key={k}>
+                      {num(r[k])}
+                    </td>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                  <td class="num">{num(r.duration_ms)} ms</td>
+                </tr>
+              ))}
+            </Table>
           )
         }
       </DataState>
     </Section>
   );
 }
+
+const ENABLED: Look = { tone: 'ok', icon: '●', label: 'Enabled' };
+const DISABLED: Look = { tone: 'muted', icon: '□', label: 'Disabled' };
 
 function RulesPanel({ rules, campaigns }: { rules: ReturnType<typeof useLive<MonitoringRule[]>>; campaigns: Campaign[] }) {
   const ops = can('operations');
@@ -468,64 +411,44 @@ function RulesPanel({ rules, campaigns }: { rules: ReturnType<typeof useLive<Mon
       <DataState live={rules} loadingLabel="Loading rules…">
         {(list) =>
           !list.length ? (
-            <p class="state-empty">No rules.</p>
+            <Empty>No rules.</Empty>
           ) : (
-            <div class="table-wrap">
-              <table class="wide-table">
-                <caption class="sr-only">Monitoring rules</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Rule</th>
-                    <th scope="col">Category</th>
-                    <th scope="col">Scope</th>
-                    <th scope="col">Condition</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Status</th>
-                    {ops ? <th scope="col">Actions</th> : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((r) => (
-                    <tr key={r.id}>
-                      <th scope="row">
-                        {r.name}
-                        {r.builtin ? <span class="badge tone-muted">Built-in</span> : null}
-                      </th>
-                      <td>{titleCase(r.category)}</td>
-                      <td class="small">{scopeText(r.scope, campaigns)}</td>
-                      <td class="small">{conditionText(r)}</td>
-                      <td class="small">
-                        {actionText(r.action)}
-                        <br />
-                        {r.approval === 'requires_approval' ? 'Needs approval' : 'Automatic'}
-                      </td>
-                      <td>
-                        {r.enabled === false ? (
-                          <Badge tone="muted" icon="□">
-                            Disabled
-                          </Badge>
-                        ) : (
-                          <Badge tone="ok" icon="●">
-                            Enabled
-                          </Badge>
-                        )}
-                      </td>
-                      {ops ? (
-                        <td class="nowrap">
-                          <button type="button" class="btn btn-small" onClick={() => setEditing(r)}>
-                            Edit<span class="sr-only"> rule {r.name}</span>
-                          </button>{' '}
-                          <button type="button" class="btn btn-small btn-ghost" disabled={action.busy} onClick={() => toggle(r)}>
-                            {r.enabled === false ? 'Enable' : 'Disable'}
-                            <span class="sr-only"> rule {r.name}</span>
-                          </button>
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              class="wide-table"
+              caption="Monitoring rules"
+              columns={['Rule', 'Category', 'Scope', 'Condition', 'Action', 'Status', ops ? 'Actions' : null]}
+            >
+              {list.map((r) => (
+                <tr key={r.id}>
+                  <th scope="row">
+                    {r.name}
+                    {r.builtin ? <span class="badge tone-muted">Built-in</span> : null}
+                  </th>
+                  <td>{titleCase(r.category)}</td>
+                  <td class="small">{scopeText(r.scope, campaigns)}</td>
+                  <td class="small">{conditionText(r)}</td>
+                  <td class="small">
+                    {actionText(r.action)}
+                    <br />
+                    {r.approval === 'requires_approval' ? 'Needs approval' : 'Automatic'}
+                  </td>
+                  <td>
+                    <StatusBadge look={r.enabled === false ? DISABLED : ENABLED} />
+                  </td>
+                  {ops ? (
+                    <td class="nowrap">
+                      <button type="button" class="btn btn-small" onClick={() => setEditing(r)}>
+                        Edit<span class="sr-only"> rule {r.name}</span>
+                      </button>{' '}
+                      <button type="button" class="btn btn-small btn-ghost" disabled={action.busy} onClick={() => toggle(r)}>
+                        {r.enabled === false ? 'Enable' : 'Disable'}
+                        <span class="sr-only"> rule {r.name}</span>
+                      </button>
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </Table>
           )
         }
       </DataState>

@@ -3,13 +3,14 @@
 // allocations (operations), and rebalance proposals with approve / reject
 // (the author never sees approve on their own proposal).
 import { useMemo, useState } from 'preact/hooks';
-import { get, post, request } from '../api/client';
-import type { Allocation, RebalanceProposal, Resource, Utilization } from '../api/types';
+import { get, post } from '../api/client';
+import type { RebalanceProposal, Resource, Utilization } from '../api/types';
 import { can, me } from '../auth';
 import { AllocationForm } from '../components/AllocationForm';
-import { ActionResult, Badge, DataState, Field, Link, RoleNote, Section, Updated, useAction } from '../components/ui';
-import { allCampaigns, campaignName } from '../lib/campaigns';
-import { addDays, dateTime, daysBetween, isoDay, todayUtc } from '../lib/format';
+import { AllocationTable } from '../components/AllocationTable';
+import { ActionButton, ActionResult, Badge, DataState, Empty, Field, FormActions, InlineSelect, type Look, PageHead, RoleNote, Section, StatusBadge, Table, Updated, useAction } from '../components/ui';
+import { campaignName, useCampaigns } from '../lib/campaigns';
+import { addDays, commaList, dateTime, daysBetween, isoDay, todayUtc } from '../lib/format';
 import { useLive } from '../lib/live';
 import { allResources } from '../lib/resources';
 import { location, setQuery } from '../router';
@@ -25,7 +26,7 @@ export default function Resources() {
   const resources = useLive(() => allResources(1_000), []);
   const allocations = useLive((signal) => get('/api/resources/allocations', { signal }), []);
   const proposals = useLive((signal) => get('/api/resources/rebalance-proposals', { signal }), []);
-  const campaigns = useLive(() => allCampaigns(), [], { interval: 30_000 });
+  const campaigns = useCampaigns();
   const reloadAll = () => {
     void util.reload();
     void resources.reload();
@@ -36,15 +37,11 @@ export default function Resources() {
 
   return (
     <div class="page page-wide">
-      <div class="page-head">
-        <div>
-          <h1>Resources</h1>
-          <p class="muted">
-            Load per resource and day from {from} to {to} (UTC days).
-          </p>
-        </div>
-        <Updated lives={[util, resources, allocations, proposals]} />
-      </div>
+      <PageHead
+        title="Resources"
+        sub={`Load per resource and day from ${from} to ${to} (UTC days).`}
+        actions={<Updated lives={[util, resources, allocations, proposals]} />}
+      />
       <div class="toolbar" role="group" aria-label="Period">
         <button type="button" class="btn btn-small" onClick={() => setQuery({ from: isoDay(addDays(new Date(`${from}T00:00:00Z`), -span)) })}>
           ← Earlier
@@ -59,15 +56,12 @@ export default function Resources() {
           <span class="field-label">Start day</span>
           <input type="date" value={from} onChange={(e) => setQuery({ from: e.currentTarget.value || null })} />
         </label>
-        <label class="field field-inline">
-          <span class="field-label">Days shown</span>
-          <select value={String(span)} onChange={(e) => setQuery({ days: e.currentTarget.value === '28' ? null : e.currentTarget.value })}>
-            <option value="14">14</option>
-            <option value="28">28</option>
-            <option value="56">56</option>
-            <option value="91">91</option>
-          </select>
-        </label>
+        <InlineSelect
+          label="Days shown"
+          value={String(span)}
+          options={['14', '28', '56', '91'].map((d): [string, string] => [d, d])}
+          onChange={(v) => setQuery({ days: v === '28' ? null : v })}
+        />
       </div>
 
       <Section title="Utilization" id="utilization">
@@ -105,7 +99,9 @@ export default function Resources() {
             <AllocationTable
               items={a.items.filter((x) => (x.to ?? '') >= from && (x.from ?? '') <= to)}
               resources={resources.data ?? []}
-              names={campaigns.data}
+              campaigns={campaigns.data ?? null}
+              caption="Allocations overlapping this period"
+              empty="No allocations in this period."
               onChanged={reloadAll}
             />
           )}
@@ -122,35 +118,20 @@ export default function Resources() {
         <DataState live={resources} loadingLabel="Loading resources…">
           {(list) =>
             !list.length ? (
-              <p class="state-empty">No resources yet.{ops ? ' Add the first with “Add a resource”.' : ''}</p>
+              <Empty>No resources yet.{ops ? ' Add the first with “Add a resource”.' : ''}</Empty>
             ) : (
-              <div class="table-wrap">
-                <table>
-                  <caption class="sr-only">Resources</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col" class="num">
-                        Capacity per day
-                      </th>
-                      <th scope="col">Skills</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((r) => (
-                      <tr key={r.id}>
-                        <th scope="row">{r.name}</th>
-                        <td>{kindLabel(r.kind)}</td>
-                        <td class="num">
-                          {r.capacity_per_day} {r.kind === 'budget_pool' ? 'minor units' : 'h'}
-                        </td>
-                        <td>{(r.skills ?? []).join(', ') || '—'}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table caption="Resources" columns={['Name', 'Kind', ['Capacity per day', 'num'], 'Skills']}>
+                {list.map((r) => (
+                  <tr key={r.id}>
+                    <th scope="row">{r.name}</th>
+                    <td>{kindLabel(r.kind)}</td>
+                    <td class="num">
+                      {r.capacity_per_day} {r.kind === 'budget_pool' ? 'minor units' : 'h'}
+                    </td>
+                    <td>{(r.skills ?? []).join(', ') || '—'}</td>
+                  </tr>
+                ))}
+              </Table>
             )
           }
         </DataState>
@@ -184,7 +165,7 @@ function HeatMap({ u, from, to, resources }: { u: Utilization; from: string; to:
   const days = daysBetween(from, to);
   const names = new Map(resources.map((r) => [r.id, r]));
   const rows = u.resources ?? [];
-  if (!rows.length) return <p class="state-empty">No resources to show. Operations adds people, teams and budget pools.</p>;
+  if (!rows.length) return <Empty>No resources to show. Operations adds people, teams and budget pools.</Empty>;
   const over = u.overallocations ?? [];
   return (
     <>
@@ -291,79 +272,6 @@ function HeatMap({ u, from, to, resources }: { u: Utilization; from: string; to:
   );
 }
 
-function AllocationTable({
-  items,
-  resources,
-  names,
-  onChanged,
-}: {
-  items: Allocation[];
-  resources: Resource[];
-  names: Parameters<typeof campaignName>[0];
-  onChanged: () => void;
-}) {
-  const del = useAction();
-  const byId = new Map(resources.map((r) => [r.id, r]));
-  const ops = can('operations');
-  if (!items.length) return <p class="state-empty">No allocations in this period.</p>;
-  return (
-    <>
-      <ActionResult action={del} />
-      <div class="table-wrap">
-        <table>
-          <caption class="sr-only">Allocations overlapping this period</caption>
-          <thead>
-            <tr>
-              <th scope="col">Resource</th>
-              <th scope="col">Campaign</th>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-              <th scope="col" class="num">
-                Per day
-              </th>
-              {ops ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((a) => (
-              <tr key={a.id}>
-                <th scope="row">{byId.get(a.resource_id)?.name ?? a.resource_id}</th>
-                <td>
-                  <Link href={`/campaigns/${encodeURIComponent(a.campaign_id ?? '')}`}>{campaignName(names, a.campaign_id)}</Link>
-                </td>
-                <td>{a.from}</td>
-                <td>{a.to}</td>
-                <td class="num">{a.amount_per_day}</td>
-                {ops ? (
-                  <td>
-                    <button
-                      type="button"
-                      class="btn btn-small btn-ghost"
-                      disabled={del.busy}
-                      onClick={() =>
-                        del.run(async () => {
-                          await request('delete', '/api/resources/allocations/{id}', { path: { id: a.id ?? '' } });
-                          onChanged();
-                        }, 'Allocation removed.')
-                      }
-                    >
-                      Remove
-                      <span class="sr-only">
-                        {' '}
-                        allocation of {byId.get(a.resource_id)?.name ?? a.resource_id} to {campaignName(names, a.campaign_id)}
-                      </span>
-                    </button>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </>
-  );
-}
-
 function ResourceForm({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [kind, setKind] = useState<'person' | 'team' | 'budget_pool'>('person');
@@ -382,10 +290,7 @@ function ResourceForm({ onCreated }: { onCreated: () => void }) {
               name,
               kind,
               capacity_per_day: Number(capacity),
-              skills: skills
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean),
+              skills: commaList(skills),
             },
           });
           onCreated();
@@ -409,15 +314,16 @@ function ResourceForm({ onCreated }: { onCreated: () => void }) {
       <Field label="Skills" hint="Comma separated">
         <input value={skills} onInput={(e) => setSkills(e.currentTarget.value)} />
       </Field>
-      <div class="form-actions">
-        <button type="submit" class="btn btn-primary" disabled={action.busy}>
-          Add resource
-        </button>
-      </div>
-      <ActionResult action={action} />
+      <FormActions action={action} submit="Add resource" />
     </form>
   );
 }
+
+const PROPOSAL: Record<string, Look> = {
+  pending: { tone: 'warn', icon: '…', label: 'Pending' },
+  approved: { tone: 'ok', icon: '✓', label: 'Approved' },
+  rejected: { tone: 'muted', icon: '✗', label: 'Rejected' },
+};
 
 function RebalancePanel({
   from,
@@ -458,19 +364,16 @@ function RebalancePanel({
       id="rebalance"
       actions={
         ops ? (
-          <button
-            type="button"
-            class="btn btn-small"
-            disabled={action.busy}
-            onClick={() =>
-              action.run(async () => {
-                await post('/api/resources/rebalance-proposals', { body: { from, to } });
-                onChanged();
-              }, 'Proposal created.')
-            }
+          <ActionButton
+            action={action}
+            run={async () => {
+              await post('/api/resources/rebalance-proposals', { body: { from, to } });
+              onChanged();
+            }}
+            done="Proposal created."
           >
             Propose a rebalance for this period
-          </button>
+          </ActionButton>
         ) : null
       }
     >
@@ -478,7 +381,7 @@ function RebalancePanel({
       <DataState live={proposals} loadingLabel="Loading proposals…">
         {() =>
           !sorted.length ? (
-            <p class="state-empty">No rebalance proposals.</p>
+            <Empty>No rebalance proposals.</Empty>
           ) : (
             <ul class="proposals">
               {listed.slice(0, limit).map((p) => {
@@ -486,19 +389,7 @@ function RebalancePanel({
                 return (
                   <li key={p.id} class="proposal">
                     <p>
-                      {p.status === 'pending' ? (
-                        <Badge tone="warn" icon="…">
-                          Pending
-                        </Badge>
-                      ) : p.status === 'approved' ? (
-                        <Badge tone="ok" icon="✓">
-                          Approved
-                        </Badge>
-                      ) : (
-                        <Badge tone="muted" icon="✗">
-                          Rejected
-                        </Badge>
-                      )}{' '}
+                      <StatusBadge look={PROPOSAL[p.status ?? 'rejected'] ?? PROPOSAL.rejected} />{' '}
                       <strong>
                         {p.range?.from} – {p.range?.to}
                       </strong>{' '}

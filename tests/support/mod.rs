@@ -45,6 +45,7 @@ pub fn build_components() {
         if only
             .as_deref()
             .is_none_or(|o| o.split(',').any(|x| x.trim() == "dashboard"))
+            && !dashboard_is_fresh()
         {
             let app = opsflow_host::manifest::load(&workspace().join("spin.toml"))
                 .expect("spin.toml loads");
@@ -67,6 +68,42 @@ pub fn build_components() {
         let status = cmd.status().expect("cargo runs");
         assert!(status.success(), "component build failed");
     });
+}
+
+/// Whether the dashboard's `.wasm` is newer than everything it is built from (the
+/// front end's sources, its lock file, the OpenAPI fragments its types come from,
+/// the component and the assets crate), so each test binary does not rebuild it.
+fn dashboard_is_fresh() -> bool {
+    fn newest(path: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(path).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
+        }
+        std::fs::read_dir(path)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name() != "node_modules" && e.file_name() != "dist")
+            .filter_map(|e| newest(&e.path()))
+            .max()
+    }
+    let root = workspace();
+    let built = root.join("target/wasm32-wasip2/release/dashboard.wasm");
+    let Some(built) = std::fs::metadata(built).and_then(|m| m.modified()).ok() else {
+        return false;
+    };
+    let sources = [
+        "components/dashboard/web/src",
+        "components/dashboard/web/index.html",
+        "components/dashboard/web/package-lock.json",
+        "components/dashboard/web/vite.config.ts",
+        "components/dashboard/src",
+        "crates/assets/src",
+        "crates/api/src",
+        "docs/openapi",
+    ];
+    sources
+        .iter()
+        .all(|s| newest(&root.join(s)).is_some_and(|t| t < built))
 }
 
 /// The `api_tokens` variable for [`TOKENS`] (and the scheduler).

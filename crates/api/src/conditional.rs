@@ -21,11 +21,18 @@ pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
         .any(|t| t.trim() == "*" || plain(t) == want)
 }
 
+/// The first 12 bytes of the SHA-256 of `bytes`, in hex: the opaque part of the
+/// validators made here and for the dashboard's embedded files.
+pub fn digest_tag(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A weak validator of `body`.
 pub fn weak_etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
+    format!("W/\"{}\"", digest_tag(body))
 }
 
 /// Gives a `GET` 200 answer its validator and turns it into a 304 when the

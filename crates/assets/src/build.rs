@@ -5,7 +5,6 @@
 //! files are gzip-compressed once here, and each file's `ETag` is the SHA-256 of
 //! its bytes, so a validator changes exactly when the file does.
 
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -37,9 +36,7 @@ pub fn compressible(content_type: &str) -> bool {
 
 /// A quoted strong validator for `bytes`.
 pub fn etag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", opsflow_api::conditional::digest_tag(bytes))
 }
 
 /// Writes `out_dir/assets.rs` (a `static ASSETS: &[opsflow_assets::Asset]`) for

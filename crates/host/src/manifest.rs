@@ -442,6 +442,21 @@ command = "cargo build"
     }
 
     #[test]
+    fn an_outbound_host_template_must_name_a_declared_variable() {
+        let ok = MINIMAL.replace(
+            "key_value_stores = [\"default\"]",
+            "key_value_stores = [\"default\"]\nallowed_outbound_hosts = [\"{{ greeting }}\"]",
+        );
+        parse(&ok, Path::new(".")).expect("a declared variable");
+        let bad = ok.replace("{{ greeting }}", "{{ base }}");
+        let err = format!("{:#}", parse(&bad, Path::new(".")).unwrap_err());
+        assert!(
+            err.contains("undefined application variable 'base'"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_cron_expression_is_refused() {
         let text = MINIMAL.replace("0 * * * * *", "every minute");
         assert!(parse(&text, Path::new(".")).is_err());

@@ -6,8 +6,8 @@ import type { Alert, PaceStatus, SuccessReport } from '../api/types';
 
 export type Insight = {
   pace: PaceStatus;
-  /** Achieved fraction ÷ expected fraction of the worst objective, when known. */
-  paceRatio: number | null;
+  /** How much of its target the worst-paced objective has reached (0.5 = 50%), when known. */
+  achieved: number | null;
   firing: number;
   pending: number;
   error: boolean;
@@ -22,19 +22,17 @@ let running = 0;
 
 const ORDER: PaceStatus[] = ['behind', 'on_track', 'ahead', 'no_data'];
 
-export function summarisePace(report: SuccessReport): { pace: PaceStatus; ratio: number | null } {
+export function summarisePace(report: SuccessReport): { pace: PaceStatus; achieved: number | null } {
   let worst: PaceStatus = 'no_data';
-  let ratio: number | null = null;
+  let achieved: number | null = null;
   for (const k of report.kpis ?? []) {
     const s = k.pace?.status ?? 'no_data';
     if (ORDER.indexOf(s) < ORDER.indexOf(worst)) {
       worst = s;
-      const e = k.pace?.expected_fraction;
-      const a = k.pace?.achieved_fraction;
-      ratio = e && a !== null && a !== undefined ? a / e : null;
+      achieved = k.pace?.achieved_fraction ?? null;
     }
   }
-  return { pace: worst, ratio };
+  return { pace: worst, achieved };
 }
 
 export function countAlerts(items: Alert[]): { firing: number; pending: number } {
@@ -49,11 +47,11 @@ async function fetchInsight(id: string): Promise<Insight> {
     get('/api/campaigns/{id}/report', { path: { id } }),
     get('/api/evaluations/alerts', { query: { campaign_id: id } }),
   ]);
-  const pace = report.status === 'fulfilled' ? summarisePace(report.value) : { pace: 'no_data' as const, ratio: null };
+  const pace = report.status === 'fulfilled' ? summarisePace(report.value) : { pace: 'no_data' as const, achieved: null };
   const counts = alerts.status === 'fulfilled' ? countAlerts(alerts.value.items ?? []) : { firing: 0, pending: 0 };
   return {
     pace: pace.pace,
-    paceRatio: pace.ratio,
+    achieved: pace.achieved,
     ...counts,
     error: report.status === 'rejected' || alerts.status === 'rejected',
   };

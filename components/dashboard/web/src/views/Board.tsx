@@ -259,7 +259,7 @@ function Card({ c, ready }: { c: Campaign; ready: boolean }) {
             <PaceBadge
               prefix="Pace"
               status={info.pace}
-              detail={info.paceRatio !== null && info.pace !== 'no_data' ? `${Math.round(info.paceRatio * 100)}%` : undefined}
+              detail={info.achieved !== null && info.pace !== 'no_data' ? `${Math.round(info.achieved * 100)}% of target` : undefined}
             />
             {info.firing > 0 ? (
               <Badge tone="bad" icon="⚑">

@@ -46,7 +46,6 @@ async fn the_page_and_deep_links_are_served_with_strict_security_headers() {
         assert!(r.body.contains("<div id=\"app\""), "{path}: {}", r.body);
         assert!(!r.body.contains("<script>"), "no inline script: {}", r.body);
     }
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,7 +86,6 @@ async fn hashed_assets_are_immutable_revalidate_with_etags_and_compress() {
         )
         .await;
     assert_eq!(page.status, 304);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,7 +104,6 @@ async fn unknown_files_are_404_and_only_get_and_head_are_allowed() {
     let head = app.send("HEAD", "/inbox", None, None, &[]).await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -137,7 +134,6 @@ async fn the_api_keeps_its_routes_under_the_catch_all() {
         .send("GET", "/.well-known/spin/health", None, None, &[])
         .await;
     assert_eq!(health.status, 200);
-    app.stop().await;
 }
 
 #[test]

@@ -48,7 +48,6 @@ async fn health_answers_and_every_component_route_answers_without_5xx() {
             }
         }
     }
-    app.stop().await;
 }
 
 #[test]
@@ -94,11 +93,8 @@ async fn a_cron_scheduler_that_needs_service_chaining_is_refused_as_spin_refuses
             r#"allowed_outbound_hosts = ["http://threshold-check.spin.internal", "http://trigger-dispatch.spin.internal"]"#,
         )],
     );
-    let err = match opsflow_host::up(opts).await {
-        Ok(host) => {
-            host.stop().await;
-            panic!("a chaining cron component must not start");
-        }
+    let err = match opsflow_host::up(opts).await.map(support::App::from) {
+        Ok(_app) => panic!("a chaining cron component must not start"),
         Err(e) => format!("{e:#}"),
     };
     assert_eq!(
@@ -117,11 +113,7 @@ async fn a_cron_scheduler_that_needs_service_chaining_is_refused_as_spin_refuses
     opts.component_ids = ["campaign-intake", "trigger-dispatch"]
         .map(String::from)
         .to_vec();
-    opsflow_host::up(opts)
-        .await
-        .expect("the cron trigger goes with its component")
-        .stop()
-        .await;
+    support::App::up(opts).await;
 }
 
 #[test]
@@ -150,12 +142,7 @@ async fn selective_deployment_serves_the_four_http_components_without_the_schedu
     ]
     .map(String::from)
     .to_vec();
-    let host = opsflow_host::up(opts)
-        .await
-        .expect("starts without the cron component");
-    let r = reqwest::get(format!("{}/api/openapi.json", host.url()))
-        .await
-        .expect("get");
-    assert_eq!(r.status().as_u16(), 200);
-    host.stop().await;
+    let app = support::App::up(opts).await;
+    let r = app.send("GET", "/api/openapi.json", None, None, &[]).await;
+    assert_eq!(r.status, 200);
 }

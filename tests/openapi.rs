@@ -124,5 +124,4 @@ async fn the_served_document_is_the_merged_one() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), document());
     assert_eq!(r.json()["openapi"], "3.1.0");
-    app.stop().await;
 }

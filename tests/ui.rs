@@ -48,7 +48,7 @@ async fn the_dashboard_works_for_every_role_in_chromium() {
     let app = support::App::start_in(&state, &[("notify_signing_secret", SECRET)]).await;
     let shots = support::workspace().join("target/ui-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let url = app.host.url();
+    let url = app.host().url();
     let run = tokio::task::spawn_blocking(move || {
         sh(&ui, "npx --no-install playwright test")
             .env("OPSFLOW_URL", url)
@@ -60,7 +60,6 @@ async fn the_dashboard_works_for_every_role_in_chromium() {
     .await
     .expect("runner joined")
     .expect("playwright runs");
-    app.stop().await;
     assert!(
         run.success(),
         "browser tests failed (see the Playwright output above)"

@@ -280,7 +280,6 @@ async fn duplicate_sendgrid_event_is_counted_once() {
         totals(&app, "c-sg").await,
         json!({"opened": 4, "clicked": 4, "delivered": 1})
     );
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -331,7 +330,6 @@ async fn sendgrid_rejects_bad_signatures_and_malformed_bodies() {
     let huge = vec![b' '; 1024 * 1024 + 1];
     let r = post_raw(&app, "/webhooks/sendgrid", &good, huge).await;
     assert_eq!(r.status, 413, "{}", r.body);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -406,7 +404,6 @@ async fn mandrill_webhooks_verify_count_and_answer_the_url_check() {
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -477,7 +474,6 @@ async fn hubspot_webhooks_verify_within_five_minutes() {
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -538,7 +534,6 @@ async fn generic_standard_webhooks_verify_and_dedupe() {
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -550,7 +545,6 @@ async fn unconfigured_platforms_answer_503_with_retry_after() {
         assert!(r.header("retry-after").is_some(), "{platform}");
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -589,7 +583,6 @@ async fn unattributed_and_unknown_events_are_kept_for_inspection() {
         )
         .await;
     assert_eq!(r.status, 403);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -599,9 +592,9 @@ async fn a_store_fault_mid_batch_is_503_and_the_retry_counts_exactly_once() {
     for n in 0..10u64 {
         let campaign = format!("c-fault-{n}");
         let body = sendgrid_batch(&format!("f{n}"), &campaign, 30);
-        app.host.faults().fail_kv(n, 1);
+        app.host().faults().fail_kv(n, 1);
         let first = post_sendgrid(&app, body.clone()).await;
-        app.host.faults().clear();
+        app.host().faults().clear();
         if first.status != 200 {
             failed += 1;
             assert_eq!(first.status, 503, "fault at {n}: {}", first.body);
@@ -620,7 +613,6 @@ async fn a_store_fault_mid_batch_is_503_and_the_retry_counts_exactly_once() {
         );
     }
     assert!(failed >= 4, "only {failed} injected faults hit the batch");
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -652,9 +644,6 @@ async fn concurrent_batches_to_one_campaign_hour_lose_nothing() {
         totals(&app, "c-busy").await,
         json!({"delivered": 39, "opened": 39, "clicked": 39})
     );
-    if let Ok(app) = std::sync::Arc::try_unwrap(app) {
-        app.stop().await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -663,13 +652,13 @@ async fn a_hundred_event_batch_costs_at_most_ten_kv_calls() {
     let mut costs = Vec::new();
     for i in 0..3 {
         let body = sendgrid_batch(&format!("cost{i}"), "c-cost", 100);
-        let before = app.host.stats().kv_total("campaign-intake");
+        let before = app.host().stats().kv_total("campaign-intake");
         let r = post_sendgrid(&app, body).await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let after = app.host.stats().kv_total("campaign-intake");
+        let after = app.host().stats().kv_total("campaign-intake");
         costs.push(after - before);
     }
-    let detail = app.host.stats().kv_calls;
+    let detail = app.host().stats().kv_calls;
     println!(
         "KV calls per 100-event SendGrid batch (first, second, third): {costs:?}; totals by op: {detail:?}"
     );
@@ -679,7 +668,6 @@ async fn a_hundred_event_batch_costs_at_most_ten_kv_calls() {
         json!(99),
         "3 × 33 opens"
     );
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -779,7 +767,6 @@ async fn manual_samples_are_counted_once_and_read_back_by_day() {
         totals(&app, "c-manual").await,
         json!({"conversions": 13, "spend": 1250})
     );
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -814,5 +801,4 @@ async fn cleanup_is_for_operations_and_keeps_recent_dedupe_ids() {
         totals(&app, "c-clean").await,
         json!({"delivered": 2, "opened": 2, "clicked": 2})
     );
-    app.stop().await;
 }

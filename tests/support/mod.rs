@@ -16,16 +16,33 @@ const COMPONENTS: [&str; 5] = [
     "scheduler",
 ];
 
-/// Bearer tokens the tests use, by role.
+/// Marketing: mia.
+pub const MIA: &str = "marketing-token";
+/// Marketing: max, a second marketing user.
+pub const MAX: &str = "marketing2-token";
+/// Operations: olga.
+pub const OLGA: &str = "operations-token";
+/// Operations: omar, the second operations approver.
+pub const OMAR: &str = "operations2-token";
+/// Brand reviewer: bree.
+pub const BREE: &str = "brand-token";
+/// Compliance reviewer: cole.
+pub const COLE: &str = "compliance-token";
+/// Admin: ada.
+pub const ADA: &str = "admin-token";
+/// Viewer: vic, who may read everything and change nothing.
+pub const VIC: &str = "viewer-token";
+
+/// Bearer tokens the tests use: `(token, sub, roles)`.
 pub const TOKENS: [(&str, &str, &[&str]); 8] = [
-    ("marketing-token", "mia", &["marketing"]),
-    ("marketing2-token", "max", &["marketing"]),
-    ("operations-token", "olga", &["operations"]),
-    ("operations2-token", "omar", &["operations"]),
-    ("brand-token", "bree", &["brand_reviewer"]),
-    ("compliance-token", "cole", &["compliance_reviewer"]),
-    ("admin-token", "ada", &["admin"]),
-    ("viewer-token", "vic", &["viewer"]),
+    (MIA, "mia", &["marketing"]),
+    (MAX, "max", &["marketing"]),
+    (OLGA, "olga", &["operations"]),
+    (OMAR, "omar", &["operations"]),
+    (BREE, "bree", &["brand_reviewer"]),
+    (COLE, "cole", &["compliance_reviewer"]),
+    (ADA, "ada", &["admin"]),
+    (VIC, "vic", &["viewer"]),
 ];
 
 /// The token the scheduler uses.
@@ -225,11 +242,42 @@ pub async fn start(name: &str) -> App {
     App::start_in(&state, &[]).await
 }
 
-/// A running app and a client for it.
+/// A running app and a client for it. Dropping it stops the app and waits for it
+/// to end, so a test ends its app by ending (or failing an assertion); only a test
+/// that restarts on the same state directory calls [`App::stop`] itself.
 pub struct App {
-    pub host: RunningApp,
+    /// `Some` until the app is stopped.
+    host: Option<RunningApp>,
     pub client: reqwest::Client,
-    pub state: PathBuf,
+}
+
+impl From<RunningApp> for App {
+    fn from(host: RunningApp) -> Self {
+        Self {
+            host: Some(host),
+            client: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let Some(host) = self.host.take() else {
+            return;
+        };
+        let multi_thread = tokio::runtime::RuntimeFlavor::MultiThread;
+        match tokio::runtime::Handle::try_current() {
+            // The tests' runtime: wait for the app's tasks to end, as `stop` does.
+            Ok(rt) if rt.runtime_flavor() == multi_thread && !std::thread::panicking() => {
+                tokio::task::block_in_place(|| rt.block_on(host.stop()));
+            }
+            // A failed test (whose runtime may be shutting down) or a single-threaded
+            // runtime must not block here: stop without waiting.
+            Ok(rt) => drop(rt.spawn(host.stop())),
+            // Outside a runtime the app's tasks ended with it.
+            Err(_) => drop(host),
+        }
+    }
 }
 
 /// A response, read whole.
@@ -251,19 +299,26 @@ impl Reply {
 }
 
 impl App {
+    /// Starts the app with `vars` on `state`, which may hold an earlier run's data.
     pub async fn start_in(state: &Path, vars: &[(&str, &str)]) -> Self {
-        let host = opsflow_host::up(options(state, vars))
+        Self::up(options(state, vars)).await
+    }
+
+    /// Starts the app with `opts`.
+    pub async fn up(opts: UpOptions) -> Self {
+        let host = opsflow_host::up(opts)
             .await
-            .expect("host starts");
-        Self {
-            host,
-            client: reqwest::Client::new(),
-            state: state.to_path_buf(),
-        }
+            .unwrap_or_else(|e| panic!("host starts: {e:#}"));
+        Self::from(host)
+    }
+
+    /// The running host: its counters and fault switches.
+    pub fn host(&self) -> &RunningApp {
+        self.host.as_ref().expect("the app is running")
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.host.url())
+        format!("{}{path}", self.host().url())
     }
 
     /// Sends a request; `token` is a bearer token, `body` JSON when present.
@@ -320,7 +375,46 @@ impl App {
             .collect()
     }
 
-    pub async fn stop(self) {
-        self.host.stop().await;
+    /// Stops the app and waits for it to end, before a restart on the same state
+    /// directory; any other test lets the handle stop the app on drop.
+    pub async fn stop(mut self) {
+        if let Some(host) = self.host.take() {
+            host.stop().await;
+        }
     }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// RFC 3339 (UTC) for a Unix time: days since the epoch to a civil date (Howard
+/// Hinnant's algorithm).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The `YYYY-MM-DD` day of a Unix time.
+pub fn day(secs: i64) -> String {
+    rfc3339(secs)[..10].to_string()
 }

@@ -1,0 +1,16 @@
+//! Black-box tests: campaigns, stage gates and handoffs, resources, allocations,
+//! utilization and rebalancing, over HTTP against the compiled campaign-intake.
+//!
+//! One test binary (the components are built once), a module per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod builders;
+
+mod access;
+mod hostile_input;
+mod http;
+mod lifecycle;
+mod rebalancing;
+mod store;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
-/// A parsed schedule.
+/// A seconds-first cron expression that parsed; [`Schedule::next_after`] gives its ticks.
 #[derive(Debug, Clone)]
 pub struct Schedule(Cron);
 

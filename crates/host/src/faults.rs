@@ -51,7 +51,7 @@ impl Faults {
         self.kv_fail_count.store(count, Ordering::SeqCst);
     }
 
-    /// Delays every KV call.
+    /// Delays every KV call by `ms` milliseconds from now on (0: no delay).
     pub fn delay_kv(&self, ms: u64) {
         self.kv_delay_ms.store(ms, Ordering::SeqCst);
     }

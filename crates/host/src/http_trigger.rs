@@ -18,9 +18,9 @@ use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 /// What `/.well-known/spin/info` reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AppInfo {
-    /// Application name.
+    /// `application.name` from the manifest.
     pub name: String,
-    /// Application version.
+    /// `application.version` from the manifest (empty when absent).
     pub version: String,
 }
 

@@ -47,7 +47,7 @@ pub enum KvMode {
 /// How to run an app.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
-    /// The manifest.
+    /// Path of the `spin.toml`; relative paths in it resolve against its directory.
     pub manifest: PathBuf,
     /// Address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
@@ -65,7 +65,7 @@ pub struct UpOptions {
     pub component_ids: Vec<String>,
     /// Process environment lookups for `SPIN_VARIABLE_*` (tests pass their own).
     pub env_vars: Option<BTreeMap<String, String>>,
-    /// Fault switches.
+    /// Fault switches a test can flip while the app runs.
     pub faults: Arc<Faults>,
     /// Where compiled components are cached between runs (default: the state directory).
     pub compile_cache: Option<PathBuf>,
@@ -93,7 +93,8 @@ impl UpOptions {
     }
 }
 
-/// A running app.
+/// An app being served: its address, counters and fault switches, until
+/// [`RunningApp::stop`].
 pub struct RunningApp {
     addr: SocketAddr,
     runtime: Arc<runtime::Runtime>,
@@ -102,7 +103,7 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// The bound address.
+    /// The address the listener bound (the real port when port 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -112,7 +113,7 @@ impl RunningApp {
         format!("http://{}", self.addr)
     }
 
-    /// Counters so far.
+    /// Requests, instantiations and KV calls counted since the app started.
     pub fn stats(&self) -> Snapshot {
         self.runtime.shared().stats.snapshot()
     }
@@ -124,7 +125,7 @@ impl RunningApp {
         self.runtime.shared().stores.get(label).cloned()
     }
 
-    /// Fault switches.
+    /// The fault switches, to inject KV or outbound failures while the app runs.
     pub fn faults(&self) -> &Faults {
         &self.runtime.shared().faults
     }
@@ -149,20 +150,10 @@ impl RunningApp {
 /// Loads, compiles and starts serving an app.
 pub async fn up(opts: UpOptions) -> Result<RunningApp> {
     let app = manifest::load(&opts.manifest)?;
-    for id in &opts.component_ids {
-        if !app.components.contains_key(id) {
-            anyhow::bail!("--component-id {id}: the application has no component '{id}'");
-        }
-    }
-    let selected =
-        |c: &str| opts.component_ids.is_empty() || opts.component_ids.iter().any(|s| s == c);
+    check_component_ids(&app, &opts.component_ids)?;
+    let selected = |c: &str| is_selected(&opts.component_ids, c);
     host_requirements::check(&app, &selected)?;
-    let state_dir = opts
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| app.base_dir.join(".spin"));
-    std::fs::create_dir_all(&state_dir)
-        .with_context(|| format!("failed to create state directory {}", state_dir.display()))?;
+    let state_dir = create_state_dir(&opts, &app)?;
 
     let env_lookup = |k: &str| match &opts.env_vars {
         Some(map) => map.get(k).cloned(),
@@ -174,27 +165,7 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
         None => runtime_config::RuntimeConfig::default(),
     };
     let stores: HashMap<String, Arc<dyn kv::Backend>> = config.open_stores(&state_dir, &opts.kv)?;
-
-    let http_routes: Vec<(&str, &str)> = app
-        .http_triggers
-        .iter()
-        .filter(|t| selected(&t.component))
-        .filter_map(|t| t.route.as_deref().map(|r| (t.component.as_str(), r)))
-        .collect();
-    let (router, duplicates) = routes::Router::build(&app.http_base, http_routes)?;
-    for d in &duplicates {
-        eprintln!(
-            "warning: route {} is used by components '{}' and '{}'; '{}' will handle it",
-            d.route, d.replaced, d.effective, d.effective
-        );
-    }
-    if router
-        .routes()
-        .iter()
-        .any(|r| r.based.starts_with(routes::WELL_KNOWN_PREFIX))
-    {
-        anyhow::bail!("routes under {} are reserved", routes::WELL_KNOWN_PREFIX);
-    }
+    let router = build_router(&app, &selected)?;
 
     let runtime = Arc::new(runtime::Runtime::new(runtime::RuntimeOptions {
         app: &app,
@@ -218,16 +189,7 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
     });
 
     if opts.verbose {
-        println!("Serving http://{addr}");
-        println!("Available Routes:");
-        for r in runtime.router.routes() {
-            let shown = if r.is_wildcard() {
-                format!("{}/...", r.based_prefix())
-            } else {
-                r.based.clone()
-            };
-            println!("  {}: http://{addr}{}", r.component, shown);
-        }
+        print_routes(addr, &runtime.router);
     }
 
     let mut tasks = Vec::new();
@@ -237,21 +199,99 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
             eprintln!("server failed: {e:?}");
         }
     }));
-    for trigger in app.cron_triggers.iter().filter(|t| selected(&t.component)) {
-        let schedule = cron::parse_expression(&trigger.cron_expression)?;
-        let runtime = runtime.clone();
-        let component = trigger.component.clone();
-        if opts.verbose {
-            println!("  {component}: cron \"{}\"", trigger.cron_expression);
-        }
-        tasks.push(tokio::spawn(async move {
-            cron::run_schedule(schedule, component, runtime).await;
-        }));
-    }
+    spawn_cron_triggers(&app, &selected, &runtime, opts.verbose, &mut tasks)?;
     Ok(RunningApp {
         addr,
         runtime,
         shutdown,
         tasks,
     })
+}
+
+/// Refuses a `--component-id` the manifest does not declare.
+fn check_component_ids(app: &manifest::App, component_ids: &[String]) -> Result<()> {
+    for id in component_ids {
+        if !app.components.contains_key(id) {
+            anyhow::bail!("--component-id {id}: the application has no component '{id}'");
+        }
+    }
+    Ok(())
+}
+
+/// Whether `--component-id` selects `component` (no ids selects every component).
+fn is_selected(component_ids: &[String], component: &str) -> bool {
+    component_ids.is_empty() || component_ids.iter().any(|s| s == component)
+}
+
+/// The state directory (default `.spin` beside the manifest), created if missing.
+fn create_state_dir(opts: &UpOptions, app: &manifest::App) -> Result<PathBuf> {
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| app.base_dir.join(".spin"));
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("failed to create state directory {}", state_dir.display()))?;
+    Ok(state_dir)
+}
+
+/// The router over the selected components' public routes; warns about a route two
+/// components claim and refuses routes under the reserved `/.well-known/spin` prefix.
+fn build_router(app: &manifest::App, selected: &dyn Fn(&str) -> bool) -> Result<routes::Router> {
+    let http_routes: Vec<(&str, &str)> = app
+        .http_triggers
+        .iter()
+        .filter(|t| selected(&t.component))
+        .filter_map(|t| t.route.as_deref().map(|r| (t.component.as_str(), r)))
+        .collect();
+    let (router, duplicates) = routes::Router::build(&app.http_base, http_routes)?;
+    for d in &duplicates {
+        eprintln!(
+            "warning: route {} is used by components '{}' and '{}'; '{}' will handle it",
+            d.route, d.replaced, d.effective, d.effective
+        );
+    }
+    if router
+        .routes()
+        .iter()
+        .any(|r| r.based.starts_with(routes::WELL_KNOWN_PREFIX))
+    {
+        anyhow::bail!("routes under {} are reserved", routes::WELL_KNOWN_PREFIX);
+    }
+    Ok(router)
+}
+
+/// Prints where the app serves and its route table, as `spin up` does.
+fn print_routes(addr: SocketAddr, router: &routes::Router) {
+    println!("Serving http://{addr}");
+    println!("Available Routes:");
+    for r in router.routes() {
+        let shown = if r.is_wildcard() {
+            format!("{}/...", r.based_prefix())
+        } else {
+            r.based.clone()
+        };
+        println!("  {}: http://{addr}{}", r.component, shown);
+    }
+}
+
+/// Starts one task per cron trigger of a selected component.
+fn spawn_cron_triggers(
+    app: &manifest::App,
+    selected: &dyn Fn(&str) -> bool,
+    runtime: &Arc<runtime::Runtime>,
+    verbose: bool,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<()> {
+    for trigger in app.cron_triggers.iter().filter(|t| selected(&t.component)) {
+        let schedule = cron::parse_expression(&trigger.cron_expression)?;
+        let runtime = runtime.clone();
+        let component = trigger.component.clone();
+        if verbose {
+            println!("  {component}: cron \"{}\"", trigger.cron_expression);
+        }
+        tasks.push(tokio::spawn(async move {
+            cron::run_schedule(schedule, component, runtime).await;
+        }));
+    }
+    Ok(())
 }

@@ -177,66 +177,8 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<App> {
         Some(2) => {}
         _ => bail!("unsupported manifest version: this host reads spin_manifest_version = 2"),
     }
-    let mut variables = BTreeMap::new();
-    for (name, decl) in raw.variables {
-        check_variable_name(&name)?;
-        if decl.required && decl.default.is_some() {
-            bail!("variable '{name}' may not be both required and have a default");
-        }
-        variables.insert(name, decl);
-    }
-
-    let mut components = BTreeMap::new();
-    for (id, c) in raw.component {
-        check_component_id(&id)?;
-        let source = match c.source {
-            None => bail!("component '{id}': missing field `source`"),
-            Some(toml::Value::String(s)) => base_dir.join(s),
-            Some(_) => bail!(
-                "component '{id}': only a local file `source` is supported by this host (URL and registry sources need `spin up`)"
-            ),
-        };
-        for (name, template) in &c.variables {
-            check_variable_name(name)?;
-            for reference in crate::variables::template_references(template)
-                .with_context(|| format!("component '{id}': variable '{name}'"))?
-            {
-                if !variables.contains_key(&reference) {
-                    bail!(
-                        "component '{id}': variable '{name}' references undefined application variable '{reference}'"
-                    );
-                }
-            }
-        }
-        for host in c
-            .allowed_outbound_hosts
-            .iter()
-            .filter(|h| crate::outbound::is_template(h))
-        {
-            for reference in crate::variables::template_references(host)
-                .with_context(|| format!("component '{id}': allowed_outbound_hosts"))?
-            {
-                if !variables.contains_key(&reference) {
-                    bail!(
-                        "component '{id}': allowed_outbound_hosts entry '{host}' references undefined application variable '{reference}'"
-                    );
-                }
-            }
-        }
-        components.insert(
-            id.clone(),
-            Component {
-                id,
-                source,
-                key_value_stores: c.key_value_stores,
-                allowed_outbound_hosts: c.allowed_outbound_hosts,
-                variables: c.variables,
-                environment: c.environment,
-                build: c.build,
-            },
-        );
-    }
-
+    let variables = parse_variables(raw.variables)?;
+    let components = parse_components(raw.component, &variables, base_dir)?;
     let http_base = raw
         .application
         .trigger
@@ -245,61 +187,7 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<App> {
         .and_then(|b| b.as_str())
         .unwrap_or("/")
         .to_string();
-
-    let mut http_triggers = Vec::new();
-    let mut cron_triggers = Vec::new();
-    for (kind, entries) in raw.trigger {
-        for (index, entry) in entries.into_iter().enumerate() {
-            let component = trigger_component(&kind, index, &entry, &components)?;
-            match kind.as_str() {
-                "http" => {
-                    let route = match entry.get("route") {
-                        Some(toml::Value::String(r)) => Some(r.clone()),
-                        Some(toml::Value::Table(t)) => {
-                            match t.get("private").and_then(toml::Value::as_bool) {
-                                Some(true) if t.len() == 1 => None,
-                                _ => bail!(
-                                    "route must be a string pattern or '{{ private = true }}': '{component}' has {t}"
-                                ),
-                            }
-                        }
-                        _ => bail!("http trigger for '{component}': missing field `route`"),
-                    };
-                    let id = entry
-                        .get("id")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("{kind}-trigger-{index}"));
-                    http_triggers.push(HttpTrigger {
-                        id,
-                        component,
-                        route,
-                    });
-                }
-                "cron" => {
-                    let cron_expression = entry
-                        .get("cron_expression")
-                        .and_then(|v| v.as_str())
-                        .ok_or_else(|| {
-                            anyhow!(
-                                "cron trigger for '{component}': missing field `cron_expression`"
-                            )
-                        })?
-                        .to_string();
-                    crate::cron::parse_expression(&cron_expression).with_context(|| {
-                        format!("cron trigger for '{component}': invalid cron_expression")
-                    })?;
-                    cron_triggers.push(CronTrigger {
-                        component,
-                        cron_expression,
-                    });
-                }
-                other => {
-                    bail!("No built-in trigger named '{other}', and this host has no plugin for it")
-                }
-            }
-        }
-    }
+    let (http_triggers, cron_triggers) = parse_triggers(raw.trigger, &components)?;
 
     Ok(App {
         name: raw.application.name,
@@ -310,6 +198,150 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<App> {
         http_triggers,
         cron_triggers,
         components,
+    })
+}
+
+/// Checks `[variables]`: valid names, and no variable both required and defaulted.
+fn parse_variables(raw: BTreeMap<String, VariableDecl>) -> Result<BTreeMap<String, VariableDecl>> {
+    let mut variables = BTreeMap::new();
+    for (name, decl) in raw {
+        check_variable_name(&name)?;
+        if decl.required && decl.default.is_some() {
+            bail!("variable '{name}' may not be both required and have a default");
+        }
+        variables.insert(name, decl);
+    }
+    Ok(variables)
+}
+
+/// Checks every `[component.<id>]` against the application variables.
+fn parse_components(
+    raw: BTreeMap<String, RawComponent>,
+    variables: &BTreeMap<String, VariableDecl>,
+    base_dir: &Path,
+) -> Result<BTreeMap<String, Component>> {
+    let mut components = BTreeMap::new();
+    for (id, c) in raw {
+        let component = parse_component(id, c, variables, base_dir)?;
+        components.insert(component.id.clone(), component);
+    }
+    Ok(components)
+}
+
+/// One component: a valid id, a local `source`, and templates (component variables
+/// and templated outbound hosts) that only reference declared application variables.
+fn parse_component(
+    id: String,
+    c: RawComponent,
+    variables: &BTreeMap<String, VariableDecl>,
+    base_dir: &Path,
+) -> Result<Component> {
+    check_component_id(&id)?;
+    let source = match c.source {
+        None => bail!("component '{id}': missing field `source`"),
+        Some(toml::Value::String(s)) => base_dir.join(s),
+        Some(_) => bail!(
+            "component '{id}': only a local file `source` is supported by this host (URL and registry sources need `spin up`)"
+        ),
+    };
+    for (name, template) in &c.variables {
+        check_variable_name(name)?;
+        for reference in crate::variables::template_references(template)
+            .with_context(|| format!("component '{id}': variable '{name}'"))?
+        {
+            if !variables.contains_key(&reference) {
+                bail!(
+                    "component '{id}': variable '{name}' references undefined application variable '{reference}'"
+                );
+            }
+        }
+    }
+    for host in c
+        .allowed_outbound_hosts
+        .iter()
+        .filter(|h| crate::outbound::is_template(h))
+    {
+        for reference in crate::variables::template_references(host)
+            .with_context(|| format!("component '{id}': allowed_outbound_hosts"))?
+        {
+            if !variables.contains_key(&reference) {
+                bail!(
+                    "component '{id}': allowed_outbound_hosts entry '{host}' references undefined application variable '{reference}'"
+                );
+            }
+        }
+    }
+    Ok(Component {
+        id,
+        source,
+        key_value_stores: c.key_value_stores,
+        allowed_outbound_hosts: c.allowed_outbound_hosts,
+        variables: c.variables,
+        environment: c.environment,
+        build: c.build,
+    })
+}
+
+/// Sorts `[[trigger.<kind>]]` entries into HTTP and cron triggers, in manifest order.
+/// Each entry's component is checked before its kind, as Spin does.
+fn parse_triggers(
+    raw: BTreeMap<String, Vec<toml::Table>>,
+    components: &BTreeMap<String, Component>,
+) -> Result<(Vec<HttpTrigger>, Vec<CronTrigger>)> {
+    let mut http_triggers = Vec::new();
+    let mut cron_triggers = Vec::new();
+    for (kind, entries) in raw {
+        for (index, entry) in entries.into_iter().enumerate() {
+            let component = trigger_component(&kind, index, &entry, components)?;
+            match kind.as_str() {
+                "http" => http_triggers.push(http_trigger(index, &entry, component)?),
+                "cron" => cron_triggers.push(cron_trigger(&entry, component)?),
+                other => {
+                    bail!("No built-in trigger named '{other}', and this host has no plugin for it")
+                }
+            }
+        }
+    }
+    Ok((http_triggers, cron_triggers))
+}
+
+/// A `[[trigger.http]]` entry: a route pattern or `{ private = true }`, and an id
+/// (generated as Spin does when absent).
+fn http_trigger(index: usize, entry: &toml::Table, component: String) -> Result<HttpTrigger> {
+    let route = match entry.get("route") {
+        Some(toml::Value::String(r)) => Some(r.clone()),
+        Some(toml::Value::Table(t)) => match t.get("private").and_then(toml::Value::as_bool) {
+            Some(true) if t.len() == 1 => None,
+            _ => bail!(
+                "route must be a string pattern or '{{ private = true }}': '{component}' has {t}"
+            ),
+        },
+        _ => bail!("http trigger for '{component}': missing field `route`"),
+    };
+    let id = entry
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("http-trigger-{index}"));
+    Ok(HttpTrigger {
+        id,
+        component,
+        route,
+    })
+}
+
+/// A `[[trigger.cron]]` entry with a cron expression that parses.
+fn cron_trigger(entry: &toml::Table, component: String) -> Result<CronTrigger> {
+    let cron_expression = entry
+        .get("cron_expression")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("cron trigger for '{component}': missing field `cron_expression`"))?
+        .to_string();
+    crate::cron::parse_expression(&cron_expression)
+        .with_context(|| format!("cron trigger for '{component}': invalid cron_expression"))?;
+    Ok(CronTrigger {
+        component,
+        cron_expression,
     })
 }
 

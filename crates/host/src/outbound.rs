@@ -32,7 +32,7 @@ enum PortPattern {
 }
 
 impl AllowedHost {
-    /// Parses one entry.
+    /// Parses one entry (`scheme://host[:port]`), refusing one without a scheme.
     pub fn parse(pattern: &str) -> Result<Self> {
         let Some((scheme, rest)) = pattern.split_once("://") else {
             bail!(

@@ -48,7 +48,7 @@ impl Route {
     }
 }
 
-/// A successful match.
+/// The route a request path matched, with what the match captured.
 #[derive(Debug)]
 pub struct RouteMatch<'r> {
     /// The matched route.
@@ -62,7 +62,7 @@ pub struct RouteMatch<'r> {
 /// A duplicate that was replaced while building the router.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateRoute {
-    /// The route text.
+    /// The route as written in the manifest.
     pub route: String,
     /// The component that lost the route.
     pub replaced: String,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Host-wide counters.
+/// Counters shared by every instance of an app; [`Stats::snapshot`] copies them.
 #[derive(Default)]
 pub struct Stats {
     requests: AtomicU64,

@@ -153,58 +153,11 @@ async fn seed(
 ) -> Result<Seeded> {
     let t0 = Instant::now();
     let start = NOW - NOW.rem_euclid(86_400) - age_days * 86_400;
-    let body = json!({
-        "name": "Bench campaign", "marketing_owner": "mia", "operations_owner": "olga",
-        "objectives": [{"kpi": "conversions", "target": 500, "deadline": rfc3339(start + 27 * 86_400)}],
-        "channels": [{"channel": "email", "budget_minor": 100_000,
-                      "send_plan": {"sends_per_day": 2_000}}],
-        "schedule": {"start": rfc3339(start), "end": rfc3339(start + 28 * 86_400)},
-    });
-    let (status, created) = call(addr, "POST", "/api/campaigns", &body).await?;
-    if status != 201 && status != 200 {
-        bail!("creating the template campaign: HTTP {status}: {created}");
-    }
-    let template_id = created["id"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no id in {created}"))?
-        .to_string();
-    let stored = kv
-        .get(ckeys::campaign(&template_id).as_str())
-        .await?
-        .context("template campaign not stored")?;
-    let mut template: Value = serde_json::from_slice(&stored)?;
-    let version = template["version"].as_u64().unwrap_or(1);
-    template["value"]["stage"] = json!("distribution");
-
-    let base_millis = u64::try_from(start)? * 1_000;
-    let ids: Vec<String> = (0..n)
-        .map(|i| {
-            let mut random = [0u8; 10];
-            random[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            opsflow_api::ids::id_from(base_millis + i as u64, random)
-        })
-        .collect();
+    let template = create_template(addr, kv, start).await?;
+    let ids = campaign_ids(start, n)?;
 
     // The index first: it is the one record that cannot hold every N.
-    let index: CampaignIndex = ids
-        .iter()
-        .map(|id| {
-            (
-                id.clone(),
-                IndexEntry {
-                    stage: "distribution".into(),
-                    version,
-                },
-            )
-        })
-        .chain(std::iter::once((
-            template_id.clone(),
-            IndexEntry {
-                stage: "planning".into(),
-                version,
-            },
-        )))
-        .collect();
+    let index = campaign_index(&ids, &template);
     let index_bytes = serde_json::to_vec(&Versioned {
         version: 2,
         value: &index,
@@ -224,6 +177,97 @@ async fn seed(
         .await
         .map_err(|e| anyhow!("index: {e:?}"))?;
 
+    let records = write_campaigns(kv, &ids, &template.doc, start, metric_hours).await?;
+    Ok(Seeded {
+        records,
+        index_bytes,
+        took: t0.elapsed(),
+    })
+}
+
+/// The campaign every seeded one copies, as stored.
+struct Template {
+    /// Its id (it stays in planning and in the index).
+    id: String,
+    /// The stored record, moved to the distribution stage.
+    doc: Value,
+    /// The record's stored version, given to every index entry.
+    version: u64,
+}
+
+/// Creates the template campaign over HTTP (running `age_days` before `NOW`) and
+/// reads back what the app stored for it.
+async fn create_template(addr: SocketAddr, kv: &HostKv, start: i64) -> Result<Template> {
+    let body = json!({
+        "name": "Bench campaign", "marketing_owner": "mia", "operations_owner": "olga",
+        "objectives": [{"kpi": "conversions", "target": 500, "deadline": rfc3339(start + 27 * 86_400)}],
+        "channels": [{"channel": "email", "budget_minor": 100_000,
+                      "send_plan": {"sends_per_day": 2_000}}],
+        "schedule": {"start": rfc3339(start), "end": rfc3339(start + 28 * 86_400)},
+    });
+    let (status, created) = call(addr, "POST", "/api/campaigns", &body).await?;
+    if status != 201 && status != 200 {
+        bail!("creating the template campaign: HTTP {status}: {created}");
+    }
+    let id = created["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no id in {created}"))?
+        .to_string();
+    let stored = kv
+        .get(ckeys::campaign(&id).as_str())
+        .await?
+        .context("template campaign not stored")?;
+    let mut doc: Value = serde_json::from_slice(&stored)?;
+    let version = doc["version"].as_u64().unwrap_or(1);
+    doc["value"]["stage"] = json!("distribution");
+    Ok(Template { id, doc, version })
+}
+
+/// `n` distinct campaign ids, minted as if created a millisecond apart from `start`.
+fn campaign_ids(start: i64, n: usize) -> Result<Vec<String>> {
+    let base_millis = u64::try_from(start)? * 1_000;
+    Ok((0..n)
+        .map(|i| {
+            let mut random = [0u8; 10];
+            random[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            opsflow_api::ids::id_from(base_millis + i as u64, random)
+        })
+        .collect())
+}
+
+/// The index: every seeded campaign in distribution, the template in planning.
+fn campaign_index(ids: &[String], template: &Template) -> CampaignIndex {
+    let version = template.version;
+    ids.iter()
+        .map(|id| {
+            (
+                id.clone(),
+                IndexEntry {
+                    stage: "distribution".into(),
+                    version,
+                },
+            )
+        })
+        .chain(std::iter::once((
+            template.id.clone(),
+            IndexEntry {
+                stage: "planning".into(),
+                version,
+            },
+        )))
+        .collect()
+}
+
+/// Writes a copy of `template` under each id, with up to `metric_hours` hourly counter
+/// records (none before `start`), in `SEED_CHUNK`-pair batches; returns the number of
+/// counter records.
+async fn write_campaigns(
+    kv: &HostKv,
+    ids: &[String],
+    template: &Value,
+    start: i64,
+    metric_hours: i64,
+) -> Result<usize> {
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::with_capacity(SEED_CHUNK);
     let mut records = 0;
     let now_hour = NOW - NOW.rem_euclid(HOUR_SECS);
@@ -240,23 +284,9 @@ async fn seed(
             if hour < start {
                 break;
             }
-            let cell = |kind: &str, value: i64| Cell {
-                kind: kind.to_string(),
-                channel: Some("email".into()),
-                content_id: None,
-                value,
-            };
-            let cells = vec![
-                cell("sent", 100),
-                cell("delivered", 100 - bounced),
-                cell("bounced", bounced),
-                cell("opened", 30),
-                cell("clicked", 6),
-                cell("conversions", 30),
-            ];
             pairs.push((
                 mkeys::campaign_hour(id, hour).as_str().to_string(),
-                encode_counter_record(cells)?,
+                encode_counter_record(hour_cells(bounced))?,
             ));
             records += 1;
         }
@@ -268,11 +298,25 @@ async fn seed(
     if !pairs.is_empty() {
         kv.set_many(&pairs).await?;
     }
-    Ok(Seeded {
-        records,
-        index_bytes,
-        took: t0.elapsed(),
-    })
+    Ok(records)
+}
+
+/// One hour of email counters: 100 sent, `bounced` of them bounced.
+fn hour_cells(bounced: i64) -> Vec<Cell> {
+    let cell = |kind: &str, value: i64| Cell {
+        kind: kind.to_string(),
+        channel: Some("email".into()),
+        content_id: None,
+        value,
+    };
+    vec![
+        cell("sent", 100),
+        cell("delivered", 100 - bounced),
+        cell("bounced", bounced),
+        cell("opened", 30),
+        cell("clicked", 6),
+        cell("conversions", 30),
+    ]
 }
 
 struct RunResult {
@@ -325,9 +369,6 @@ async fn main() -> Result<()> {
         .collect();
     let age_days: i64 = env_or("BENCH_AGE_DAYS", 7);
     let metric_hours: i64 = env_or("BENCH_METRIC_HOURS", 24);
-    let tokens = json!({
-        opsflow_api::auth::token_hash(TOKEN): {"sub": "bench", "roles": ["admin"]}
-    });
     println!(
         "campaigns running {age_days} days at `now`, {metric_hours} hours of counters each; \
          default rules; SQLite store (group commit)\n"
@@ -338,74 +379,95 @@ async fn main() -> Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
-        let state = root.join(format!("target/bench-state/eval-{n}"));
-        let _ = std::fs::remove_dir_all(&state);
-        let mut opts = UpOptions::new(root.join("spin.toml"));
-        opts.listen = "127.0.0.1:0".parse()?;
-        opts.state_dir = Some(state.clone());
-        opts.compile_cache = Some(root.join("target"));
-        opts.kv = KvMode::Sqlite;
-        opts.env_vars = Some(BTreeMap::from([(
-            "SPIN_VARIABLE_API_TOKENS".to_string(),
-            tokens.to_string(),
-        )]));
-        opts.component_ids = vec!["campaign-intake".into(), "threshold-check".into()];
-        let app = opsflow_host::up(opts).await?;
-        let backend = app
-            .kv_backend(STORE)
-            .ok_or_else(|| anyhow!("the app has no '{STORE}' store"))?;
-        let kv = HostKv(backend);
-        let seeded = seed(app.addr(), &kv, n, age_days, metric_hours).await?;
-        if seeded.records == 0 && n > 0 {
-            println!(
-                "| {n} | — | — | — | — | — | — | — | the campaign index would be {} bytes, over \
-                 the {MAX_VALUE_BYTES}-byte value limit | — |",
-                seeded.index_bytes
-            );
-            app.stop().await;
-            let _ = std::fs::remove_dir_all(&state);
-            continue;
-        }
-        for (label, now) in [("first", NOW), ("next tick", NOW + 60)] {
-            let r = run_once(&app, now).await?;
-            let cats = r.record["categories"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(|s| s.split('_').next().unwrap_or(s).to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            let ops = r
-                .by_op
-                .iter()
-                .map(|(op, c)| format!("{op} {c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            println!(
-                "| {n} | {label} | {cats} | {:.3} s | {} | {:.3} | {} | {} | {ops} | {} \
-                 campaigns, {} counter records, index {} KiB, {:.1} s |",
-                r.wall.as_secs_f64(),
-                r.kv_calls,
-                r.kv_calls as f64 / n.max(1) as f64,
-                n / 50 + 5,
-                r.record["fired"],
-                n,
-                seeded.records,
-                seeded.index_bytes / 1024,
-                seeded.took.as_secs_f64(),
-            );
-            if r.record["campaigns"].as_u64() != Some(n as u64) {
-                eprintln!(
-                    "warning: the run evaluated {} campaigns, not {n}",
-                    r.record["campaigns"]
-                );
-            }
-        }
-        app.stop().await;
-        let _ = std::fs::remove_dir_all(&state);
+        bench_size(&root, n, age_days, metric_hours).await?;
     }
     Ok(())
+}
+
+/// One table block: a fresh app and store seeded with `n` campaigns, then the first
+/// run and the next minute's tick.
+async fn bench_size(root: &Path, n: usize, age_days: i64, metric_hours: i64) -> Result<()> {
+    let state = root.join(format!("target/bench-state/eval-{n}"));
+    let _ = std::fs::remove_dir_all(&state);
+    let app = start_app(root, &state).await?;
+    let backend = app
+        .kv_backend(STORE)
+        .ok_or_else(|| anyhow!("the app has no '{STORE}' store"))?;
+    let kv = HostKv(backend);
+    let seeded = seed(app.addr(), &kv, n, age_days, metric_hours).await?;
+    if seeded.records == 0 && n > 0 {
+        println!(
+            "| {n} | — | — | — | — | — | — | — | the campaign index would be {} bytes, over \
+             the {MAX_VALUE_BYTES}-byte value limit | — |",
+            seeded.index_bytes
+        );
+        app.stop().await;
+        let _ = std::fs::remove_dir_all(&state);
+        return Ok(());
+    }
+    for (label, now) in [("first", NOW), ("next tick", NOW + 60)] {
+        let r = run_once(&app, now).await?;
+        print_run(n, label, &r, &seeded);
+        if r.record["campaigns"].as_u64() != Some(n as u64) {
+            eprintln!(
+                "warning: the run evaluated {} campaigns, not {n}",
+                r.record["campaigns"]
+            );
+        }
+    }
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(())
+}
+
+/// Starts the shipped app (campaign-intake and threshold-check) on SQLite in `state`,
+/// with the bench's admin token.
+async fn start_app(root: &Path, state: &Path) -> Result<opsflow_host::RunningApp> {
+    let tokens = json!({
+        opsflow_api::auth::token_hash(TOKEN): {"sub": "bench", "roles": ["admin"]}
+    });
+    let mut opts = UpOptions::new(root.join("spin.toml"));
+    opts.listen = "127.0.0.1:0".parse()?;
+    opts.state_dir = Some(state.to_path_buf());
+    opts.compile_cache = Some(root.join("target"));
+    opts.kv = KvMode::Sqlite;
+    opts.env_vars = Some(BTreeMap::from([(
+        "SPIN_VARIABLE_API_TOKENS".to_string(),
+        tokens.to_string(),
+    )]));
+    opts.component_ids = vec!["campaign-intake".into(), "threshold-check".into()];
+    opsflow_host::up(opts).await
+}
+
+/// Prints one table row: the run, its KV calls against the N/50+5 target, and the seeding.
+fn print_run(n: usize, label: &str, r: &RunResult, seeded: &Seeded) {
+    let cats = r.record["categories"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|s| s.split('_').next().unwrap_or(s).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let ops = r
+        .by_op
+        .iter()
+        .map(|(op, c)| format!("{op} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "| {n} | {label} | {cats} | {:.3} s | {} | {:.3} | {} | {} | {ops} | {} \
+         campaigns, {} counter records, index {} KiB, {:.1} s |",
+        r.wall.as_secs_f64(),
+        r.kv_calls,
+        r.kv_calls as f64 / n.max(1) as f64,
+        n / 50 + 5,
+        r.record["fired"],
+        n,
+        seeded.records,
+        seeded.index_bytes / 1024,
+        seeded.took.as_secs_f64(),
+    );
 }

@@ -12,6 +12,53 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+/// One row of the table: a request driven at the probe with a given store and concurrency.
+struct Scenario {
+    /// What the row is called.
+    name: &'static str,
+    /// HTTP method of every request.
+    method: &'static str,
+    /// Path of every request.
+    path: &'static str,
+    /// The key-value backend the app runs on.
+    kv: KvMode,
+    /// Concurrent connections.
+    conns: usize,
+}
+
+/// The rows, in the order printed.
+fn scenarios() -> [Scenario; 7] {
+    let row = |name, method, path, kv, conns| Scenario {
+        name,
+        method,
+        path,
+        kv,
+        conns,
+    };
+    let incr = "KV counter (increment)";
+    [
+        row("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 1),
+        row("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 8),
+        row(incr, "POST", "/probe/incr/hits", KvMode::Memory, 8),
+        row(incr, "POST", "/probe/incr/hits", KvMode::Sqlite, 1),
+        row(incr, "POST", "/probe/incr/hits", KvMode::Sqlite, 8),
+        row(
+            incr,
+            "POST",
+            "/probe/incr/hits",
+            KvMode::SqliteCommitPerWrite,
+            8,
+        ),
+        row(
+            "KV read (get)",
+            "GET",
+            "/probe/counter/hits",
+            KvMode::Sqlite,
+            8,
+        ),
+    ]
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -25,94 +72,54 @@ async fn main() -> Result<()> {
         "| scenario | store | connections | requests/s | p50 | p99 | errors | instantiation (avg) |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    let scenarios: [(&str, &str, &str, KvMode, usize); 7] = [
-        ("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 1),
-        ("hello (no KV)", "GET", "/probe/hello", KvMode::Sqlite, 8),
-        (
-            "KV counter (increment)",
-            "POST",
-            "/probe/incr/hits",
-            KvMode::Memory,
-            8,
-        ),
-        (
-            "KV counter (increment)",
-            "POST",
-            "/probe/incr/hits",
-            KvMode::Sqlite,
-            1,
-        ),
-        (
-            "KV counter (increment)",
-            "POST",
-            "/probe/incr/hits",
-            KvMode::Sqlite,
-            8,
-        ),
-        (
-            "KV counter (increment)",
-            "POST",
-            "/probe/incr/hits",
-            KvMode::SqliteCommitPerWrite,
-            8,
-        ),
-        (
-            "KV read (get)",
-            "GET",
-            "/probe/counter/hits",
-            KvMode::Sqlite,
-            8,
-        ),
-    ];
-    for (name, method, path, kv, conns) in scenarios {
-        let mut opts = UpOptions::new(root.join("tests/fixtures/kv-probe/spin.toml"));
-        opts.listen = "127.0.0.1:0".parse()?;
-        opts.state_dir = Some(state.clone());
-        opts.kv = kv.clone();
-        opts.env_vars = Some(BTreeMap::from([(
-            "SPIN_VARIABLE_SECRET_TOKEN".to_string(),
-            "bench".to_string(),
-        )]));
-        // Only the probe: the fixture's every-second cron would add noise.
-        opts.component_ids = vec!["probe".to_string()];
-        let app = opsflow_host::up(opts).await?;
-        // Warm up connections, caches and the allocator pool.
-        let _ = load(
-            app.addr(),
-            method,
-            path,
-            "",
-            conns,
-            Duration::from_millis(500),
-        )
-        .await?;
-        let before = app.stats();
-        let r = load(
-            app.addr(),
-            method,
-            path,
-            "",
-            conns,
-            Duration::from_secs(secs),
-        )
-        .await?;
-        let after = app.stats();
-        let inst = (after.instantiate_nanos - before.instantiate_nanos) as f64
-            / ((after.instantiations - before.instantiations).max(1)) as f64
-            / 1000.0;
-        println!(
-            "| {name} | {} | {conns} | {:.0} | {:.2} ms | {:.2} ms | {} | {inst:.1} µs |",
-            match kv {
-                KvMode::Sqlite => "SQLite, group commit",
-                KvMode::SqliteCommitPerWrite => "SQLite, commit per write",
-                KvMode::Memory => "memory",
-            },
-            r.rps,
-            r.p50.as_secs_f64() * 1000.0,
-            r.p99.as_secs_f64() * 1000.0,
-            r.errors,
-        );
-        app.stop().await;
+    for scenario in scenarios() {
+        run_scenario(&root, &state, &scenario, Duration::from_secs(secs)).await?;
     }
     Ok(())
+}
+
+/// Starts the probe on the scenario's store, warms it up, loads it for `duration`
+/// and prints the row.
+async fn run_scenario(root: &Path, state: &Path, s: &Scenario, duration: Duration) -> Result<()> {
+    let mut opts = UpOptions::new(root.join("tests/fixtures/kv-probe/spin.toml"));
+    opts.listen = "127.0.0.1:0".parse()?;
+    opts.state_dir = Some(state.to_path_buf());
+    opts.kv = s.kv.clone();
+    opts.env_vars = Some(BTreeMap::from([(
+        "SPIN_VARIABLE_SECRET_TOKEN".to_string(),
+        "bench".to_string(),
+    )]));
+    // Only the probe: the fixture's every-second cron would add noise.
+    opts.component_ids = vec!["probe".to_string()];
+    let app = opsflow_host::up(opts).await?;
+    // Warm up connections, caches and the allocator pool.
+    let warm_up = Duration::from_millis(500);
+    let _ = load(app.addr(), s.method, s.path, "", s.conns, warm_up).await?;
+    let before = app.stats();
+    let r = load(app.addr(), s.method, s.path, "", s.conns, duration).await?;
+    let after = app.stats();
+    let inst = (after.instantiate_nanos - before.instantiate_nanos) as f64
+        / ((after.instantiations - before.instantiations).max(1)) as f64
+        / 1000.0;
+    println!(
+        "| {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {} | {inst:.1} µs |",
+        s.name,
+        store_name(&s.kv),
+        s.conns,
+        r.rps,
+        r.p50.as_secs_f64() * 1000.0,
+        r.p99.as_secs_f64() * 1000.0,
+        r.errors,
+    );
+    app.stop().await;
+    Ok(())
+}
+
+/// The store column of the table.
+fn store_name(kv: &KvMode) -> &'static str {
+    match kv {
+        KvMode::Sqlite => "SQLite, group commit",
+        KvMode::SqliteCommitPerWrite => "SQLite, commit per write",
+        KvMode::Memory => "memory",
+    }
 }

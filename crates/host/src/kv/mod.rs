@@ -35,9 +35,9 @@ pub type KvResult<T> = Result<T, KvError>;
 
 /// A key-value backend. Methods block; the host calls them off the async executor.
 pub trait Backend: Send + Sync + 'static {
-    /// Reads a value.
+    /// The value under `key`, or `None` when the key is absent.
     fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>>;
-    /// Writes a value.
+    /// Stores `value` under `key`, replacing any previous value.
     fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()>;
     /// Deletes a key; deleting a missing key is not an error.
     fn delete(&self, store: &str, key: &str) -> KvResult<()>;

@@ -89,7 +89,7 @@ impl SqliteBackend {
         })
     }
 
-    /// The database file.
+    /// Path of the SQLite file holding the store.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -40,7 +40,7 @@ pub struct Shared {
     pub stores: HashMap<String, Arc<dyn Backend>>,
     /// Resolved component variables.
     pub variables: Resolved,
-    /// Counters.
+    /// Requests, instantiations and KV calls, read through [`crate::Snapshot`].
     pub stats: Stats,
     /// Fault injection switches.
     pub faults: Arc<Faults>,
@@ -108,17 +108,17 @@ pub struct Runtime {
 
 /// How the runtime is made.
 pub struct RuntimeOptions<'a> {
-    /// The app.
+    /// The checked manifest: components, their triggers and settings.
     pub app: &'a App,
     /// Components to load (all when empty).
     pub selected: &'a [String],
     /// Key-value backends by label.
     pub stores: HashMap<String, Arc<dyn Backend>>,
-    /// Resolved variables.
+    /// Component variables with their values; also renders templated outbound hosts.
     pub variables: Resolved,
     /// Extra guest environment (`--env`).
     pub env: &'a BTreeMap<String, String>,
-    /// Fault switches.
+    /// Fault switches, shared with the [`crate::RunningApp`] that lets tests flip them.
     pub faults: Arc<Faults>,
     /// Where compiled code is cached between runs.
     pub cache_dir: Option<&'a Path>,
@@ -204,77 +204,102 @@ fn linker(engine: &Engine) -> Result<Linker<Ctx>> {
     Ok(linker)
 }
 
+/// Which components some trigger runs: those must export the trigger's interface.
+struct Triggered<'a> {
+    /// Components named by an HTTP trigger.
+    http: HashSet<&'a str>,
+    /// Components named by a cron trigger.
+    cron: HashSet<&'a str>,
+}
+
+impl<'a> Triggered<'a> {
+    fn of(app: &'a App) -> Self {
+        Self {
+            http: app
+                .http_triggers
+                .iter()
+                .map(|t| t.component.as_str())
+                .collect(),
+            cron: app
+                .cron_triggers
+                .iter()
+                .map(|t| t.component.as_str())
+                .collect(),
+        }
+    }
+}
+
+/// Checks one component against the runtime's stores and variables, compiles it
+/// and pre-instantiates it for each trigger that runs it.
+fn load_component(
+    engine: &Engine,
+    linker: &Linker<Ctx>,
+    triggered: &Triggered<'_>,
+    opts: &RuntimeOptions<'_>,
+    id: &str,
+    c: &crate::manifest::Component,
+) -> Result<Loaded> {
+    for label in &c.key_value_stores {
+        if !opts.stores.contains_key(label) {
+            anyhow::bail!(
+                "unknown key_value_stores label \"{label}\" in component \"{id}\": define it in the runtime config"
+            );
+        }
+    }
+    let outbound = AllowList::resolve(&c.allowed_outbound_hosts, |t| {
+        opts.variables.render_app_template(t)
+    })
+    .with_context(|| format!("component \"{id}\""))?;
+    let component = compile(engine, &c.source)?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| anyhow!("{e:?}"))
+        .with_context(|| {
+            format!("component \"{id}\" imports something this host does not provide")
+        })?;
+    let http = if triggered.http.contains(id) {
+        Some(ServicePre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
+            format!("component \"{id}\" has an HTTP trigger but does not export wasi:http/handler@0.3.0")
+        })?)
+    } else {
+        None
+    };
+    let cron = if triggered.cron.contains(id) {
+        Some(bindings::cron::SpinCronPre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
+            format!("component \"{id}\" has a cron trigger but does not export handle-cron-event")
+        })?)
+    } else {
+        None
+    };
+    let mut env: Vec<(String, String)> = c
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.extend(opts.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(Loaded {
+        id: Arc::from(id),
+        http,
+        cron,
+        allowed_stores: Arc::new(c.key_value_stores.iter().cloned().collect()),
+        outbound: Arc::new(outbound),
+        env,
+    })
+}
+
 impl Runtime {
     /// Compiles and pre-instantiates the selected components.
     pub fn new(opts: RuntimeOptions<'_>) -> Result<Self> {
         let engine = engine(opts.cache_dir)?;
         let linker = linker(&engine)?;
-        let http_components: HashSet<&str> = opts
-            .app
-            .http_triggers
-            .iter()
-            .map(|t| t.component.as_str())
-            .collect();
-        let cron_components: HashSet<&str> = opts
-            .app
-            .cron_triggers
-            .iter()
-            .map(|t| t.component.as_str())
-            .collect();
+        let triggered = Triggered::of(opts.app);
         let mut components = HashMap::new();
         for (id, c) in &opts.app.components {
             if !opts.selected.is_empty() && !opts.selected.contains(id) {
                 continue;
             }
-            for label in &c.key_value_stores {
-                if !opts.stores.contains_key(label) {
-                    anyhow::bail!(
-                        "unknown key_value_stores label \"{label}\" in component \"{id}\": define it in the runtime config"
-                    );
-                }
-            }
-            let outbound = AllowList::resolve(&c.allowed_outbound_hosts, |t| {
-                opts.variables.render_app_template(t)
-            })
-            .with_context(|| format!("component \"{id}\""))?;
-            let component = compile(&engine, &c.source)?;
-            let pre = linker
-                .instantiate_pre(&component)
-                .map_err(|e| anyhow!("{e:?}"))
-                .with_context(|| {
-                    format!("component \"{id}\" imports something this host does not provide")
-                })?;
-            let http = if http_components.contains(id.as_str()) {
-                Some(ServicePre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
-                    format!("component \"{id}\" has an HTTP trigger but does not export wasi:http/handler@0.3.0")
-                })?)
-            } else {
-                None
-            };
-            let cron = if cron_components.contains(id.as_str()) {
-                Some(bindings::cron::SpinCronPre::new(pre.clone()).map_err(|e| anyhow!("{e:?}")).with_context(|| {
-                    format!("component \"{id}\" has a cron trigger but does not export handle-cron-event")
-                })?)
-            } else {
-                None
-            };
-            let mut env: Vec<(String, String)> = c
-                .environment
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            env.extend(opts.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-            components.insert(
-                id.clone(),
-                Loaded {
-                    id: Arc::from(id.as_str()),
-                    http,
-                    cron,
-                    allowed_stores: Arc::new(c.key_value_stores.iter().cloned().collect()),
-                    outbound: Arc::new(outbound),
-                    env,
-                },
-            );
+            let loaded = load_component(&engine, &linker, &triggered, &opts, id, c)?;
+            components.insert(id.clone(), loaded);
         }
         Ok(Self {
             components,
@@ -447,7 +472,7 @@ pub fn plain(status: u16, text: &str) -> http::Response<HostBody> {
     resp
 }
 
-/// A complete body.
+/// A body holding all of `bytes` at once (nothing streamed).
 pub fn full(bytes: Bytes) -> HostBody {
     http_body_util::Full::new(bytes)
         .map_err(|never| match never {})

@@ -3,7 +3,7 @@
 
 use opsflow_api::{ApiResponse, Problem, paging};
 use opsflow_domain::content::{
-    ContentItem, ContentPatch, Decider, DecisionInput, NewContent, parse_state, state_name,
+    ContentItem, ContentPatch, Decider, NewContent, ReviewDecisionInput, parse_state, state_name,
 };
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
 use opsflow_store::{AuditLog, Index, Records, Versioned};
@@ -170,7 +170,7 @@ pub async fn submit(ctx: &Ctx) -> Res {
 pub async fn decide(ctx: &Ctx) -> Res {
     let id = param_id(ctx)?;
     let expect = ctx.req.if_match()?;
-    let input: DecisionInput = ctx.req.json()?;
+    let input: ReviewDecisionInput = ctx.req.json()?;
     let decider = Decider {
         sub: ctx.who.sub.clone(),
         roles: stage_roles(&ctx.who),

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::{Channel, ValidationErrors};
+use crate::campaign::Channel;
+use crate::validation::ValidationErrors;
 
 /// At most this many terms per list.
 pub const MAX_TERMS: usize = 500;
@@ -108,9 +109,9 @@ pub struct BrandStandard {
     pub required_terms: Vec<String>,
     /// Fields every item must have on every channel.
     pub required_fields: Vec<Field>,
-    /// Link rules.
+    /// Rules for the `links` field and every URL in subject and body.
     pub links: LinkRules,
-    /// Per-channel rules.
+    /// Extra rules per channel slug (a channel without an entry has none).
     pub channels: BTreeMap<String, ChannelRules>,
 }
 
@@ -153,7 +154,8 @@ impl Default for BrandStandard {
     }
 }
 
-fn check_terms(errs: &mut ValidationErrors, field: &str, terms: &[String]) {
+/// A term list of the standard as sent: bounded, each term bounded and wordy.
+fn validate_terms(errs: &mut ValidationErrors, field: &str, terms: &[String]) {
     if terms.len() > MAX_TERMS {
         errs.push(field, format!("must have at most {MAX_TERMS} entries"));
         return;
@@ -177,8 +179,8 @@ impl BrandStandard {
     /// Checks a standard as sent (serde already rejected unknown fields and types).
     pub fn validate(self) -> Result<Self, ValidationErrors> {
         let mut errs = ValidationErrors::default();
-        check_terms(&mut errs, "banned_terms", &self.banned_terms);
-        check_terms(&mut errs, "required_terms", &self.required_terms);
+        validate_terms(&mut errs, "banned_terms", &self.banned_terms);
+        validate_terms(&mut errs, "required_terms", &self.required_terms);
         if self.links.required_utm.len() > 20 {
             errs.push("links.required_utm", "must have at most 20 entries");
         }
@@ -203,9 +205,9 @@ impl BrandStandard {
             if let Err(e) = Channel::parse(name) {
                 errs.push(format!("channels.{name}"), format!("channel name {e}"));
             }
-            check_terms(&mut errs, &f("banned_terms"), &rules.banned_terms);
-            check_terms(&mut errs, &f("required_terms"), &rules.required_terms);
-            check_terms(&mut errs, &f("disclaimers"), &rules.disclaimers);
+            validate_terms(&mut errs, &f("banned_terms"), &rules.banned_terms);
+            validate_terms(&mut errs, &f("required_terms"), &rules.required_terms);
+            validate_terms(&mut errs, &f("disclaimers"), &rules.disclaimers);
             for (k, v) in [
                 ("body_max_chars", rules.body_max_chars),
                 ("title_max_chars", rules.title_max_chars),
@@ -228,7 +230,7 @@ impl BrandStandard {
 /// The text of an item the checks read.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckInput<'a> {
-    /// Channel.
+    /// Channel slug; selects the channel's rules.
     pub channel: &'a str,
     /// Title.
     pub title: &'a str,
@@ -295,7 +297,7 @@ pub struct CheckReport {
     pub standard_version: u64,
     /// The checks that ran.
     pub checks: Vec<CheckKind>,
-    /// What failed.
+    /// One entry per failure, in the order the checks ran; empty when `passed`.
     pub failures: Vec<CheckFailure>,
 }
 
@@ -372,7 +374,22 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// Runs every check of `standard` on `item`.
+/// The failures found so far, in the order the checks run.
+#[derive(Default)]
+struct Failures(Vec<CheckFailure>);
+
+impl Failures {
+    fn fail(&mut self, check: CheckKind, field: &str, message: String) {
+        self.0.push(CheckFailure {
+            check,
+            field: field.to_string(),
+            message,
+        });
+    }
+}
+
+/// Runs every check of `standard` on `item`. Failures are listed check by check:
+/// required fields, lengths, banned and required terms, disclaimers, then links.
 pub fn run_checks(
     standard: &BrandStandard,
     standard_version: u64,
@@ -380,17 +397,29 @@ pub fn run_checks(
     content_hash: &str,
 ) -> CheckReport {
     let rules = standard.rules(item.channel);
-    let mut failures = Vec::new();
-    let mut fail = |check, field: &str, message: String| {
-        failures.push(CheckFailure {
-            check,
-            field: field.to_string(),
-            message,
-        })
-    };
-    let channel = item.channel;
+    let mut failures = Failures::default();
+    check_required_fields(standard, &rules, &item, &mut failures);
+    check_lengths(&rules, &item, &mut failures);
+    check_terms(standard, &rules, &item, &mut failures);
+    check_disclaimers(&rules, &item, &mut failures);
+    check_links(&standard.links, &item, &mut failures);
+    let failures = failures.0;
+    CheckReport {
+        passed: failures.is_empty(),
+        content_hash: content_hash.to_string(),
+        standard_version,
+        checks: ALL_CHECKS.to_vec(),
+        failures,
+    }
+}
 
-    // Required fields.
+/// Fields the standard or the channel requires must be present and non-blank.
+fn check_required_fields(
+    standard: &BrandStandard,
+    rules: &ChannelRules,
+    item: &CheckInput<'_>,
+    out: &mut Failures,
+) {
     let mut required: Vec<Field> = standard.required_fields.clone();
     required.extend(rules.required_fields.iter().copied());
     required.sort();
@@ -404,15 +433,18 @@ pub fn run_checks(
             Field::Due => item.has_due,
         };
         if !present {
-            fail(
+            out.fail(
                 CheckKind::RequiredField,
                 f.as_str(),
-                format!("{} is required on the {channel} channel", f.as_str()),
+                format!("{} is required on the {} channel", f.as_str(), item.channel),
             );
         }
     }
+}
 
-    // Lengths.
+/// Title, subject and body within the channel's character limits.
+fn check_lengths(rules: &ChannelRules, item: &CheckInput<'_>, out: &mut Failures) {
+    let channel = item.channel;
     for (field, text, limit) in [
         ("title", Some(item.title), rules.title_max_chars),
         ("subject", item.subject, rules.subject_max_chars),
@@ -421,7 +453,7 @@ pub fn run_checks(
         if let (Some(text), Some(limit)) = (text, limit) {
             let n = text.chars().count();
             if n > limit as usize {
-                fail(
+                out.fail(
                     CheckKind::Length,
                     field,
                     format!(
@@ -432,8 +464,15 @@ pub fn run_checks(
             }
         }
     }
+}
 
-    // Terms.
+/// No banned term in title, subject or body; every required term in one of them.
+fn check_terms(
+    standard: &BrandStandard,
+    rules: &ChannelRules,
+    item: &CheckInput<'_>,
+    out: &mut Failures,
+) {
     let texts: Vec<(&str, Vec<String>)> = [
         ("title", Some(item.title)),
         ("subject", item.subject),
@@ -446,7 +485,7 @@ pub fn run_checks(
         let tw = words(term);
         for (field, w) in &texts {
             if contains_words(w, &tw) {
-                fail(
+                out.fail(
                     CheckKind::BannedTerm,
                     field,
                     format!("{field} contains the banned term {}", quote(term)),
@@ -457,7 +496,7 @@ pub fn run_checks(
     for term in standard.required_terms.iter().chain(&rules.required_terms) {
         let tw = words(term);
         if !texts.iter().any(|(_, w)| contains_words(w, &tw)) {
-            fail(
+            out.fail(
                 CheckKind::RequiredTerm,
                 "body",
                 format!(
@@ -467,21 +506,29 @@ pub fn run_checks(
             );
         }
     }
+}
+
+/// Every disclaimer of the channel in the body.
+fn check_disclaimers(rules: &ChannelRules, item: &CheckInput<'_>, out: &mut Failures) {
     let body_words = words(item.body);
     for d in &rules.disclaimers {
         if !contains_words(&body_words, &words(d)) {
-            fail(
+            out.fail(
                 CheckKind::Disclaimer,
                 "body",
                 format!(
-                    "the {channel} disclaimer {} is missing from the body",
+                    "the {} disclaimer {} is missing from the body",
+                    item.channel,
                     quote(d)
                 ),
             );
         }
     }
+}
 
-    // Links.
+/// The `links` field and every URL in subject and body: https when required,
+/// and carrying every required UTM parameter.
+fn check_links(link_rules: &LinkRules, item: &CheckInput<'_>, out: &mut Failures) {
     let mut links: Vec<(String, String)> = item
         .links
         .iter()
@@ -495,23 +542,22 @@ pub fn run_checks(
     }
     for (field, url) in &links {
         let lower = url.to_ascii_lowercase();
-        if standard.links.require_https && !lower.starts_with("https://") {
-            fail(
+        if link_rules.require_https && !lower.starts_with("https://") {
+            out.fail(
                 CheckKind::LinkHttps,
                 field,
                 format!("link {} must use https", quote(url)),
             );
         }
         let params = query_params(url);
-        let missing: Vec<&str> = standard
-            .links
+        let missing: Vec<&str> = link_rules
             .required_utm
             .iter()
             .filter(|p| !params.contains(p))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            fail(
+            out.fail(
                 CheckKind::LinkUtm,
                 field,
                 format!(
@@ -521,14 +567,6 @@ pub fn run_checks(
                 ),
             );
         }
-    }
-
-    CheckReport {
-        passed: failures.is_empty(),
-        content_hash: content_hash.to_string(),
-        standard_version,
-        checks: ALL_CHECKS.to_vec(),
-        failures,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Content production (DESIGN §3 "Content"): content items and their state machine,
+//! Content production (docs/design.md §3 "Content"): content items and their state machine,
 //! decisions bound to the content hash, approval workflows as data, automated checks
 //! against the brand standard (also data) and distribution timing.
 //!
@@ -15,7 +15,10 @@
 #![deny(missing_docs)]
 
 mod checks;
+mod effects;
+mod input;
 mod item;
+mod review;
 mod timing;
 mod workflow;
 
@@ -26,11 +29,15 @@ pub use checks::{
     ALL_CHECKS, BrandStandard, ChannelRules, CheckFailure, CheckInput, CheckKind, CheckReport,
     Field, LinkRules, MAX_TERM_CHARS, MAX_TERMS, run_checks, urls_in, words,
 };
+pub use effects::{Changed, ContentError, Event};
+pub use input::{ContentPatch, MAX_BODY, MAX_LINK, MAX_LINKS, MAX_SUBJECT, MAX_TITLE, NewContent};
 pub use item::{
-    Approval, ApprovedBy, Changed, ContentError, ContentItem, ContentPatch, Decider, Decision,
-    DecisionInput, Event, MAX_BODY, MAX_COMMENT, MAX_DECISIONS, MAX_LINK, MAX_LINKS, MAX_SUBJECT,
-    MAX_TITLE, NewContent, Outcome, Picked, SYSTEM_ACTOR, ScheduledSend, Standard, content_hash,
-    parse_state, state_name,
+    ContentItem, Picked, SYSTEM_ACTOR, ScheduledSend, Standard, content_hash, parse_state,
+    state_name,
+};
+pub use review::{
+    Approval, ApprovedBy, Decider, MAX_COMMENT, MAX_DECISIONS, Outcome, ReviewDecision,
+    ReviewDecisionInput,
 };
 pub use timing::{
     Candidate, Curve, HOUR, HOURS_PER_WEEK, MIN_DELIVERED, ScoreSource, SendRules, Span,

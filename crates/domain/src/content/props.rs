@@ -163,6 +163,99 @@ fn new_item(standard: Standard<'_>) -> ContentItem {
     }
 }
 
+/// Performs `op` (the `i`-th of the sequence) on `item` at `now`.
+fn apply(
+    item: &mut ContentItem,
+    op: &Op,
+    i: usize,
+    now: DateTime<Utc>,
+    std: Standard<'_>,
+    workflow: &Workflow,
+) -> Result<Changed, ContentError> {
+    match op {
+        Op::Edit(v) => {
+            let body = match v {
+                0 => format!("Hello {i}"),
+                1 => String::new(),
+                2 => "see http://x.test".into(),
+                _ => "Hello".into(),
+            };
+            let patch = ContentPatch {
+                body: Some(body),
+                ..Default::default()
+            };
+            let editor = if i.is_multiple_of(3) { "u4" } else { "author" };
+            item.apply_patch(patch, editor, now, std, workflow)
+        }
+        Op::EditDue => {
+            let patch = ContentPatch {
+                due: Some(Some("2031-01-01T00:00:00Z".into())),
+                ..Default::default()
+            };
+            item.apply_patch(patch, "author", now, std, workflow)
+        }
+        Op::Submit => item.submit("author", now, workflow),
+        Op::Decide {
+            user,
+            roles,
+            approve,
+            stage,
+        } => decide(item, *user, *roles, *approve, *stage, now),
+        Op::Schedule => item.schedule(
+            ScheduledSend {
+                at: now,
+                slot_hour: 0,
+                picked: Picked::Auto,
+            },
+            "olga",
+            now,
+        ),
+        Op::Publish => item.publish("olga", now),
+        Op::Withdraw => item.withdraw("author", now),
+    }
+}
+
+/// User `user`, holding the roles whose bits are set in `roles`, decides stage
+/// `stage` of the item's workflow (or leaves the stage out).
+fn decide(
+    item: &mut ContentItem,
+    user: usize,
+    roles: u8,
+    approve: bool,
+    stage: Option<usize>,
+    now: DateTime<Utc>,
+) -> Result<Changed, ContentError> {
+    let decider = Decider {
+        sub: USERS[user].into(),
+        roles: ROLES
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| roles & (1 << b) != 0)
+            .map(|(_, r)| *r)
+            .collect(),
+    };
+    let stage = stage.and_then(|s| {
+        item.workflow
+            .as_ref()
+            .and_then(|w| w.stages.get(s))
+            .map(|s| s.name.clone())
+    });
+    let input = ReviewDecisionInput {
+        outcome: Some(
+            if approve {
+                "approve"
+            } else {
+                "request_changes"
+            }
+            .into(),
+        ),
+        comment: Some("c".into()),
+        stage,
+        content_hash: None,
+    };
+    item.decide(input, &decider, now)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -178,55 +271,7 @@ proptest! {
         for (i, op) in ops.into_iter().enumerate() {
             let now = at(i + 1);
             let before = item.clone();
-            let result = match &op {
-                Op::Edit(v) => {
-                    let body = match v {
-                        0 => format!("Hello {i}"),
-                        1 => String::new(),
-                        2 => "see http://x.test".into(),
-                        _ => "Hello".into(),
-                    };
-                    let patch = ContentPatch { body: Some(body), ..Default::default() };
-                    let editor = if i % 3 == 0 { "u4" } else { "author" };
-                    item.apply_patch(patch, editor, now, std, &workflow)
-                }
-                Op::EditDue => {
-                    let patch = ContentPatch {
-                        due: Some(Some("2031-01-01T00:00:00Z".into())),
-                        ..Default::default()
-                    };
-                    item.apply_patch(patch, "author", now, std, &workflow)
-                }
-                Op::Submit => item.submit("author", now, &workflow),
-                Op::Decide { user, roles, approve, stage } => {
-                    let decider = Decider {
-                        sub: USERS[*user].into(),
-                        roles: ROLES
-                            .iter()
-                            .enumerate()
-                            .filter(|(b, _)| roles & (1 << b) != 0)
-                            .map(|(_, r)| *r)
-                            .collect(),
-                    };
-                    let stage = stage.and_then(|s| {
-                        item.workflow.as_ref().and_then(|w| w.stages.get(s)).map(|s| s.name.clone())
-                    });
-                    let input = DecisionInput {
-                        outcome: Some(if *approve { "approve" } else { "request_changes" }.into()),
-                        comment: Some("c".into()),
-                        stage,
-                        content_hash: None,
-                    };
-                    item.decide(input, &decider, now)
-                }
-                Op::Schedule => item.schedule(
-                    ScheduledSend { at: now, slot_hour: 0, picked: Picked::Auto },
-                    "olga",
-                    now,
-                ),
-                Op::Publish => item.publish("olga", now),
-                Op::Withdraw => item.withdraw("author", now),
-            };
+            let result = apply(&mut item, &op, i, now, std, &workflow);
             match result {
                 Err(_) => prop_assert_eq!(&item, &before, "a refused {:?} changed the item", op),
                 Ok(_) => {
@@ -270,7 +315,7 @@ fn full_path_with_three_stages_and_distinct_people() {
         sub: sub.into(),
         roles: vec![role],
     };
-    let approve = || DecisionInput {
+    let approve = || ReviewDecisionInput {
         outcome: Some("approve".into()),
         ..Default::default()
     };

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::{ParseError, UserId, ValidationErrors};
+use crate::campaign::UserId;
+use crate::validation::{ParseError, ValidationErrors};
 
 /// At most this many stages per workflow.
 pub const MAX_STAGES: usize = 10;
@@ -189,83 +190,116 @@ impl WorkflowInput {
         }
         let mut names = BTreeSet::new();
         for (i, s) in raw.into_iter().enumerate() {
-            let f = |k: &str| format!("stages[{i}].{k}");
-            let name = errs.required(&f("name"), s.name, |n| stage_name(&n));
-            if let Some(n) = &name
-                && !names.insert(n.clone())
-            {
-                errs.push(f("name"), format!("'{n}' is used by an earlier stage"));
-            }
-            let role = errs.required(&f("role"), s.role, |r| role(&r));
-            let rule = match s.rule.as_deref() {
-                None | Some("one") => Some(CompletionRule::One),
-                Some("all") => Some(CompletionRule::All),
-                Some("n_of_m") => Some(CompletionRule::NOfM),
-                Some(_) => {
-                    errs.push(f("rule"), "must be one, all or n_of_m");
-                    None
-                }
-            };
-            if s.approvers.len() > MAX_APPROVERS {
-                errs.push(
-                    f("approvers"),
-                    format!("must list at most {MAX_APPROVERS} approvers"),
-                );
-            }
-            let mut approvers = Vec::new();
-            for (j, a) in s.approvers.iter().enumerate() {
-                match UserId::parse(a) {
-                    Ok(u) if approvers.contains(&String::from(u.clone())) => {
-                        errs.push(format!("{}[{j}]", f("approvers")), "is listed twice")
-                    }
-                    Ok(u) => approvers.push(u.into()),
-                    Err(e) => errs.push(format!("{}[{j}]", f("approvers")), e.to_string()),
-                }
-            }
-            let mut n = None;
-            match rule {
-                Some(CompletionRule::All) if s.approvers.is_empty() => {
-                    errs.push(f("approvers"), "rule 'all' needs the listed approvers");
-                }
-                Some(CompletionRule::NOfM) => {
-                    if s.approvers.is_empty() {
-                        errs.push(f("approvers"), "rule 'n_of_m' needs the listed approvers");
-                    }
-                    match s.n {
-                        Some(v) if v >= 1 && (v as usize) <= s.approvers.len().max(1) => {
-                            n = Some(v as u32)
-                        }
-                        Some(_) => errs.push(
-                            f("n"),
-                            format!("must be between 1 and {}", s.approvers.len().max(1)),
-                        ),
-                        None => errs.push(f("n"), "is required for rule 'n_of_m'"),
-                    }
-                }
-                _ => {
-                    if s.n.is_some() {
-                        errs.push(f("n"), "is only used with rule 'n_of_m'");
-                    }
-                }
-            }
-            if s.parallel && i == 0 {
-                errs.push(f("parallel"), "the first stage has no stage to run beside");
-            }
-            if let (Some(name), Some(role), Some(rule)) = (name, role, rule) {
-                stages.push(StageDef {
-                    name,
-                    role,
-                    rule,
-                    n,
-                    approvers,
-                    parallel: s.parallel,
-                });
+            if let Some(stage) = s.parse(i, &mut names, &mut errs) {
+                stages.push(stage);
             }
         }
         errs.into_result(Workflow {
             stages,
             auto_approve: self.auto_approve,
         })
+    }
+}
+
+impl StageInput {
+    /// Parses stage `i`, recording errors under `stages[i]`; `names` holds the
+    /// names of the stages before it. `None` when a required part is missing.
+    fn parse(
+        self,
+        i: usize,
+        names: &mut BTreeSet<String>,
+        errs: &mut ValidationErrors,
+    ) -> Option<StageDef> {
+        let f = |k: &str| format!("stages[{i}].{k}");
+        let name = errs.required(&f("name"), self.name, |n| stage_name(&n));
+        if let Some(n) = &name
+            && !names.insert(n.clone())
+        {
+            errs.push(f("name"), format!("'{n}' is used by an earlier stage"));
+        }
+        let role = errs.required(&f("role"), self.role, |r| role(&r));
+        let rule = match self.rule.as_deref() {
+            None | Some("one") => Some(CompletionRule::One),
+            Some("all") => Some(CompletionRule::All),
+            Some("n_of_m") => Some(CompletionRule::NOfM),
+            Some(_) => {
+                errs.push(f("rule"), "must be one, all or n_of_m");
+                None
+            }
+        };
+        let approvers = approvers(&self.approvers, &f("approvers"), errs);
+        let n = needed(rule, self.n, self.approvers.len(), &f, errs);
+        if self.parallel && i == 0 {
+            errs.push(f("parallel"), "the first stage has no stage to run beside");
+        }
+        Some(StageDef {
+            name: name?,
+            role: role?,
+            rule: rule?,
+            n,
+            approvers,
+            parallel: self.parallel,
+        })
+    }
+}
+
+/// The listed approvers as user ids: at most [`MAX_APPROVERS`], none twice.
+fn approvers(raw: &[String], field: &str, errs: &mut ValidationErrors) -> Vec<String> {
+    if raw.len() > MAX_APPROVERS {
+        errs.push(
+            field,
+            format!("must list at most {MAX_APPROVERS} approvers"),
+        );
+    }
+    let mut approvers = Vec::new();
+    for (j, a) in raw.iter().enumerate() {
+        match UserId::parse(a) {
+            Ok(u) if approvers.contains(&String::from(u.clone())) => {
+                errs.push(format!("{field}[{j}]"), "is listed twice")
+            }
+            Ok(u) => approvers.push(u.into()),
+            Err(e) => errs.push(format!("{field}[{j}]"), e.to_string()),
+        }
+    }
+    approvers
+}
+
+/// `n` for rule `n_of_m` (1..=listed approvers); `all` and `n_of_m` need listed
+/// approvers, and no other rule takes an `n`.
+fn needed(
+    rule: Option<CompletionRule>,
+    n: Option<i64>,
+    listed: usize,
+    f: &impl Fn(&str) -> String,
+    errs: &mut ValidationErrors,
+) -> Option<u32> {
+    match rule {
+        Some(CompletionRule::All) if listed == 0 => {
+            errs.push(f("approvers"), "rule 'all' needs the listed approvers");
+            None
+        }
+        Some(CompletionRule::NOfM) => {
+            if listed == 0 {
+                errs.push(f("approvers"), "rule 'n_of_m' needs the listed approvers");
+            }
+            match n {
+                Some(v) if v >= 1 && (v as usize) <= listed.max(1) => Some(v as u32),
+                Some(_) => {
+                    errs.push(f("n"), format!("must be between 1 and {}", listed.max(1)));
+                    None
+                }
+                None => {
+                    errs.push(f("n"), "is required for rule 'n_of_m'");
+                    None
+                }
+            }
+        }
+        _ => {
+            if n.is_some() {
+                errs.push(f("n"), "is only used with rule 'n_of_m'");
+            }
+            None
+        }
     }
 }
 

@@ -40,7 +40,7 @@ pub enum AlertState {
 /// The persisted state of one (rule, scope).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Alert {
-    /// The rule.
+    /// The id of the rule this alert belongs to.
     pub rule_id: String,
     /// The scope key (see [`super::metric::scope_key`]).
     pub scope: String,
@@ -62,7 +62,7 @@ pub struct Alert {
     pub last_notified_at: Option<i64>,
     /// Repeats sent in the current episode.
     pub repeats: u32,
-    /// Last evaluation.
+    /// When it was last evaluated (unix seconds).
     pub evaluated_at: i64,
     /// Value seen at the last evaluation (`None` = no data).
     pub value: Option<f64>,
@@ -74,19 +74,19 @@ pub struct Alert {
 pub enum AlertEvent {
     /// A new firing episode: emit its trigger.
     Fired {
-        /// Episode number.
+        /// Which firing episode of this alert.
         episode: u64,
     },
     /// Still firing after the repeat interval: notify again.
     Repeated {
-        /// Episode number.
+        /// Which firing episode of this alert.
         episode: u64,
         /// Repeat number within the episode (1-based).
         repeat: u32,
     },
     /// The episode ended (value past the clear threshold, or no data).
     Resolved {
-        /// Episode number.
+        /// Which firing episode of this alert.
         episode: u64,
         /// Whether it ended for lack of data.
         no_data: bool,

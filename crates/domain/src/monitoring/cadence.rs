@@ -31,7 +31,7 @@ pub struct Schedule {
 /// A claimed, unfinished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Running {
-    /// Run id.
+    /// The id of the run holding the claim.
     pub run_id: String,
     /// Its `now`.
     pub now: i64,
@@ -44,11 +44,11 @@ pub struct Running {
 /// A granted claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {
-    /// Run id.
+    /// The id of the run this claim is for.
     pub run_id: String,
     /// The run's `now`.
     pub now: i64,
-    /// Categories due.
+    /// The categories this run evaluates (see [`due_categories`]).
     pub categories: Vec<Category>,
     /// The run whose expired lease this claim took over, if any.
     pub took_over: Option<String>,
@@ -69,7 +69,7 @@ pub enum ClaimRefusal {
     /// Another run holds the claim.
     #[error("run {run_id} is in progress (lease until {lease_until})")]
     InProgress {
-        /// That run.
+        /// The run holding the lease.
         run_id: String,
         /// Its lease end (wall clock).
         lease_until: i64,

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::rule::{Metric, Rule, Scope};
 use crate::campaign::{Allocation, Campaign, DateRange, Resource, Stage, utilization};
 
-/// Hourly buckets.
+/// Size of an hourly counter bucket, in seconds.
 pub const HOUR: i64 = 3_600;
-/// Daily buckets.
+/// Size of a daily counter bucket, in seconds.
 pub const DAY: i64 = 86_400;
 
 /// Counter totals of one campaign over one window (mirrors the store's read API).
@@ -150,8 +150,60 @@ pub fn evaluate(
 ) -> Vec<Observation> {
     let wanted = required_windows(rule, campaign, now);
     let get = |i: usize| wanted.get(i).and_then(|w| windows.get(w));
-    let id = campaign.id();
-    let channels: Vec<String> = match &rule.scope {
+    match &rule.metric {
+        Metric::KpiPace { kpi } => vec![kpi_pace(campaign, kpi.as_deref(), get(0), now)],
+        Metric::Ratio {
+            numerator,
+            denominator,
+            ..
+        } => {
+            let ratio = RatioKinds {
+                numerator,
+                denominator,
+            };
+            if rule.scope.is_channel() {
+                watched_channels(&rule.scope, campaign)
+                    .iter()
+                    .map(|c| ratio.per_channel(campaign.id(), c, get(0)))
+                    .collect()
+            } else {
+                vec![ratio.campaign_wide(campaign.id(), get(0))]
+            }
+        }
+        Metric::BaselineChange {
+            numerator,
+            denominator,
+            ..
+        } => {
+            let ratio = RatioKinds {
+                numerator,
+                denominator,
+            };
+            vec![ratio.baseline_change(campaign.id(), get(0), get(1))]
+        }
+        Metric::Utilization { .. } => Vec::new(),
+    }
+}
+
+/// The observation of one campaign, or of one of its channels.
+fn observed(
+    campaign_id: &str,
+    channel: Option<&str>,
+    value: Option<f64>,
+    context: serde_json::Value,
+) -> Observation {
+    Observation {
+        scope_key: scope_key(campaign_id, channel),
+        campaign_id: Some(campaign_id.to_string()),
+        channel: channel.map(str::to_string),
+        value,
+        context,
+    }
+}
+
+/// The channels of `campaign` a channel scope watches (none for other scopes).
+fn watched_channels(scope: &Scope, campaign: &Campaign) -> Vec<String> {
+    match scope {
         Scope::Channel { channel } => campaign
             .channels()
             .iter()
@@ -167,105 +219,115 @@ pub fn evaluate(
             .map(|p| p.channel.to_string())
             .collect(),
         _ => Vec::new(),
-    };
-    match &rule.metric {
-        Metric::KpiPace { kpi } => {
-            let totals = get(0);
-            let mut worst: Option<(f64, String)> = None;
-            let mut any_objective = false;
-            for o in campaign.objectives() {
-                if kpi.as_deref().is_some_and(|k| k != o.kpi.as_str()) {
-                    continue;
-                }
-                any_objective = true;
-                let actual = totals.and_then(|t| t.by_kind.get(o.kpi.as_str()).copied());
-                let expected = elapsed_fraction(campaign.schedule().start(), o.deadline, now);
-                if let (Some(a), Some(e)) = (actual, expected) {
-                    let pace = (a as f64 / o.target.value()) / e;
-                    if worst.as_ref().is_none_or(|(w, _)| pace < *w) {
-                        worst = Some((pace, o.kpi.to_string()));
-                    }
-                }
-            }
-            let _ = any_objective;
-            let (value, kpi_name) = match worst {
-                Some((v, k)) => (Some(v), Some(k)),
-                None => (None, None),
-            };
-            let scores = kpi_name
-                .as_deref()
-                .map(|k| channel_scores(campaign, totals, k))
-                .unwrap_or_default();
-            vec![Observation {
-                scope_key: scope_key(id, None),
-                campaign_id: Some(id.to_string()),
-                channel: None,
-                value,
-                context: serde_json::json!({ "kpi": kpi_name, "channel_scores": scores }),
-            }]
-        }
-        Metric::Ratio {
-            numerator,
-            denominator,
-            ..
-        } => {
-            let totals = get(0);
-            if rule.scope.is_channel() {
-                channels
-                    .iter()
-                    .map(|c| {
-                        let r = ratio(numerator, denominator, totals.and_then(|t| t.by_channel.get(c)));
-                        Observation {
-                            scope_key: scope_key(id, Some(c)),
-                            campaign_id: Some(id.to_string()),
-                            channel: Some(c.clone()),
-                            value: r.map(|(n, d)| n as f64 / d as f64),
-                            context: serde_json::json!({ "numerator": r.map(|x| x.0), "denominator": r.map(|x| x.1) }),
-                        }
-                    })
-                    .collect()
-            } else {
-                let r = ratio(numerator, denominator, totals.map(|t| &t.by_kind));
-                vec![Observation {
-                    scope_key: scope_key(id, None),
-                    campaign_id: Some(id.to_string()),
-                    channel: None,
-                    value: r.map(|(n, d)| n as f64 / d as f64),
-                    context: serde_json::json!({ "numerator": r.map(|x| x.0), "denominator": r.map(|x| x.1) }),
-                }]
-            }
-        }
-        Metric::BaselineChange {
-            numerator,
-            denominator,
-            ..
-        } => {
-            let current = get(0).map(|t| &t.by_kind);
-            let long = get(1).map(|t| &t.by_kind);
-            let value = match (ratio(numerator, denominator, current), long) {
-                (Some((cn, cd)), Some(l)) => {
-                    let (ln, _) = sum(numerator, Some(l));
-                    let (ld, _) = sum(denominator, Some(l));
-                    let (bn, bd) = (ln - cn, ld - cd);
-                    if bd > 0 && bn > 0 {
-                        let base = bn as f64 / bd as f64;
-                        Some((cn as f64 / cd as f64) / base - 1.0)
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            };
-            vec![Observation {
-                scope_key: scope_key(id, None),
-                campaign_id: Some(id.to_string()),
-                channel: None,
-                value,
-                context: serde_json::json!({}),
-            }]
-        }
-        Metric::Utilization { .. } => Vec::new(),
     }
+}
+
+/// The worst pace of the campaign's objectives (only the one measuring `kpi`,
+/// when named), with the channel scores of that objective's KPI as context.
+fn kpi_pace(
+    campaign: &Campaign,
+    kpi: Option<&str>,
+    totals: Option<&Totals>,
+    now: i64,
+) -> Observation {
+    let mut worst: Option<(f64, String)> = None;
+    for o in campaign.objectives() {
+        if kpi.is_some_and(|k| k != o.kpi.as_str()) {
+            continue;
+        }
+        let actual = totals.and_then(|t| t.by_kind.get(o.kpi.as_str()).copied());
+        let expected = elapsed_fraction(campaign.schedule().start(), o.deadline, now);
+        if let (Some(a), Some(e)) = (actual, expected) {
+            let pace = (a as f64 / o.target.value()) / e;
+            if worst.as_ref().is_none_or(|(w, _)| pace < *w) {
+                worst = Some((pace, o.kpi.to_string()));
+            }
+        }
+    }
+    let (value, kpi_name) = match worst {
+        Some((v, k)) => (Some(v), Some(k)),
+        None => (None, None),
+    };
+    let scores = kpi_name
+        .as_deref()
+        .map(|k| channel_scores(campaign, totals, k))
+        .unwrap_or_default();
+    observed(
+        campaign.id(),
+        None,
+        value,
+        serde_json::json!({ "kpi": kpi_name, "channel_scores": scores }),
+    )
+}
+
+/// A ratio metric's counter kinds above and below the line.
+struct RatioKinds<'a> {
+    numerator: &'a [String],
+    denominator: &'a [String],
+}
+
+impl RatioKinds<'_> {
+    /// The ratio of one channel of the campaign.
+    fn per_channel(
+        &self,
+        campaign_id: &str,
+        channel: &str,
+        totals: Option<&Totals>,
+    ) -> Observation {
+        let r = ratio(
+            self.numerator,
+            self.denominator,
+            totals.and_then(|t| t.by_channel.get(channel)),
+        );
+        observed(
+            campaign_id,
+            Some(channel),
+            r.map(|(n, d)| n as f64 / d as f64),
+            ratio_context(r),
+        )
+    }
+
+    /// The ratio of the campaign as a whole.
+    fn campaign_wide(&self, campaign_id: &str, totals: Option<&Totals>) -> Observation {
+        let r = ratio(self.numerator, self.denominator, totals.map(|t| &t.by_kind));
+        observed(
+            campaign_id,
+            None,
+            r.map(|(n, d)| n as f64 / d as f64),
+            ratio_context(r),
+        )
+    }
+
+    /// The ratio over the current window against the same ratio over the baseline
+    /// before it (`long` covers both): `current / baseline - 1`.
+    fn baseline_change(
+        &self,
+        campaign_id: &str,
+        current: Option<&Totals>,
+        long: Option<&Totals>,
+    ) -> Observation {
+        let current = current.map(|t| &t.by_kind);
+        let long = long.map(|t| &t.by_kind);
+        let value = match (ratio(self.numerator, self.denominator, current), long) {
+            (Some((cn, cd)), Some(l)) => {
+                let (ln, _) = sum(self.numerator, Some(l));
+                let (ld, _) = sum(self.denominator, Some(l));
+                let (bn, bd) = (ln - cn, ld - cd);
+                if bd > 0 && bn > 0 {
+                    let base = bn as f64 / bd as f64;
+                    Some((cn as f64 / cd as f64) / base - 1.0)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        observed(campaign_id, None, value, serde_json::json!({}))
+    }
+}
+
+fn ratio_context(r: Option<(i64, i64)>) -> serde_json::Value {
+    serde_json::json!({ "numerator": r.map(|x| x.0), "denominator": r.map(|x| x.1) })
 }
 
 /// KPI count per unit of budget, per planned channel (higher is better).

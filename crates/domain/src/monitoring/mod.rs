@@ -1,4 +1,4 @@
-//! Monitoring, thresholds and trigger dispatch (DESIGN §3), as pure logic.
+//! Monitoring, thresholds and trigger dispatch (docs/design.md §3), as pure logic.
 //!
 //! - [`rule`]: rules as data ([`RuleInput::parse`] → [`Rule`]), the four shipped
 //!   [`default_rules`], categories and their cadence.

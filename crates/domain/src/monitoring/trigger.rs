@@ -37,7 +37,7 @@ pub enum TriggerStatus {
     Pending,
     /// An attempt is in flight until `lease_until`.
     Dispatching,
-    /// Done.
+    /// The action was dispatched successfully.
     Succeeded,
     /// Gave up after `max_attempts`; may be replayed.
     DeadLetter,
@@ -119,7 +119,7 @@ pub struct Trigger {
     pub run_id: String,
     /// When it fired (the run's `now`).
     pub created_at: i64,
-    /// Status.
+    /// Where it is in the dispatch state machine.
     pub status: TriggerStatus,
     /// Attempts since creation or the last replay.
     pub attempts: u32,
@@ -131,13 +131,13 @@ pub struct Trigger {
     pub lease_until: Option<i64>,
     /// Recent attempts, oldest first.
     pub history: Vec<Attempt>,
-    /// Last failure.
+    /// The most recent dispatch error, if any.
     pub last_error: Option<String>,
     /// What the action did.
     pub result: Option<serde_json::Value>,
     /// Approver or rejecter.
     pub decided_by: Option<String>,
-    /// When.
+    /// When it was approved or rejected (unix seconds).
     pub decided_at: Option<i64>,
     /// Rejection reason.
     pub reason: Option<String>,

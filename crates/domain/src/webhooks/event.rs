@@ -45,7 +45,7 @@ impl Platform {
         }
     }
 
-    /// The Spin variable holding the platform's secret(s) or key(s) (DESIGN §3).
+    /// The Spin variable holding the platform's secret(s) or key(s) (docs/design.md §3).
     pub fn secret_variable(self) -> &'static str {
         match self {
             Platform::Sendgrid => "sendgrid_verification_key",
@@ -76,15 +76,15 @@ pub enum MetricKind {
     Dropped,
     /// Messages temporarily deferred by the receiving server.
     Deferred,
-    /// Opens.
+    /// Messages opened, as the platform reports them.
     Opened,
-    /// Link clicks.
+    /// Tracked link clicks.
     Clicked,
-    /// Unsubscribes.
+    /// Recipients who unsubscribed.
     Unsubscribed,
-    /// Spam reports.
+    /// Recipients who marked a message as spam.
     SpamReports,
-    /// Conversions.
+    /// Conversions (e.g. a HubSpot contact created); objectives often count these.
     Conversions,
     /// Spend, in minor currency units.
     Spend,

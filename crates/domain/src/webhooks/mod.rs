@@ -1,4 +1,4 @@
-//! Marketing-platform webhooks (DESIGN §3 "Webhooks and metrics"): signature
+//! Marketing-platform webhooks (docs/design.md §3 "Webhooks and metrics"): signature
 //! verification, payload normalisation and aggregation into counter deltas.
 //!
 //! A handler for `POST /webhooks/{platform}` does, in order:
@@ -11,7 +11,7 @@
 //!    — any other [`VerifyError`] → 401;
 //! 4. [`parse_batch`] — a [`PayloadError`] → 400;
 //! 5. drop the events whose [`NormalizedEvent::dedupe_id`] is already stored,
-//!    [`aggregate`] the rest, store the deltas and the new dedupe ids.
+//!    [`aggregate()`] the rest, store the deltas and the new dedupe ids.
 //!
 //! Each platform module documents its signature scheme (from the vendor's
 //! published specification), its event-name mapping, its dedupe id and its

@@ -14,7 +14,8 @@ mod resource_ops;
 use crate::routes::Op;
 use chrono::{DateTime, Utc};
 use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Principal, Problem};
-use opsflow_domain::campaign::{UserId, ValidationErrors};
+use opsflow_domain::campaign::UserId;
+use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, StoreError, UpdateError};
 

@@ -6,8 +6,9 @@
 //! default), so two editors never overwrite each other.
 
 use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::campaign::{Channel, ValidationErrors};
+use opsflow_domain::campaign::Channel;
 use opsflow_domain::content::{BrandStandard, Workflow, WorkflowInput};
+use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::keys::content as keys;
 use opsflow_store::{Key, Kv, Records, UpdateError, Versioned};
 use serde::de::DeserializeOwned;

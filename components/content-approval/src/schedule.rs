@@ -11,11 +11,12 @@
 use std::collections::BTreeMap;
 
 use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::campaign::{ValidationErrors, parse_day_range, parse_instant};
+use opsflow_domain::campaign::{parse_day_range, parse_instant};
 use opsflow_domain::content::{
     ContentItem, HOUR, Picked, ScheduledSend, SendRules, Span, candidates, check_explicit,
     curve_from_history, state_name,
 };
+use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::keys::content as keys;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{Kv, Records, UpdateError, Versioned};

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use opsflow_api::{ApiRequest, ApiResponse, FieldError, Principal, Problem, Role};
-use opsflow_domain::campaign::{Campaign, ValidationErrors};
+use opsflow_domain::campaign::Campaign;
 use opsflow_domain::content::{
     BrandStandard, Changed, ContentError, ContentItem, Event, StageRole, Standard, Workflow,
 };
+use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, Key, Kv, Records, StoreError, UpdateError, Versioned};

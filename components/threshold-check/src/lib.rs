@@ -45,7 +45,7 @@ pub(crate) fn wall_secs() -> i64 {
 }
 
 /// Field errors from the domain's validation, as a 422 problem.
-pub(crate) fn invalid(e: opsflow_domain::campaign::ValidationErrors) -> Problem {
+pub(crate) fn invalid(e: opsflow_domain::validation::ValidationErrors) -> Problem {
     Problem::validation(
         e.errors
             .into_iter()

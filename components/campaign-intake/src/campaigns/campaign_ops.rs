@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use opsflow_api::response::check_version;
 use opsflow_api::{ApiRequest, ApiResponse, Problem, Role, ids};
 use opsflow_domain::campaign::{
-    Campaign, CampaignInput, CampaignPatch, ContentFact, ContentState, GateContext, PlanningBook,
-    ReportInputs, Resource, Stage, UpdateError, gate as gate_of, parse_instant, success_report,
+    Campaign, CampaignInput, CampaignPatch, ContentFact, GateContext, PatchError, PlanningBook,
+    ReportInputs, Resource, Stage, gate as gate_of, parse_instant, success_report,
     transition as transition_of,
 };
+use opsflow_domain::content::ContentState;
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::metrics::CampaignTotals;
 use opsflow_store::{Records, Versioned};
@@ -181,11 +182,11 @@ pub async fn update(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse
             check_version(sent, cur.value.version()).map_err(Patched::Refused)?;
             let next = cur.value.apply_patch(patch.clone(), ctx.now).map_err(|e| {
                 Patched::Refused(match e {
-                    UpdateError::Closed(stage) => Problem::conflict(
+                    PatchError::Closed(stage) => Problem::conflict(
                         "campaign-closed",
                         format!("the campaign is {stage}; it can no longer be changed"),
                     ),
-                    UpdateError::Invalid(errs) => invalid(errs),
+                    PatchError::Invalid(errs) => invalid(errs),
                 })
             })?;
             if next.version() == cur.value.version() {

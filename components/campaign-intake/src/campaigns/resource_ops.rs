@@ -9,8 +9,8 @@ use super::{Ctx, audit, audit_page, invalid, invalid_field, page_query, store, u
 use opsflow_api::response::check_version;
 use opsflow_api::{ApiRequest, ApiResponse, Problem, ids};
 use opsflow_domain::campaign::{
-    AllocationInput, BookError, Campaign, DateRange, Decision, PlanningBook, Priority,
-    ProposalRefusal, ProposalStatus, Proposed, RebalanceProposal, Resource, ResourceInput,
+    AllocationInput, BookError, Campaign, DateRange, PlanningBook, Priority, ProposalRefusal,
+    ProposalStatus, Proposed, RebalanceDecision, RebalanceProposal, Resource, ResourceInput,
     ResourcePatch, overallocations, parse_day_range, utilization as utilization_of,
 };
 use opsflow_store::keys::campaigns as keys;
@@ -503,14 +503,14 @@ pub async fn decide_proposal(
 ) -> Result<ApiResponse, Problem> {
     let body: DecisionBody = req.json()?;
     let decision = match body.decision.as_deref() {
-        Some("approve") => Decision::Approve,
-        Some("reject") => Decision::Reject,
+        Some("approve") => RebalanceDecision::Approve,
+        Some("reject") => RebalanceDecision::Reject,
         Some(_) => return Err(invalid_field("decision", "must be approve or reject")),
         None => return Err(invalid_field("decision", "is required")),
     };
     let resources = all_resources(ctx).await?;
     let (_, decided) = change_book(ctx, |b| {
-        b.decide(id, decision, &ctx.actor, ctx.now, &resources)
+        b.decide_proposal(id, decision, &ctx.actor, ctx.now, &resources)
             .map_err(book_problem)
     })
     .await?;

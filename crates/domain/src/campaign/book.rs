@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::resources::{
-    Allocation, ApplyError, Decision, ProposalRefusal, ProposalStatus, RebalanceProposal, Resource,
-    apply_proposal, decide, overallocations, propose_rebalance,
+    Allocation, ApplyError, ProposalRefusal, ProposalStatus, RebalanceDecision, RebalanceProposal,
+    Resource, apply_proposal, decide_rebalance, overallocations, propose_rebalance,
 };
 use super::values::{DateRange, Priority, UserId};
 
@@ -131,10 +131,10 @@ impl PlanningBook {
 
     /// Decides proposal `id`; an approval applies its moves to the allocations in the
     /// same change, or fails as a whole (the proposal stays pending).
-    pub fn decide(
+    pub fn decide_proposal(
         &mut self,
         id: &str,
-        decision: Decision,
+        decision: RebalanceDecision,
         by: &UserId,
         now: DateTime<Utc>,
         resources: &[Resource],
@@ -144,7 +144,7 @@ impl PlanningBook {
             .iter()
             .position(|p| p.id == id)
             .ok_or_else(|| BookError::ProposalNotFound(id.to_string()))?;
-        let decided = decide(&self.proposals[at], decision, by, now)?;
+        let decided = decide_rebalance(&self.proposals[at], decision, by, now)?;
         if decided.status == ProposalStatus::Approved {
             self.allocations = apply_proposal(&decided, resources, &self.allocations)?;
         }
@@ -220,12 +220,24 @@ mod tests {
             Ok(Proposed::Existing(e)) if e.id == "p1"
         ));
         assert_eq!(
-            book.decide("p1", Decision::Approve, &user("olga"), now, &resources),
+            book.decide_proposal(
+                "p1",
+                RebalanceDecision::Approve,
+                &user("olga"),
+                now,
+                &resources
+            ),
             Err(BookError::Refused(ProposalRefusal::AuthorCannotApprove))
         );
         let before: i64 = total(&resources, &book, r);
         let decided = book
-            .decide("p1", Decision::Approve, &user("omar"), now, &resources)
+            .decide_proposal(
+                "p1",
+                RebalanceDecision::Approve,
+                &user("omar"),
+                now,
+                &resources,
+            )
             .expect("approved");
         assert_eq!(decided.status, ProposalStatus::Approved);
         assert!(overallocations(&resources, &book.allocations, r).is_empty());
@@ -235,7 +247,13 @@ mod tests {
             "hours are moved, not lost"
         );
         assert!(matches!(
-            book.decide("p1", Decision::Reject, &user("omar"), now, &resources),
+            book.decide_proposal(
+                "p1",
+                RebalanceDecision::Reject,
+                &user("omar"),
+                now,
+                &resources
+            ),
             Err(BookError::Refused(ProposalRefusal::AlreadyDecided { .. }))
         ));
         assert_eq!(
@@ -276,7 +294,13 @@ mod tests {
         book.remove_allocation("a2").expect("removed");
         let snapshot = book.clone();
         assert!(matches!(
-            book.decide("p1", Decision::Approve, &user("omar"), now, &resources),
+            book.decide_proposal(
+                "p1",
+                RebalanceDecision::Approve,
+                &user("omar"),
+                now,
+                &resources
+            ),
             Err(BookError::Apply(ApplyError::Stale { .. }))
         ));
         assert_eq!(book, snapshot);
@@ -317,9 +341,9 @@ mod tests {
             Err(BookError::TooManyPending)
         );
         for i in 0..MAX_PENDING {
-            book.decide(
+            book.decide_proposal(
                 &format!("p{i}"),
-                Decision::Reject,
+                RebalanceDecision::Reject,
                 &user("omar"),
                 now,
                 &resources,
@@ -336,9 +360,9 @@ mod tests {
                 now,
             )
             .expect("proposed");
-            book.decide(
+            book.decide_proposal(
                 &format!("q{i}"),
-                Decision::Reject,
+                RebalanceDecision::Reject,
                 &user("omar"),
                 now,
                 &resources,

@@ -1,5 +1,6 @@
-//! Input documents for creating and updating campaigns, and their parsing into
-//! validated records with per-field errors.
+//! Input documents for creating campaigns, and their parsing into validated
+//! records with per-field errors. The field parsers here serve updates too
+//! ([`patch`](super::patch)).
 //!
 //! Scalars a client may get wrong (timestamps, ids, enums given as text) are taken
 //! as plain JSON values and parsed here, so a mistake comes back as a field error
@@ -10,15 +11,14 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use super::record::{Campaign, ChannelPlan, Objective, SendPlan, SendWindow};
 use super::stage::Stage;
-use super::validation::{ParseError, ValidationErrors};
 use super::values::{
     CampaignName, Channel, ChannelBudget, ExternalId, Kpi, KpiTarget, Priority, Schedule, UserId,
     parse_instant,
 };
+use crate::validation::{ParseError, ValidationErrors};
 
 /// At most this many objectives per campaign.
 pub const MAX_OBJECTIVES: usize = 20;
@@ -56,29 +56,6 @@ pub struct CampaignInput {
     /// Monitoring rules the campaign names as its own.
     #[serde(default)]
     pub monitoring_rule_ids: Vec<String>,
-}
-
-/// `PATCH /api/campaigns/{id}` body: every field optional; a present field
-/// replaces the stored one whole (lists included); absent or `null` keeps it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CampaignPatch {
-    /// New display name.
-    pub name: Option<String>,
-    /// New marketing owner.
-    pub marketing_owner: Option<String>,
-    /// New operations owner.
-    pub operations_owner: Option<String>,
-    /// New objectives (replaces all).
-    pub objectives: Option<Vec<ObjectiveInput>>,
-    /// New channel strategy (replaces all).
-    pub channels: Option<Vec<ChannelInput>>,
-    /// New schedule; objectives and send windows must still fit in it.
-    pub schedule: Option<ScheduleInput>,
-    /// New priority.
-    pub priority: Option<PriorityInput>,
-    /// New monitoring rule links (replaces all).
-    pub monitoring_rule_ids: Option<Vec<String>>,
 }
 
 /// One objective as sent.
@@ -138,7 +115,7 @@ pub type ScheduleInput = WindowInput;
 pub enum PriorityInput {
     /// A level, 1 (critical) ..= 5 (lowest).
     Level(i64),
-    /// A name.
+    /// A name: `critical` (1), `high` (2), `medium` (3) or `low` (4).
     Name(String),
 }
 
@@ -163,17 +140,6 @@ pub struct NewCampaign {
     schedule: Schedule,
     priority: Priority,
     monitoring_rule_ids: Vec<ExternalId>,
-}
-
-/// Why an update was not applied.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum UpdateError {
-    /// Completed and cancelled campaigns are read-only.
-    #[error("the campaign is {0}; completed and cancelled campaigns cannot be changed")]
-    Closed(Stage),
-    /// Some fields are invalid.
-    #[error(transparent)]
-    Invalid(#[from] ValidationErrors),
 }
 
 impl CampaignInput {
@@ -226,28 +192,6 @@ impl CampaignInput {
     }
 }
 
-impl CampaignPatch {
-    /// Names of the fields the patch sets, for per-field authorization
-    /// (e.g. only marketing may change objectives and channels).
-    pub fn fields(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        let mut add = |present: bool, name: &'static str| {
-            if present {
-                out.push(name);
-            }
-        };
-        add(self.name.is_some(), "name");
-        add(self.marketing_owner.is_some(), "marketing_owner");
-        add(self.operations_owner.is_some(), "operations_owner");
-        add(self.objectives.is_some(), "objectives");
-        add(self.channels.is_some(), "channels");
-        add(self.schedule.is_some(), "schedule");
-        add(self.priority.is_some(), "priority");
-        add(self.monitoring_rule_ids.is_some(), "monitoring_rule_ids");
-        out
-    }
-}
-
 impl Campaign {
     /// A new campaign in `planning`, version 1.
     pub fn create(id: String, new: NewCampaign, created_by: UserId, now: DateTime<Utc>) -> Self {
@@ -269,106 +213,12 @@ impl Campaign {
             updated_at: now,
         }
     }
-
-    /// Applies a patch: the updated campaign with `version + 1`, or the campaign
-    /// unchanged (same version) when the patch changes nothing.
-    ///
-    /// Objectives and send windows are checked against the resulting schedule,
-    /// so moving the schedule cannot strand a deadline outside it.
-    pub fn apply_patch(
-        &self,
-        patch: CampaignPatch,
-        now: DateTime<Utc>,
-    ) -> Result<Self, UpdateError> {
-        if self.stage.is_terminal() {
-            return Err(UpdateError::Closed(self.stage));
-        }
-        let mut errs = ValidationErrors::default();
-        let mut next = self.clone();
-        if let Some(raw) = patch.name {
-            next.name = errs
-                .check("name", CampaignName::parse(raw))
-                .unwrap_or(next.name);
-        }
-        if let Some(raw) = patch.marketing_owner {
-            next.marketing_owner = errs
-                .check("marketing_owner", UserId::parse(raw))
-                .unwrap_or(next.marketing_owner);
-        }
-        if let Some(raw) = patch.operations_owner {
-            next.operations_owner = errs
-                .check("operations_owner", UserId::parse(raw))
-                .unwrap_or(next.operations_owner);
-        }
-        let schedule_changed = patch.schedule.is_some();
-        if patch.schedule.is_some() {
-            match parse_schedule(&mut errs, patch.schedule) {
-                Some(s) => next.schedule = s,
-                // Without a valid schedule the cross-checks below would be meaningless.
-                None => return Err(errs.into()),
-            }
-        }
-        match &patch.objectives {
-            Some(raw) => {
-                if let Some(o) = parse_objectives(&mut errs, raw, Some(&next.schedule)) {
-                    next.objectives = o;
-                }
-            }
-            None if schedule_changed => {
-                for (i, o) in next.objectives.iter().enumerate() {
-                    if let Err(e) = check_deadline(o.deadline, &next.schedule) {
-                        errs.push(
-                            "schedule",
-                            format!("objectives[{i}] ({}): deadline {e}", o.kpi),
-                        );
-                    }
-                }
-            }
-            None => {}
-        }
-        match &patch.channels {
-            Some(raw) => {
-                if let Some(c) = parse_channels(&mut errs, raw, Some(&next.schedule)) {
-                    next.channels = c;
-                }
-            }
-            None if schedule_changed => {
-                for (i, c) in next.channels.iter().enumerate() {
-                    let windows = c.send_plan.iter().flat_map(|p| p.windows.iter());
-                    if windows.into_iter().any(|w| !within(w, &next.schedule)) {
-                        errs.push(
-                            "schedule",
-                            format!(
-                                "channels[{i}] ({}): a send window falls outside the schedule",
-                                c.channel
-                            ),
-                        );
-                    }
-                }
-            }
-            None => {}
-        }
-        if let Some(p) = &patch.priority {
-            next.priority = errs.check("priority", p.parse()).unwrap_or(next.priority);
-        }
-        if let Some(raw) = &patch.monitoring_rule_ids
-            && let Some(ids) = parse_rule_ids(&mut errs, raw)
-        {
-            next.monitoring_rule_ids = ids;
-        }
-        if !errs.is_empty() {
-            return Err(errs.into());
-        }
-        if next == *self {
-            return Ok(next);
-        }
-        next.version = self.version.saturating_add(1);
-        next.updated_at = now;
-        Ok(next)
-    }
 }
 
-fn parse_schedule(errs: &mut ValidationErrors, raw: Option<ScheduleInput>) -> Option<Schedule> {
+pub(super) fn parse_schedule(
+    errs: &mut ValidationErrors,
+    raw: Option<ScheduleInput>,
+) -> Option<Schedule> {
     let Some(raw) = raw else {
         errs.push("schedule", ParseError::Missing.to_string());
         return None;
@@ -378,7 +228,10 @@ fn parse_schedule(errs: &mut ValidationErrors, raw: Option<ScheduleInput>) -> Op
     errs.check("schedule", Schedule::parse(start?, end?))
 }
 
-fn check_deadline(deadline: DateTime<Utc>, schedule: &Schedule) -> Result<(), ParseError> {
+pub(super) fn check_deadline(
+    deadline: DateTime<Utc>,
+    schedule: &Schedule,
+) -> Result<(), ParseError> {
     if deadline <= schedule.start() {
         Err(ParseError::Rule("must be after the schedule start".into()))
     } else if deadline > schedule.end() {
@@ -390,7 +243,7 @@ fn check_deadline(deadline: DateTime<Utc>, schedule: &Schedule) -> Result<(), Pa
     }
 }
 
-fn within(w: &SendWindow, schedule: &Schedule) -> bool {
+pub(super) fn within(w: &SendWindow, schedule: &Schedule) -> bool {
     schedule.contains(w.start) && schedule.contains(w.end)
 }
 
@@ -406,7 +259,7 @@ fn too_many(errs: &mut ValidationErrors, field: &str, len: usize, max: usize) ->
     }
 }
 
-fn parse_objectives(
+pub(super) fn parse_objectives(
     errs: &mut ValidationErrors,
     raw: &[ObjectiveInput],
     schedule: Option<&Schedule>,
@@ -453,7 +306,7 @@ fn parse_objectives(
     (errs.errors.len() == before).then_some(out)
 }
 
-fn parse_channels(
+pub(super) fn parse_channels(
     errs: &mut ValidationErrors,
     raw: &[ChannelInput],
     schedule: Option<&Schedule>,
@@ -584,7 +437,10 @@ fn parse_send_plan(
     })
 }
 
-fn parse_rule_ids(errs: &mut ValidationErrors, raw: &[String]) -> Option<Vec<ExternalId>> {
+pub(super) fn parse_rule_ids(
+    errs: &mut ValidationErrors,
+    raw: &[String],
+) -> Option<Vec<ExternalId>> {
     if too_many(errs, "monitoring_rule_ids", raw.len(), MAX_RULES) {
         return None;
     }
@@ -606,6 +462,7 @@ fn parse_rule_ids(errs: &mut ValidationErrors, raw: &[String]) -> Option<Vec<Ext
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::campaign::patch::CampaignPatch;
 
     pub(in crate::campaign) fn ts(s: &str) -> DateTime<Utc> {
         parse_instant(s).unwrap_or_default()
@@ -785,60 +642,5 @@ pub(super) mod tests {
         assert!(serde_json::from_str::<CampaignPatch>(r#"{"version":3}"#).is_err());
         let p: Result<CampaignInput, _> = serde_json::from_str(r#"{"priority":"low"}"#);
         assert!(p.is_ok_and(|p| p.priority == Some(PriorityInput::Name("low".into()))));
-    }
-
-    #[test]
-    fn patch_bumps_version_only_on_change() {
-        let c = campaign_from(valid_input());
-        let now = ts("2030-01-02T00:00:00Z");
-        let same = c.apply_patch(CampaignPatch::default(), now);
-        assert_eq!(same.map(|s| s.version()), Ok(1));
-        let patch = CampaignPatch {
-            name: Some("Spring launch v2".into()),
-            priority: Some(PriorityInput::Level(1)),
-            ..CampaignPatch::default()
-        };
-        assert_eq!(patch.fields(), ["name", "priority"]);
-        let next = c.apply_patch(patch, now);
-        assert!(next.as_ref().is_ok_and(|n| n.version() == 2
-            && n.name().as_str() == "Spring launch v2"
-            && n.priority() == Priority::CRITICAL
-            && n.updated_at() == now));
-    }
-
-    #[test]
-    fn patch_reports_invalid_fields_and_keeps_the_record() {
-        let c = campaign_from(valid_input());
-        let patch = CampaignPatch {
-            name: Some(String::new()),
-            channels: Some(vec![ChannelInput::default()]),
-            ..CampaignPatch::default()
-        };
-        match c.apply_patch(patch, ts("2030-01-02T00:00:00Z")) {
-            Err(UpdateError::Invalid(e)) => {
-                let f: Vec<_> = e.errors.iter().map(|f| f.field.as_str()).collect();
-                assert_eq!(
-                    f,
-                    ["name", "channels[0].channel", "channels[0].budget_minor"]
-                );
-            }
-            other => panic!("expected field errors, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn moving_the_schedule_cannot_strand_a_deadline() {
-        let c = campaign_from(valid_input());
-        let patch = CampaignPatch {
-            schedule: Some(WindowInput {
-                start: Some("2030-03-01T00:00:00Z".into()),
-                end: Some("2030-03-15T00:00:00Z".into()),
-            }),
-            ..CampaignPatch::default()
-        };
-        match c.apply_patch(patch, ts("2030-01-02T00:00:00Z")) {
-            Err(UpdateError::Invalid(e)) => assert!(e.mentions("schedule")),
-            other => panic!("expected a schedule error, got {other:?}"),
-        }
     }
 }

@@ -96,7 +96,7 @@ pub struct Handoff {
     pub operations_deliverable: Deliverable,
     /// Who made the transition.
     pub by: UserId,
-    /// When.
+    /// When the transition happened.
     pub at: DateTime<Utc>,
 }
 
@@ -110,7 +110,7 @@ pub struct Deliverable {
     pub summary: String,
 }
 
-/// The deliverables of the handoff table (DESIGN §3), by stage:
+/// The deliverables of the handoff table (docs/design.md §3), by stage:
 ///
 /// | stage | marketing | operations |
 /// |---|---|---|

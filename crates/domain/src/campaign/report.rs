@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::record::Campaign;
+use super::record::{Campaign, Objective};
 use super::stage::Stage;
 
 /// How far (as a fraction of the target) achievement may stray from the expected
@@ -57,7 +57,7 @@ pub struct Pace {
     pub expected_fraction: f64,
     /// `actual / target` (may exceed 1), when there is data.
     pub achieved_fraction: Option<f64>,
-    /// The verdict.
+    /// Ahead, on track or behind: the two fractions compared within [`PACE_TOLERANCE`].
     pub status: PaceStatus,
 }
 
@@ -67,7 +67,7 @@ pub struct Pace {
 pub struct KpiProgress {
     /// The KPI.
     pub kpi: String,
-    /// Its target.
+    /// The objective's target total.
     pub target: f64,
     /// The counter's total, when it exists.
     pub actual: Option<f64>,
@@ -103,11 +103,11 @@ pub struct ChannelBreakdown {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuccessReport {
-    /// The campaign.
+    /// The campaign's id.
     pub campaign_id: String,
     /// Its stage at report time.
     pub stage: Stage,
-    /// Report time.
+    /// When the report was made (`now`).
     pub generated_at: DateTime<Utc>,
     /// False when no counter exists for the campaign at all.
     pub has_data: bool,
@@ -129,12 +129,6 @@ pub fn success_report(
     inputs: &ReportInputs,
     now: DateTime<Utc>,
 ) -> SuccessReport {
-    let finite = |m: &BTreeMap<String, f64>| -> BTreeMap<String, f64> {
-        m.iter()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(k, v)| (k.clone(), *v))
-            .collect()
-    };
     let totals = finite(&inputs.kpi_totals);
     let by_channel: BTreeMap<String, BTreeMap<String, f64>> = inputs
         .channel_totals
@@ -151,39 +145,74 @@ pub fn success_report(
         );
     }
     let start = campaign.schedule().start();
-    let kpis = campaign
-        .objectives()
-        .iter()
-        .map(|o| {
-            let target = o.target.value();
-            let actual = totals.get(o.kpi.as_str()).copied();
-            if has_data && actual.is_none() {
-                notes.push(format!("no counter named {} yet", o.kpi));
-            }
-            let expected_fraction = elapsed_fraction(start, o.deadline, now);
-            let achieved_fraction = actual.map(|a| a / target);
-            let status = match achieved_fraction {
-                None => PaceStatus::NoData,
-                Some(a) if a > expected_fraction + PACE_TOLERANCE => PaceStatus::Ahead,
-                Some(a) if a < expected_fraction - PACE_TOLERANCE => PaceStatus::Behind,
-                Some(_) => PaceStatus::OnTrack,
-            };
-            KpiProgress {
-                kpi: o.kpi.to_string(),
-                target,
-                actual,
-                percent_achieved: achieved_fraction.map(|a| a * 100.0),
-                deadline: o.deadline,
-                deadline_passed: now > o.deadline,
-                met: actual.is_some_and(|a| a >= target),
-                pace: Pace {
-                    expected_fraction,
-                    achieved_fraction,
-                    status,
-                },
-            }
-        })
-        .collect();
+    let mut kpis = Vec::with_capacity(campaign.objectives().len());
+    for o in campaign.objectives() {
+        let actual = totals.get(o.kpi.as_str()).copied();
+        if has_data && actual.is_none() {
+            notes.push(format!("no counter named {} yet", o.kpi));
+        }
+        kpis.push(kpi_progress(o, actual, start, now));
+    }
+    SuccessReport {
+        campaign_id: campaign.id().to_string(),
+        stage: campaign.stage(),
+        generated_at: now,
+        has_data,
+        notes,
+        kpis,
+        channels: channel_breakdowns(campaign, &by_channel),
+        triggers_fired: inputs.triggers_fired,
+        actions_taken: inputs.actions_taken,
+    }
+}
+
+/// The counters with a finite value.
+fn finite(m: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    m.iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+/// Progress of one objective, given its counter's total (`None`: no counter)
+/// and the schedule start its pace is measured from.
+fn kpi_progress(
+    o: &Objective,
+    actual: Option<f64>,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> KpiProgress {
+    let target = o.target.value();
+    let expected_fraction = elapsed_fraction(start, o.deadline, now);
+    let achieved_fraction = actual.map(|a| a / target);
+    let status = match achieved_fraction {
+        None => PaceStatus::NoData,
+        Some(a) if a > expected_fraction + PACE_TOLERANCE => PaceStatus::Ahead,
+        Some(a) if a < expected_fraction - PACE_TOLERANCE => PaceStatus::Behind,
+        Some(_) => PaceStatus::OnTrack,
+    };
+    KpiProgress {
+        kpi: o.kpi.to_string(),
+        target,
+        actual,
+        percent_achieved: achieved_fraction.map(|a| a * 100.0),
+        deadline: o.deadline,
+        deadline_passed: now > o.deadline,
+        met: actual.is_some_and(|a| a >= target),
+        pace: Pace {
+            expected_fraction,
+            achieved_fraction,
+            status,
+        },
+    }
+}
+
+/// Planned channels in campaign order (with budget use), then channels that
+/// have counters but are not planned, by name.
+fn channel_breakdowns(
+    campaign: &Campaign,
+    by_channel: &BTreeMap<String, BTreeMap<String, f64>>,
+) -> Vec<ChannelBreakdown> {
     let empty = BTreeMap::new();
     let mut channels: Vec<ChannelBreakdown> = campaign
         .channels()
@@ -204,7 +233,7 @@ pub fn success_report(
             }
         })
         .collect();
-    for (channel, metrics) in &by_channel {
+    for (channel, metrics) in by_channel {
         if campaign.channel(channel).is_none() {
             channels.push(ChannelBreakdown {
                 channel: channel.clone(),
@@ -215,17 +244,7 @@ pub fn success_report(
             });
         }
     }
-    SuccessReport {
-        campaign_id: campaign.id().to_string(),
-        stage: campaign.stage(),
-        generated_at: now,
-        has_data,
-        notes,
-        kpis,
-        channels,
-        triggers_fired: inputs.triggers_fired,
-        actions_taken: inputs.actions_taken,
-    }
+    channels
 }
 
 /// Fraction of `start..deadline` elapsed at `now`, clamped to 0..=1.

@@ -8,7 +8,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::validation::ParseError;
+use crate::validation::ParseError;
 
 /// Longest span, in days, of a schedule, an allocation or a utilization query.
 /// Bounds every per-day loop, whatever the input.
@@ -470,8 +470,8 @@ pub fn parse_day(raw: &str) -> Result<NaiveDate, ParseError> {
 pub fn parse_day_range(
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<DateRange, super::validation::ValidationErrors> {
-    let mut errs = super::validation::ValidationErrors::default();
+) -> Result<DateRange, crate::validation::ValidationErrors> {
+    let mut errs = crate::validation::ValidationErrors::default();
     let from = errs.required("from", from, parse_day);
     let to = errs.required("to", to, parse_day);
     match (from, to) {

@@ -19,6 +19,7 @@ mod effects;
 mod input;
 mod item;
 mod review;
+mod state;
 mod timing;
 mod workflow;
 
@@ -48,4 +49,4 @@ pub use workflow::{
     WorkflowInput,
 };
 
-pub use crate::campaign::ContentState;
+pub use state::ContentState;

@@ -1,4 +1,7 @@
-//! Per-field validation errors, collected while parsing input DTOs.
+//! Per-field validation errors, collected while parsing input documents into
+//! domain types: every parser in the crate reports through these, and the HTTP
+//! edge turns [`ValidationErrors`] into one problem document listing the fields.
+#![deny(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

@@ -27,22 +27,14 @@ use super::workflow::Workflow;
 /// The actor of automated changes.
 pub const SYSTEM_ACTOR: &str = "system:content-approval";
 
-/// The name of a state as the API spells it.
+/// The name of a state as the API spells it ([`ContentState::as_str`]).
 pub fn state_name(s: ContentState) -> &'static str {
-    match s {
-        ContentState::Draft => "draft",
-        ContentState::InReview => "in_review",
-        ContentState::ChangesRequested => "changes_requested",
-        ContentState::Approved => "approved",
-        ContentState::Scheduled => "scheduled",
-        ContentState::Published => "published",
-        ContentState::Withdrawn => "withdrawn",
-    }
+    s.as_str()
 }
 
-/// Parses a state name.
+/// Parses a state name (`None` for anything [`ContentState::parse`] refuses).
 pub fn parse_state(raw: &str) -> Option<ContentState> {
-    serde_json::from_value(serde_json::Value::String(raw.to_string())).ok()
+    ContentState::parse(raw).ok()
 }
 
 /// How a send time was chosen.

@@ -103,7 +103,7 @@ where
     Fut: std::future::Future<Output = Result<ApiResponse, Problem>>,
 {
     let scope = format!("{}.{id}", op.id());
-    opsflow_store::idempotency::run(&ctx.kv, &scope, &ctx.who.sub, req, || async {
+    opsflow_api::idempotency::run(&ctx.kv, &scope, &ctx.who.sub, req, || async {
         handler(ctx, id, req)
             .await
             .unwrap_or_else(ApiResponse::from)

@@ -35,7 +35,7 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         req,
     };
     if ctx.req.method == "POST" {
-        opsflow_store::idempotency::run(&ctx.kv, op.id(), &ctx.who.sub, &ctx.req, || run(op, &ctx))
+        opsflow_api::idempotency::run(&ctx.kv, op.id(), &ctx.who.sub, &ctx.req, || run(op, &ctx))
             .await
     } else {
         run(op, &ctx).await

@@ -1,25 +1,24 @@
 //! Distribution timing: `POST /api/content/{id}/schedule` and the per-channel calendar.
 //!
-//! The hourly cap is enforced with one atomic counter per (channel, hour): a claim
-//! increments it and keeps the slot when the result is within the cap, otherwise
-//! gives the increment back and tries the next candidate. Concurrent claims can
-//! therefore never overrun the cap (at worst a claim racing a release is refused
-//! and moves on). An explicitly requested time whose hour is full is refused with
-//! 409 `slot-full`; automatic picking moves to the next best hour and answers 409
-//! `no-slot` when no candidate hour within the schedule has room.
+//! The hourly cap is enforced by [`Slots`], one atomic counter per (channel, hour):
+//! concurrent claims can never overrun the cap. An explicitly requested time whose
+//! hour is full is refused with 409 `slot-full`; automatic picking moves to the next
+//! best hour and answers 409 `no-slot` when no candidate hour within the schedule
+//! has room. A slot claimed for an item that then cannot be stored is given back.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::campaign::{parse_day_range, parse_instant};
+use opsflow_domain::campaign::{Campaign, parse_day_range, parse_instant};
 use opsflow_domain::content::{
-    ContentItem, HOUR, Picked, ScheduledSend, SendRules, Span, candidates, check_explicit,
+    Changed, ContentItem, HOUR, Picked, ScheduledSend, SendRules, Span, candidates, check_explicit,
     curve_from_history, state_name,
 };
 use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::keys::content as keys;
 use opsflow_store::spin::SpinKv;
-use opsflow_store::{Kv, Records, UpdateError, Versioned};
+use opsflow_store::{Records, Slots, UpdateError, Versioned};
 use serde::Deserialize;
 
 use crate::support::{
@@ -44,30 +43,58 @@ struct ScheduleInput {
     at: Option<String>,
 }
 
-fn counter(bytes: &[u8]) -> i64 {
-    <[u8; 8]>::try_from(bytes)
-        .map(i64::from_le_bytes)
-        .unwrap_or(0)
+/// A schedule request, parsed before anything is read.
+struct ScheduleRequest<'a> {
+    /// The content item to schedule.
+    id: &'a str,
+    /// The `If-Match` version, when sent.
+    expect: Option<u64>,
+    /// The requested send time; `None` = pick the best free hour.
+    at: Option<DateTime<Utc>>,
 }
 
-/// Takes one send in `hour` on `channel` if the cap allows.
-async fn claim(kv: &SpinKv, channel: &str, hour: i64, cap: u32) -> Result<bool, Problem> {
-    let key = keys::slot(channel, hour);
-    let n = kv.increment(key.as_str(), 1).await?;
-    if n <= i64::from(cap) {
-        return Ok(true);
-    }
-    kv.increment(key.as_str(), -1).await?;
-    Ok(false)
+/// What bounds an item's send: where it may go and how many sends an hour takes.
+struct SendLimits {
+    /// The campaign schedule and the channel's send windows.
+    rules: SendRules,
+    /// Sends allowed per hour on the item's channel.
+    cap: u32,
+}
+
+/// The send a request settled on.
+struct TakenSlot {
+    /// The send to store on the item.
+    send: ScheduledSend,
+    /// Whether this request claimed the slot (and must give it back if the item
+    /// cannot be stored); `false` when the item already held that hour.
+    claimed: bool,
 }
 
 fn hour_text(hour: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(hour, 0)
+    DateTime::<Utc>::from_timestamp(hour, 0)
         .map(|t| t.to_rfc3339())
         .unwrap_or_default()
 }
 
+/// `POST /api/content/{id}/schedule`: parse → load → take a slot → store → respond.
 pub async fn schedule(ctx: &Ctx) -> Res {
+    let request = parse_request(ctx)?;
+    let current = load_item(&ctx.kv, request.id).await?;
+    if let Some(v) = request.expect {
+        opsflow_api::response::check_version(v, current.version)?;
+    }
+    current.value.schedulable().map_err(content_problem)?;
+    let limits = load_limits(ctx, &current.value).await?;
+    let taken = match request.at {
+        Some(at) => take_requested(ctx, &current.value, &limits, at).await?,
+        None => take_best(ctx, &current.value, &limits).await?,
+    };
+    let (stored, changed) = store_send(ctx, request.id, &current, &taken).await?;
+    add_to_calendar(&ctx.kv, &stored.value, &taken.send).await?;
+    finish(ctx, stored, changed, 200).await
+}
+
+fn parse_request(ctx: &Ctx) -> Result<ScheduleRequest<'_>, Problem> {
     let id = param_id(ctx)?;
     let expect = ctx.req.if_match()?;
     let input: ScheduleInput = if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
@@ -75,28 +102,31 @@ pub async fn schedule(ctx: &Ctx) -> Res {
     } else {
         ctx.req.json()?
     };
-    let requested = match &input.at {
-        Some(raw) => match parse_instant(raw) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let mut errs = ValidationErrors::default();
-                errs.push("at", e.to_string());
-                return Err(validation(errs));
-            }
-        },
+    let at = match &input.at {
+        Some(raw) => Some(parse_instant(raw).map_err(|e| invalid_at(e.to_string()))?),
         None => None,
     };
-    let current = load_item(&ctx.kv, id).await?;
-    if let Some(v) = expect {
-        opsflow_api::response::check_version(v, current.version)?;
-    }
-    current.value.schedulable().map_err(content_problem)?;
-    let item = &current.value;
+    Ok(ScheduleRequest { id, expect, at })
+}
+
+fn invalid_at(message: String) -> Problem {
+    let mut errs = ValidationErrors::default();
+    errs.push("at", message);
+    validation(errs)
+}
+
+async fn load_limits(ctx: &Ctx, item: &ContentItem) -> Result<SendLimits, Problem> {
     let campaign = load_campaign(&ctx.kv, &item.campaign_id).await?.value;
     let config = load_config(&ctx.kv, &item.campaign_id, &item.channel).await?;
-    let cap = config.cap_per_hour;
+    Ok(SendLimits {
+        rules: send_rules(&campaign, &item.channel),
+        cap: config.cap_per_hour,
+    })
+}
+
+fn send_rules(campaign: &Campaign, channel: &str) -> SendRules {
     let windows = campaign
-        .channel(&item.channel)
+        .channel(channel)
         .and_then(|c| c.send_plan.as_ref())
         .map(|p| {
             p.windows
@@ -108,147 +138,184 @@ pub async fn schedule(ctx: &Ctx) -> Res {
                 .collect()
         })
         .unwrap_or_default();
-    let rules = SendRules {
+    SendRules {
         schedule: Span {
             start: campaign.schedule().start().timestamp(),
             end: campaign.schedule().end().timestamp(),
         },
         windows,
+    }
+}
+
+/// The hour the item holds now, if it is already scheduled.
+fn held_hour(item: &ContentItem) -> Option<i64> {
+    item.scheduled.as_ref().map(|s| s.slot_hour)
+}
+
+/// Takes the hour of the requested time, or refuses with 409 `slot-full`.
+async fn take_requested(
+    ctx: &Ctx,
+    item: &ContentItem,
+    limits: &SendLimits,
+    at: DateTime<Utc>,
+) -> Result<TakenSlot, Problem> {
+    let slot =
+        check_explicit(&limits.rules, ctx.now.timestamp(), at.timestamp()).map_err(invalid_at)?;
+    let claimed = if held_hour(item) == Some(slot) {
+        false
+    } else if Slots::new(&ctx.kv, &item.channel)
+        .claim(slot, limits.cap)
+        .await?
+    {
+        true
+    } else {
+        return Err(slot_full(&item.channel, slot, limits.cap));
     };
+    Ok(TakenSlot {
+        send: ScheduledSend {
+            at,
+            slot_hour: slot,
+            picked: Picked::Explicit,
+        },
+        claimed,
+    })
+}
+
+fn slot_full(channel: &str, hour: i64, cap: u32) -> Problem {
+    Problem::conflict(
+        "slot-full",
+        format!(
+            "the {channel} channel already has its cap of {cap} sends in the hour starting {}",
+            hour_text(hour)
+        ),
+    )
+    .with("cap_per_hour", serde_json::json!(cap))
+}
+
+/// Takes the best-scoring hour with room (by the campaign's engagement history),
+/// or refuses with 409 `no-slot`.
+async fn take_best(
+    ctx: &Ctx,
+    item: &ContentItem,
+    limits: &SendLimits,
+) -> Result<TakenSlot, Problem> {
     let now = ctx.now.timestamp();
-    let old_slot = item.scheduled.as_ref().map(|s| s.slot_hour);
+    let history = opsflow_store::metrics::campaign_totals(
+        &ctx.kv,
+        &item.campaign_id,
+        now - HISTORY_DAYS * 24 * HOUR,
+        now,
+        HOUR,
+        None,
+    )
+    .await?;
+    let ranked: Vec<i64> = candidates(&limits.rules, now, &curve_from_history(&history.series))
+        .iter()
+        .take(MAX_CANDIDATES)
+        .map(|c| c.hour)
+        .collect();
+    let Some((slot, claimed)) = first_free_hour(ctx, item, limits.cap, &ranked).await? else {
+        return Err(Problem::conflict(
+            "no-slot",
+            format!(
+                "no hour within the campaign schedule has room on the {} channel (cap {} per hour)",
+                item.channel, limits.cap
+            ),
+        ));
+    };
+    let at = DateTime::<Utc>::from_timestamp(slot, 0)
+        .ok_or_else(|| Problem::bad_request("send time out of range"))?;
+    Ok(TakenSlot {
+        send: ScheduledSend {
+            at,
+            slot_hour: slot,
+            picked: Picked::Auto,
+        },
+        claimed,
+    })
+}
 
-    let (slot, at, picked, claimed) = match requested {
-        Some(at) => {
-            let slot = check_explicit(&rules, now, at.timestamp()).map_err(|m| {
-                let mut errs = ValidationErrors::default();
-                errs.push("at", m);
-                validation(errs)
-            })?;
-            let claimed = if old_slot == Some(slot) {
-                false
-            } else if claim(&ctx.kv, &item.channel, slot, cap).await? {
-                true
-            } else {
-                return Err(Problem::conflict(
-                    "slot-full",
-                    format!(
-                        "the {} channel already has its cap of {cap} sends in the hour starting {}",
-                        item.channel,
-                        hour_text(slot)
-                    ),
-                )
-                .with("cap_per_hour", serde_json::json!(cap)));
-            };
-            (slot, at, Picked::Explicit, claimed)
-        }
-        None => {
-            let totals = opsflow_store::metrics::campaign_totals(
-                &ctx.kv,
-                &item.campaign_id,
-                now - HISTORY_DAYS * 24 * HOUR,
-                now,
-                HOUR,
-                None,
-            )
-            .await?;
-            let curve = curve_from_history(&totals.series);
-            let cands = candidates(&rules, now, &curve);
-            let mut chosen = None;
-            'scan: for chunk in cands
-                .iter()
-                .take(MAX_CANDIDATES)
-                .collect::<Vec<_>>()
-                .chunks(SCAN_CHUNK)
-            {
-                let slot_keys: Vec<String> = chunk
-                    .iter()
-                    .map(|c| keys::slot(&item.channel, c.hour).as_str().to_string())
-                    .collect();
-                let counts: BTreeMap<String, i64> = ctx
-                    .kv
-                    .get_many(&slot_keys)
-                    .await?
-                    .into_iter()
-                    .map(|(k, v)| (k, counter(&v)))
-                    .collect();
-                for (c, key) in chunk.iter().zip(&slot_keys) {
-                    if old_slot == Some(c.hour) {
-                        chosen = Some((c.hour, false));
-                        break 'scan;
-                    }
-                    if counts.get(key).copied().unwrap_or(0) >= i64::from(cap) {
-                        continue;
-                    }
-                    if claim(&ctx.kv, &item.channel, c.hour, cap).await? {
-                        chosen = Some((c.hour, true));
-                        break 'scan;
-                    }
-                }
+/// The first of `ranked` hours the item may take: the hour it already holds (not
+/// claimed again) or one with room that a claim wins. Counters are read
+/// [`SCAN_CHUNK`] hours per round trip; full hours are skipped without a claim.
+async fn first_free_hour(
+    ctx: &Ctx,
+    item: &ContentItem,
+    cap: u32,
+    ranked: &[i64],
+) -> Result<Option<(i64, bool)>, Problem> {
+    let slots = Slots::new(&ctx.kv, &item.channel);
+    let held = held_hour(item);
+    for chunk in ranked.chunks(SCAN_CHUNK) {
+        let taken = slots.taken(chunk).await?;
+        for hour in chunk {
+            if held == Some(*hour) {
+                return Ok(Some((*hour, false)));
             }
-            let Some((slot, claimed)) = chosen else {
-                return Err(Problem::conflict(
-                    "no-slot",
-                    format!(
-                        "no hour within the campaign schedule has room on the {} channel (cap {cap} per hour)",
-                        item.channel
-                    ),
-                ));
-            };
-            let at = chrono::DateTime::<chrono::Utc>::from_timestamp(slot, 0)
-                .ok_or_else(|| Problem::bad_request("send time out of range"))?;
-            (slot, at, Picked::Auto, claimed)
+            if taken.get(hour).copied().unwrap_or(0) >= i64::from(cap) {
+                continue;
+            }
+            if slots.claim(*hour, cap).await? {
+                return Ok(Some((*hour, true)));
+            }
         }
-    };
+    }
+    Ok(None)
+}
 
-    let send = ScheduledSend {
-        at,
-        slot_hour: slot,
-        picked,
-    };
+/// Stores the send on the item (compare-and-swap against the version loaded). On
+/// failure a claimed slot is given back, and a lost race answers 409
+/// `concurrent-change` rather than 412: the caller's `If-Match` was right.
+async fn store_send(
+    ctx: &Ctx,
+    id: &str,
+    current: &Versioned<ContentItem>,
+    taken: &TakenSlot,
+) -> Result<(Versioned<ContentItem>, Changed), Problem> {
+    let slot = taken.send.slot_hour;
     let result = mutate(&ctx.kv, id, Some(current.version), |item| {
-        item.schedule(send.clone(), &ctx.who.sub, ctx.now)
+        item.schedule(taken.send.clone(), &ctx.who.sub, ctx.now)
     })
     .await;
-    let (stored, mut changed) = match result {
-        Ok(v) => v,
+    match result {
+        Ok((stored, mut changed)) => {
+            // Rescheduled within the hour it held: nothing to give back.
+            if changed.released_slot == Some(slot) {
+                changed.released_slot = None;
+            }
+            Ok((stored, changed))
+        }
         Err(p) => {
-            if claimed {
-                ctx.kv
-                    .increment(keys::slot(&current.value.channel, slot).as_str(), -1)
+            if taken.claimed {
+                Slots::new(&ctx.kv, &current.value.channel)
+                    .release(slot)
                     .await?;
             }
-            return Err(if p.status == 412 {
+            Err(if p.status == 412 {
                 Problem::conflict(
                     "concurrent-change",
                     "the item changed while its slot was being picked; retry",
                 )
             } else {
                 p
-            });
+            })
         }
-    };
-    if changed.released_slot == Some(slot) {
-        changed.released_slot = None;
     }
-    add_to_calendar(&ctx.kv, &stored.value, slot, at).await?;
-    finish(ctx, stored, changed, 200).await
 }
 
 async fn add_to_calendar(
     kv: &SpinKv,
     item: &ContentItem,
-    slot: i64,
-    at: chrono::DateTime<chrono::Utc>,
+    send: &ScheduledSend,
 ) -> Result<(), Problem> {
     let entry = CalendarEntry {
-        at,
-        slot_hour: slot,
+        at: send.at,
+        slot_hour: send.slot_hour,
         campaign_id: item.campaign_id.clone(),
     };
     Records::new(kv)
         .upsert(
-            &keys::calendar_day(&item.channel, &day_of(slot)),
+            &keys::calendar_day(&item.channel, &day_of(send.slot_hour)),
             |mut v: Versioned<BTreeMap<String, CalendarEntry>>| {
                 v.value.insert(item.id.clone(), entry.clone());
                 Ok::<_, std::convert::Infallible>(v.value)

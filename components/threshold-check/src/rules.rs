@@ -108,7 +108,7 @@ pub async fn get(id: &str) -> Result<ApiResponse, Problem> {
 pub async fn create(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, Problem> {
     let kv = SpinKv::default_store();
     Ok(
-        opsflow_store::idempotency::run(&kv, "evaluation-rules", &who.sub, req, || async {
+        opsflow_api::idempotency::run(&kv, "evaluation-rules", &who.sub, req, || async {
             create_inner(&kv, req, who)
                 .await
                 .unwrap_or_else(ApiResponse::from)

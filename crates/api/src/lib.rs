@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod conditional;
+pub mod idempotency;
 pub mod ids;
 pub mod openapi;
 pub mod paging;
@@ -14,6 +15,7 @@ pub mod request;
 pub mod response;
 pub mod roles;
 pub mod route;
+mod store_errors;
 pub mod time;
 
 pub use auth::{Principal, Role, Tokens};

@@ -16,7 +16,7 @@ pub struct AuditEntry {
     pub actor: String,
     /// What happened, e.g. `campaign.created`.
     pub action: String,
-    /// Details.
+    /// What the action changed, as the component recorded it.
     pub detail: serde_json::Value,
 }
 
@@ -37,7 +37,8 @@ impl<'a, K: Kv> AuditLog<'a, K> {
         }
     }
 
-    /// Appends an entry.
+    /// Appends an entry in two round trips: one increment takes its sequence
+    /// number, one write stores it.
     pub async fn append(
         &self,
         at: &str,

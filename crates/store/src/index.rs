@@ -9,7 +9,7 @@ use crate::kv::{Kv, StoreError};
 use crate::records::{Records, UpdateError};
 use std::collections::BTreeSet;
 
-/// An index key.
+/// One index: the sorted id set stored under its key.
 pub struct Index<'a, K: Kv> {
     records: Records<'a, K>,
     key: Key,
@@ -42,7 +42,7 @@ impl<'a, K: Kv> Index<'a, K> {
             .unwrap_or_default())
     }
 
-    /// Adds an id.
+    /// Adds an id (one compare-and-swap: watch, then swap; retried on a lost race).
     pub async fn add(&self, id: &str) -> Result<(), StoreError> {
         self.records
             .upsert(&self.key, |mut v: crate::Versioned<BTreeSet<String>>| {
@@ -54,7 +54,7 @@ impl<'a, K: Kv> Index<'a, K> {
             .map_err(flatten)
     }
 
-    /// Removes an id.
+    /// Removes an id (missing is fine), like [`Index::add`].
     pub async fn remove(&self, id: &str) -> Result<(), StoreError> {
         self.records
             .upsert(&self.key, |mut v: crate::Versioned<BTreeSet<String>>| {

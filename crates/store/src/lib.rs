@@ -1,16 +1,20 @@
-//! Typed repositories over the key-value store (DESIGN §4).
+//! Typed repositories over the key-value store (docs/design.md §4).
 //!
 //! Components never format a key or serialise a record themselves: they go through
 //! [`Records`] (versioned JSON records written with compare-and-swap), [`Index`]
 //! (sorted id sets kept beside the records), [`AuditLog`] (append-only, one counter
-//! increment and one write per entry) and [`idempotency`]. The [`Kv`] trait is the
-//! seam: [`spin::SpinKv`] on Spin, [`MemoryKv`] in native tests.
+//! increment and one write per entry), [`Slots`] (hourly send-capacity counters)
+//! and the area modules below. The [`Kv`] trait is the seam: [`spin::SpinKv`] on
+//! Spin, [`MemoryKv`] in native tests.
+//!
+//! This crate knows nothing of HTTP: a [`StoreError`] becomes a problem document at
+//! the edge (`opsflow_api`), and replaying responses by `Idempotency-Key` lives
+//! there too (`opsflow_api::idempotency`, over this crate's [`Kv`] and [`keys`]).
 #![forbid(unsafe_code)]
 
 mod audit;
 pub mod campaigns;
 pub mod content;
-pub mod idempotency;
 mod index;
 pub mod keys;
 mod kv;
@@ -18,6 +22,7 @@ mod memory;
 pub mod metrics;
 pub mod monitoring;
 mod records;
+mod slots;
 #[cfg(feature = "spin")]
 pub mod spin;
 
@@ -27,19 +32,4 @@ pub use keys::Key;
 pub use kv::{Kv, StoreError};
 pub use memory::MemoryKv;
 pub use records::{Records, UpdateError, Versioned};
-
-impl From<StoreError> for opsflow_api::Problem {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => opsflow_api::Problem::unavailable(format!(
-                "the store is unavailable ({m}); retry later"
-            )),
-            StoreError::Corrupt(m) => {
-                opsflow_api::Problem::new(500, "corrupt-record", "Stored record unreadable", m)
-            }
-            StoreError::Contended => opsflow_api::Problem::unavailable(
-                "too many concurrent writers on one record; retry",
-            ),
-        }
-    }
-}
+pub use slots::Slots;

@@ -11,7 +11,7 @@ pub struct MemoryKv {
     calls: Mutex<u64>,
 }
 
-/// A memory CAS handle.
+/// A compare-and-swap handle: the key and the value seen when it was watched.
 pub struct MemoryCas {
     key: String,
     seen: Option<Vec<u8>>,

@@ -1,5 +1,5 @@
 //! The Spin backend: `spin:key-value` for plain reads and writes, `wasi:keyvalue`
-//! for counters, compare-and-swap and batches (DESIGN §4). Both see the same store.
+//! for counters, compare-and-swap and batches (docs/design.md §4). Both see the same store.
 
 use crate::kv::{Kv, StoreError};
 use spin_sdk::experimental::wasi::keyvalue::{atomics, batch, store as wasi};

@@ -1,13 +1,21 @@
 //! `Idempotency-Key` on POST: the first request with a key runs and its response
 //! is stored; a repeat with the same body gets the stored response; a repeat with a
-//! different body is refused; a repeat while the first is still running gets 409.
+//! different body is refused (422); a repeat while the first is still running gets 409.
+//!
+//! Replaying responses is an HTTP concept, so it lives here; the record is kept in
+//! the store under [`opsflow_store::keys::shared::idempotency`] (scope, caller, key),
+//! written with compare-and-swap so two concurrent first requests cannot both run.
 
-use crate::keys::shared::idempotency;
-use crate::kv::{Kv, StoreError};
-use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use crate::{ApiRequest, ApiResponse, Problem};
+use opsflow_store::keys::shared::idempotency;
+use opsflow_store::{Kv, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// A claim left `Running` this long (a crashed instance) no longer blocks its key.
+const STALE_CLAIM_SECS: i64 = 60;
+
+/// The stored state of one key.
 #[derive(Serialize, Deserialize)]
 enum Slot {
     Running {
@@ -53,7 +61,7 @@ pub async fn claim<K: Kv>(
         .map(|b| format!("{b:02x}"))
         .collect();
     let (current, cas) = kv.watch(&key).await?;
-    let now = chrono_now();
+    let now = unix_now();
     let take = match current {
         None => true,
         Some(bytes) => match serde_json::from_slice::<Slot>(&bytes) {
@@ -65,7 +73,6 @@ pub async fn claim<K: Kv>(
                     response.with_header("idempotent-replayed", "true"),
                 ));
             }
-            // A claim abandoned by a crashed instance expires rather than blocking the key.
             Ok(Slot::Running {
                 body_hash: h,
                 since,
@@ -93,9 +100,7 @@ pub async fn claim<K: Kv>(
     }
 }
 
-const STALE_CLAIM_SECS: i64 = 60;
-
-fn chrono_now() -> i64 {
+fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -138,7 +143,7 @@ pub async fn finish<K: Kv>(
     kv.set(&token.key, &done).await
 }
 
-/// Runs `handler` under the request's idempotency key.
+/// Runs `handler` under the request's idempotency key: [`claim`], run, [`finish`].
 pub async fn run<K: Kv, F: std::future::Future<Output = ApiResponse>>(
     kv: &K,
     scope: &str,
@@ -157,5 +162,93 @@ pub async fn run<K: Kv, F: std::future::Future<Output = ApiResponse>>(
             }
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use opsflow_store::MemoryKv;
+    use std::cell::Cell;
+
+    fn post(key: Option<&str>, body: &str) -> ApiRequest {
+        let headers = key
+            .map(|k| vec![("idempotency-key".to_string(), k.to_string())])
+            .unwrap_or_default();
+        ApiRequest::new("POST", "/api/things", "", headers, body.as_bytes().to_vec())
+    }
+
+    /// Runs `req` with a handler answering `status`; returns the answer and whether it ran.
+    fn send(kv: &MemoryKv, req: &ApiRequest, status: u16) -> (ApiResponse, bool) {
+        let ran = Cell::new(false);
+        let response = block_on(run(kv, "things", "alice", req, || async {
+            ran.set(true);
+            ApiResponse::json(status, &serde_json::json!({"n": 1}))
+        }));
+        (response, ran.get())
+    }
+
+    #[test]
+    fn a_repeat_with_the_same_body_replays_the_first_response() {
+        let kv = MemoryKv::default();
+        let req = post(Some("k1"), r#"{"a":1}"#);
+        let (first, ran) = send(&kv, &req, 201);
+        assert!(ran);
+        let (again, ran_again) = send(&kv, &req, 201);
+        assert!(!ran_again, "the handler runs once");
+        assert_eq!((again.status, &again.body), (first.status, &first.body));
+        assert!(
+            again
+                .headers
+                .contains(&("idempotent-replayed".into(), "true".into()))
+        );
+    }
+
+    #[test]
+    fn a_repeat_with_another_body_is_refused() {
+        let kv = MemoryKv::default();
+        send(&kv, &post(Some("k1"), r#"{"a":1}"#), 201);
+        let (refused, ran) = send(&kv, &post(Some("k1"), r#"{"a":2}"#), 201);
+        assert!(!ran);
+        assert_eq!(refused.status, 422);
+    }
+
+    #[test]
+    fn a_repeat_while_the_first_runs_is_a_conflict() {
+        let kv = MemoryKv::default();
+        let req = post(Some("k1"), "{}");
+        let Ok(Claim::Run(_token)) = block_on(claim(&kv, "things", "alice", &req)) else {
+            panic!("the first request owns the key");
+        };
+        let (busy, ran) = send(&kv, &req, 201);
+        assert!(!ran);
+        assert_eq!(busy.status, 409);
+    }
+
+    #[test]
+    fn a_server_error_releases_the_key_so_a_retry_runs_again() {
+        let kv = MemoryKv::default();
+        let req = post(Some("k1"), "{}");
+        assert_eq!(send(&kv, &req, 503).0.status, 503);
+        let (retry, ran) = send(&kv, &req, 201);
+        assert!(ran);
+        assert_eq!(retry.status, 201);
+    }
+
+    #[test]
+    fn keys_are_per_caller_and_no_key_just_runs() {
+        let kv = MemoryKv::default();
+        let req = post(Some("k1"), "{}");
+        send(&kv, &req, 201);
+        let ran = Cell::new(false);
+        block_on(run(&kv, "things", "bob", &req, || async {
+            ran.set(true);
+            ApiResponse::empty(201)
+        }));
+        assert!(ran.get(), "another caller's key does not collide");
+        let before = kv.calls();
+        assert!(send(&kv, &post(None, "{}"), 201).1);
+        assert_eq!(kv.calls(), before, "no key, no store call");
     }
 }

@@ -1,0 +1,99 @@
+//! Metric counters: how webhook events and manual samples are stored, exactly
+//! once, and read back. (Owned by the webhooks/metrics work; other areas call
+//! [`campaign_totals`], or [`totals_many`] / [`campaigns_totals`] to read many
+//! campaigns in few `get_many` calls.)
+//!
+//! # Write path ([`ingest`](fn@ingest)), per batch
+//!
+//! 1. **One `get_many`** of the dedupe markers of every event in the batch (plus
+//!    today's registry record). A marker's value names the batch record that
+//!    counted the event.
+//! 2. Events whose marker exists are duplicates. If their batch record exists,
+//!    was received less than [`APPLY_WINDOW_SECS`] ago and is not yet applied to
+//!    every counter record it touches, it is applied now (a retry after a
+//!    failure completes the earlier attempt; one extra `get_many` of those batch
+//!    records and counter records, only when duplicates arrive).
+//! 3. The new events are folded into per-record deltas: one counter record per
+//!    (campaign, hour) holding every channel × content × kind cell, one per
+//!    (platform, day) for unattributed and unknown-kind events.
+//! 4. Only when today's registry lacks one of those counter records: one
+//!    compare-and-swap adds them (and, on the first batch of a day, the day to
+//!    the list of registered days). The cleanup pass walks these registries.
+//! 5. **One `set_many`** writes the new markers and the batch record (its deltas
+//!    and marker keys) together: one transaction on Spin's SQLite backend, one
+//!    `MSET` on Redis. After this the batch is durable: every later delivery of
+//!    its events is a known duplicate.
+//! 6. **One compare-and-swap per counter record** (usually one) adds the deltas
+//!    and records the batch key in the record's `applied` map in the same write,
+//!    so applying a batch twice is a no-op.
+//!
+//! A steady-state 100-event batch to one campaign and hour costs 5 KV calls
+//! (open, `get_many`, `set_many`, CAS read, CAS write) and 2 write commits.
+//!
+//! # Failure and retry
+//!
+//! A failure before step 5 leaves nothing the retry can trip on (a registry entry
+//! at most). A failure after step 5 answers 503; the sender's retry finds the
+//! markers, and step 2 finishes applying the batch: every event is counted
+//! exactly once, whatever the sender re-batches. Concurrent deliveries of the
+//! same batch derive the same batch key (a hash of the new events' marker keys),
+//! so the `applied` map admits its deltas once. Counters are never
+//! read-modified-written without compare-and-swap.
+//!
+//! # Retention ([`cleanup`](fn@cleanup))
+//!
+//! There is no TTL. Markers and batch records received on day `d` are deleted by
+//! the cleanup pass once `d + RETENTION_DAYS <= today` (so they live at least
+//! three full days, the longest sender retry window), found through the day's
+//! registry → counter records → `applied` entries of day `d` → batch records →
+//! marker keys; never by listing keys. A batch older than
+//! [`APPLY_WINDOW_SECS`] is never re-applied, so pruning `applied` entries then
+//! is safe. Counter records are kept.
+//!
+//! # Layout
+//!
+//! One file per seam above: `ingest.rs` (the write path), `read.rs` (totals and
+//! platform days), `cleanup.rs` (retention), and `stored.rs` (the counter and batch
+//! records all three share).
+
+mod cleanup;
+mod ingest;
+mod read;
+mod stored;
+#[cfg(test)]
+mod tests;
+
+pub use cleanup::{CleanupReport, cleanup};
+pub use ingest::{Batch, Ingested, Sample, Target, ingest};
+pub use read::{
+    CampaignTotals, PlatformDay, READ_CHUNK, TotalsQuery, campaign_totals, campaigns_totals,
+    platform_day, totals_many,
+};
+pub use stored::{Cell, encode_counter_record};
+
+/// Seconds in an hour bucket.
+pub const HOUR_SECS: i64 = 3_600;
+/// Seconds in a day.
+pub const DAY_SECS: i64 = 86_400;
+/// Markers and batch records received on day `d` are removed once
+/// `d + RETENTION_DAYS <= today`: at least three full days after receipt.
+pub const RETENTION_DAYS: i64 = 4;
+/// A stored batch is (re)applied to its counters only this long after receipt.
+pub const APPLY_WINDOW_SECS: i64 = 3 * DAY_SECS;
+/// The widest range [`campaign_totals`] reads, in hour records (100 days).
+pub const MAX_RANGE_HOURS: i64 = 2_400;
+/// Unattributed events kept for inspection per platform and day.
+pub const SAMPLES_KEPT: usize = 100;
+/// Compare-and-swap attempts on one counter record before giving up (503).
+const MAX_CAS_ATTEMPTS: usize = 48;
+/// Keys per `get_many` / `delete_many` call.
+const CHUNK: usize = 1_000;
+
+/// The UTC day number of a unix time.
+pub fn day_of(unix_seconds: i64) -> i64 {
+    unix_seconds.div_euclid(DAY_SECS)
+}
+
+fn hour_of(unix_seconds: i64) -> i64 {
+    unix_seconds - unix_seconds.rem_euclid(HOUR_SECS)
+}

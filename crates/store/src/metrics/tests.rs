@@ -1,0 +1,356 @@
+//! The write, read and cleanup paths together, with KV calls counted and a
+//! failure injected at every call position.
+
+use super::*;
+use crate::MemoryKv;
+use crate::kv::{Kv, StoreError};
+use futures::executor::block_on;
+
+const NOW: i64 = 1_700_000_000;
+
+fn sample(id: &str, campaign: Option<&str>, kind: &str, at: i64) -> Sample {
+    Sample {
+        dedupe_id: Some(id.to_string()),
+        target: match campaign {
+            Some(c) => Target::Campaign(c.to_string()),
+            None => Target::Unattributed,
+        },
+        kind: kind.to_string(),
+        channel: Some("email".into()),
+        content_id: None,
+        at,
+        amount: 1,
+        detail: campaign.is_none().then(|| serde_json::json!({"id": id})),
+    }
+}
+
+fn batch(samples: Vec<Sample>) -> Batch<'static> {
+    Batch {
+        scope: "sendgrid",
+        platform: "sendgrid",
+        samples,
+        nonce: "n1",
+    }
+}
+
+fn hundred() -> Vec<Sample> {
+    (0..100)
+        .map(|i| {
+            let kind = ["delivered", "opened", "clicked"][i % 3];
+            sample(&format!("e{i}"), Some("c1"), kind, NOW + i as i64)
+        })
+        .collect()
+}
+
+fn opened(kv: &MemoryKv) -> i64 {
+    let t = block_on(campaign_totals(
+        kv,
+        "c1",
+        NOW - DAY_SECS,
+        NOW + DAY_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    t.by_kind.values().sum()
+}
+
+#[test]
+fn a_batch_is_counted_once_in_few_calls() {
+    let kv = MemoryKv::default();
+    let out = block_on(ingest(&kv, batch(hundred()), NOW)).unwrap();
+    assert_eq!(out.accepted, 100);
+    assert_eq!(opened(&kv), 100);
+    let before = kv.calls();
+    let mut second = hundred();
+    for (i, s) in second.iter_mut().enumerate() {
+        s.dedupe_id = Some(format!("f{i}"));
+    }
+    block_on(ingest(&kv, batch(second), NOW)).unwrap();
+    // get_many, set_many, watch, swap.
+    assert_eq!(kv.calls() - before, 4);
+    assert_eq!(opened(&kv), 200);
+    let again = block_on(ingest(&kv, batch(hundred()), NOW)).unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, 100));
+    assert_eq!(opened(&kv), 200);
+}
+
+#[test]
+fn totals_bucket_by_hour_and_day() {
+    let kv = MemoryKv::default();
+    let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    let samples = vec![
+        sample("a", Some("c1"), "opened", hour),
+        sample("b", Some("c1"), "opened", hour + HOUR_SECS),
+        sample("c", Some("c1"), "clicked", hour + 2 * HOUR_SECS),
+        sample("d", Some("c2"), "clicked", hour),
+    ];
+    block_on(ingest(&kv, batch(samples), NOW)).unwrap();
+    let t = block_on(campaign_totals(
+        &kv,
+        "c1",
+        hour,
+        hour + 2 * HOUR_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(t.by_kind.get("opened"), Some(&2));
+    assert_eq!(t.by_kind.get("clicked"), None);
+    assert_eq!(t.series.len(), 2);
+    assert_eq!(t.by_channel["email"]["opened"], 2);
+    let day = day_of(hour) * DAY_SECS;
+    let d = block_on(campaign_totals(
+        &kv,
+        "c1",
+        day,
+        day + DAY_SECS,
+        DAY_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(d.series.keys().copied().collect::<Vec<_>>(), vec![day]);
+    let sms = block_on(campaign_totals(
+        &kv,
+        "c1",
+        day,
+        day + DAY_SECS,
+        DAY_SECS,
+        Some("sms"),
+    ))
+    .unwrap();
+    assert!(sms.by_kind.is_empty() && sms.series.is_empty(), "{sms:?}");
+    let email = block_on(campaign_totals(
+        &kv,
+        "c1",
+        day,
+        day + DAY_SECS,
+        DAY_SECS,
+        Some("email"),
+    ))
+    .unwrap();
+    assert_eq!(email.series[&day]["opened"], 2);
+}
+
+#[test]
+fn many_campaigns_are_totalled_in_few_calls() {
+    let kv = MemoryKv::default();
+    let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    let ids: Vec<String> = (0..300).map(|i| format!("c{i:03}")).collect();
+    let samples: Vec<Sample> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, id)| {
+            [
+                sample(&format!("a{i}"), Some(id), "sent", hour),
+                sample(&format!("b{i}"), Some(id), "opened", hour - HOUR_SECS),
+            ]
+        })
+        .collect();
+    block_on(ingest(&kv, batch(samples), NOW)).unwrap();
+    // One hour of 300 campaigns: 300 keys, two chunks.
+    let before = kv.calls();
+    let one = block_on(campaigns_totals(&kv, &ids, hour, NOW + 1, HOUR_SECS)).unwrap();
+    assert_eq!(kv.calls() - before, 2);
+    assert_eq!(one.len(), 300);
+    assert!(one.values().all(|t| t.by_kind.get("sent") == Some(&1)));
+    assert!(one.values().all(|t| !t.by_kind.contains_key("opened")));
+    // Overlapping ranges of one campaign share their records, and each
+    // answer equals the single-campaign read.
+    let queries: Vec<TotalsQuery<'_>> = ids
+        .iter()
+        .flat_map(|id| {
+            [
+                TotalsQuery {
+                    campaign_id: id,
+                    from: hour,
+                    to: NOW + 1,
+                    bucket_secs: HOUR_SECS,
+                    channel: None,
+                },
+                TotalsQuery {
+                    campaign_id: id,
+                    from: day_of(hour) * DAY_SECS,
+                    to: NOW + 1,
+                    bucket_secs: DAY_SECS,
+                    channel: None,
+                },
+            ]
+        })
+        .collect();
+    let before = kv.calls();
+    let many = block_on(totals_many(&kv, &queries)).unwrap();
+    // The day-bucket range reads the 24 hours of its day bucket; the hour
+    // range's record is one of them.
+    let distinct: usize = 300 * 24;
+    assert_eq!(
+        kv.calls() - before,
+        distinct.div_ceil(READ_CHUNK) as u64,
+        "{distinct} keys"
+    );
+    assert_eq!(many[1].by_kind.get("opened"), Some(&1));
+    assert_eq!(many[1].by_kind.get("sent"), Some(&1));
+    for (q, t) in queries.iter().zip(&many) {
+        let single = block_on(campaign_totals(
+            &kv,
+            q.campaign_id,
+            q.from,
+            q.to,
+            q.bucket_secs,
+            q.channel,
+        ))
+        .unwrap();
+        assert_eq!(&single, t);
+    }
+}
+
+#[test]
+fn unattributed_events_are_kept_per_platform() {
+    let kv = MemoryKv::default();
+    let samples = vec![
+        sample("a", None, "opened", NOW),
+        Sample {
+            target: Target::Unknown,
+            kind: "group_resubscribe".into(),
+            detail: None,
+            ..sample("b", None, "x", NOW)
+        },
+    ];
+    let out = block_on(ingest(&kv, batch(samples), NOW)).unwrap();
+    assert_eq!((out.unattributed, out.unknown), (1, 1));
+    let p = block_on(platform_day(&kv, "sendgrid", day_of(NOW))).unwrap();
+    assert_eq!(p.unattributed["opened"], 1);
+    assert_eq!(p.unknown["group_resubscribe"], 1);
+    assert_eq!(p.samples.len(), 1);
+}
+
+/// A Kv that fails one call: every failure point, then a retry, counts exactly once.
+struct Flaky {
+    inner: MemoryKv,
+    fail_at: u64,
+    calls: std::sync::Mutex<u64>,
+}
+
+impl Flaky {
+    fn tick(&self) -> Result<(), StoreError> {
+        let mut c = self.calls.lock().unwrap();
+        *c += 1;
+        if *c == self.fail_at {
+            Err(StoreError::Unavailable("injected".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Kv for Flaky {
+    type Cas = <MemoryKv as Kv>::Cas;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tick()?;
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.tick()?;
+        self.inner.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.tick()?;
+        self.inner.delete(key).await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.tick()?;
+        self.inner.get_many(keys).await
+    }
+    async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.tick()?;
+        self.inner.set_many(pairs).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.tick()?;
+        self.inner.delete_many(keys).await
+    }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.tick()?;
+        self.inner.increment(key, delta).await
+    }
+    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Self::Cas), StoreError> {
+        self.tick()?;
+        self.inner.watch(key).await
+    }
+    async fn swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
+        self.tick()?;
+        self.inner.swap(cas, value).await
+    }
+}
+
+#[test]
+fn a_failure_at_any_call_then_a_retry_counts_exactly_once() {
+    for fail_at in 1..=8 {
+        let kv = Flaky {
+            inner: MemoryKv::default(),
+            fail_at,
+            calls: std::sync::Mutex::new(0),
+        };
+        let first = block_on(ingest(&kv, batch(hundred()), NOW));
+        let retry = block_on(ingest(&kv, batch(hundred()), NOW + 5)).unwrap();
+        let total = block_on(campaign_totals(
+            &kv.inner,
+            "c1",
+            NOW - DAY_SECS,
+            NOW + DAY_SECS,
+            HOUR_SECS,
+            None,
+        ))
+        .unwrap();
+        assert_eq!(
+            total.by_kind.values().sum::<i64>(),
+            100,
+            "fail at {fail_at}: {first:?} {retry:?}"
+        );
+        // A retry re-batched differently still counts nothing twice.
+        let mixed: Vec<Sample> = hundred()
+            .into_iter()
+            .skip(50)
+            .chain([sample("z", Some("c1"), "opened", NOW)])
+            .collect();
+        block_on(ingest(&kv, batch(mixed), NOW + 6)).unwrap();
+        let total = block_on(campaign_totals(
+            &kv.inner,
+            "c1",
+            NOW - DAY_SECS,
+            NOW + DAY_SECS,
+            HOUR_SECS,
+            None,
+        ))
+        .unwrap();
+        assert_eq!(
+            total.by_kind.values().sum::<i64>(),
+            101,
+            "fail at {fail_at}"
+        );
+    }
+}
+
+#[test]
+fn cleanup_removes_expired_markers_and_keeps_counters() {
+    let kv = MemoryKv::default();
+    block_on(ingest(&kv, batch(hundred()), NOW)).unwrap();
+    let early = block_on(cleanup(&kv, NOW + 3 * DAY_SECS, 10)).unwrap();
+    assert!(early.days.is_empty());
+    let later = NOW + 5 * DAY_SECS;
+    let report = block_on(cleanup(&kv, later, 10)).unwrap();
+    assert_eq!(
+        (report.days.len(), report.batches, report.markers),
+        (1, 1, 100)
+    );
+    assert!(
+        kv.keys()
+            .iter()
+            .all(|k| !k.starts_with("wh:m:") && !k.starts_with("wh:b:")),
+        "{:?}",
+        kv.keys()
+    );
+    assert_eq!(opened(&kv), 100);
+    let again = block_on(cleanup(&kv, later, 10)).unwrap();
+    assert!(again.days.is_empty());
+}

@@ -1,206 +1,513 @@
-//! Campaign operations: campaigns and their stages, handoffs, audit and reports
-//! ([`campaign_ops`]); resources, allocations, utilization and rebalancing
-//! ([`resource_ops`]). Every handler is parse → load → decide (domain) → store → respond.
-//!
-//! Who may do what (`Op::access` in `routes.rs`): every authenticated role reads;
-//! marketing creates campaigns; marketing and operations edit them (field by field,
-//! see [`campaign_ops::FIELD_ROLES`]) and request stage transitions (the gate
-//! decides, the handoff records who); operations owns resources, allocations and
-//! rebalance proposals; admin does everything.
+//! Campaigns: create, list, get, update (If-Match), stage transitions through the
+//! gates, handoffs, the audit log and the success report.
 
-mod campaign_ops;
-mod resource_ops;
-
-use crate::routes::Op;
+use crate::support::{Ctx, actor, audit, audit_page, invalid_field, page_query, update_failed};
 use chrono::{DateTime, Utc};
-use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Principal, Problem};
-use opsflow_domain::campaign::UserId;
-use opsflow_domain::validation::ValidationErrors;
-use opsflow_store::spin::SpinKv;
-use opsflow_store::{AuditLog, StoreError, UpdateError};
+use opsflow_api::response::{check_version, json_value};
+use opsflow_api::{ApiRequest, ApiResponse, Problem, Role, ids};
+use opsflow_domain::campaign::{
+    Campaign, CampaignInput, CampaignPatch, ContentFact, GateContext, PatchError, PlanningBook,
+    ReportInputs, Resource, Stage, gate as gate_of, parse_instant, success_report,
+    transition as transition_of,
+};
+use opsflow_domain::content::ContentState;
+use opsflow_store::keys::campaigns as keys;
+use opsflow_store::metrics::CampaignTotals;
+use opsflow_store::{Records, Versioned};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One request's context: who, when, and the store.
-pub(crate) struct Ctx {
-    pub kv: SpinKv,
-    pub who: Principal,
-    pub actor: UserId,
-    pub now: DateTime<Utc>,
+/// Which roles may change which campaign field. Marketing owns the plan (name,
+/// objectives, schedule, owner); operations owns its owner field; both edit the
+/// channel strategy (marketing's budgets and channels, operations' send timing and
+/// automated budget shifts), the priority and the monitoring rules.
+pub const FIELD_ROLES: &[(&str, &[Role])] = &[
+    ("name", &[Role::Marketing]),
+    ("marketing_owner", &[Role::Marketing]),
+    ("operations_owner", &[Role::Operations]),
+    ("objectives", &[Role::Marketing]),
+    ("schedule", &[Role::Marketing]),
+    ("channels", &[Role::Marketing, Role::Operations]),
+    ("priority", &[Role::Marketing, Role::Operations]),
+    ("monitoring_rule_ids", &[Role::Marketing, Role::Operations]),
+];
+
+fn respond(status: u16, c: &Campaign) -> ApiResponse {
+    ApiResponse::json(status, c).with_etag(c.version())
 }
 
-/// Runs one campaign or resource operation for `who` (already authorised for it).
-pub(crate) async fn run(
-    op: Op,
-    id: &str,
-    req: &ApiRequest,
-    who: Principal,
-) -> Result<ApiResponse, Problem> {
-    let actor = UserId::parse(&who.sub)
-        .map_err(|e| Problem::forbidden(format!("the token's subject cannot act here: it {e}")))?;
-    let ctx = Ctx {
-        kv: SpinKv::default_store(),
-        who,
-        actor,
-        now: Utc::now(),
-    };
-    let ctx = &ctx;
-    match op {
-        Op::ListCampaigns => campaign_ops::list(ctx, req).await,
-        Op::CreateCampaign => Ok(idempotent(ctx, op, "", req, campaign_ops::create).await),
-        Op::GetCampaign => campaign_ops::get(ctx, id).await,
-        // PATCH honours Idempotency-Key too: trigger-dispatch sends its trigger id, so
-        // a dispatch retried after a lost answer does not shift a budget twice.
-        Op::UpdateCampaign => Ok(idempotent(ctx, op, id, req, campaign_ops::update).await),
-        Op::TransitionCampaign => Ok(idempotent(ctx, op, id, req, campaign_ops::transition).await),
-        Op::CampaignGate => campaign_ops::gate(ctx, id).await,
-        Op::ListHandoffs => campaign_ops::handoffs(ctx, id).await,
-        Op::CampaignAudit => campaign_ops::audit_log(ctx, id, req).await,
-        Op::CampaignReport => campaign_ops::report(ctx, id).await,
-        Op::ListResources => resource_ops::list(ctx, req).await,
-        Op::CreateResource => Ok(idempotent(ctx, op, "", req, resource_ops::create).await),
-        Op::GetResource => resource_ops::get(ctx, id).await,
-        Op::UpdateResource => resource_ops::update(ctx, id, req).await,
-        Op::DeleteResource => resource_ops::delete(ctx, id, req).await,
-        Op::ResourceAudit => resource_ops::audit_log(ctx, id, req).await,
-        Op::ListAllocations => resource_ops::list_allocations(ctx, req).await,
-        Op::CreateAllocation => {
-            Ok(idempotent(ctx, op, "", req, resource_ops::create_allocation).await)
-        }
-        Op::DeleteAllocation => resource_ops::delete_allocation(ctx, id).await,
-        Op::ResourceUtilization => resource_ops::utilization(ctx, req).await,
-        Op::ListRebalanceProposals => resource_ops::list_proposals(ctx, req).await,
-        Op::CreateRebalanceProposal => {
-            Ok(idempotent(ctx, op, "", req, resource_ops::create_proposal).await)
-        }
-        Op::GetRebalanceProposal => resource_ops::get_proposal(ctx, id).await,
-        Op::DecideRebalanceProposal => {
-            Ok(idempotent(ctx, op, id, req, resource_ops::decide_proposal).await)
-        }
-        Op::ReceiveWebhook
-        | Op::CheckWebhook
-        | Op::CheckWebhookHead
-        | Op::PostCampaignMetrics
-        | Op::GetCampaignMetrics
-        | Op::ListUnattributedEvents
-        | Op::CleanupMetrics
-        | Op::Me
-        | Op::OpenApi => Err(Problem::not_found(format!(
-            "operation {} is served by another module",
-            op.id()
-        ))),
+/// Loads a campaign; ids that cannot be ours are simply not found.
+pub(crate) async fn load(ctx: &Ctx, id: &str) -> Result<Campaign, Problem> {
+    let missing = || Problem::not_found(format!("campaign {id} does not exist"));
+    if !ids::is_id(id) {
+        return Err(missing());
     }
+    Records::new(&ctx.kv)
+        .get::<Campaign>(&keys::campaign(id))
+        .await
+        .map_err(Problem::from)?
+        .map(|v| v.value)
+        .ok_or_else(missing)
 }
 
-/// Runs a POST or PATCH under its `Idempotency-Key` (scoped to the operation and path id).
-async fn idempotent<'a, F, Fut>(
-    ctx: &'a Ctx,
-    op: Op,
-    id: &'a str,
-    req: &'a ApiRequest,
-    handler: F,
-) -> ApiResponse
-where
-    F: FnOnce(&'a Ctx, &'a str, &'a ApiRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<ApiResponse, Problem>>,
-{
-    let scope = format!("{}.{id}", op.id());
-    opsflow_api::idempotency::run(&ctx.kv, &scope, &ctx.who.sub, req, || async {
-        handler(ctx, id, req)
-            .await
-            .unwrap_or_else(ApiResponse::from)
-    })
-    .await
-}
-
-/// A 422 problem from the domain's per-field errors.
-pub(crate) fn invalid(e: ValidationErrors) -> Problem {
-    Problem::validation(
-        e.errors
-            .into_iter()
-            .map(|f| FieldError {
-                field: f.field,
-                message: f.message,
-            })
-            .collect(),
-    )
-}
-
-/// A 422 problem about one field.
-pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Problem {
-    Problem::validation(vec![FieldError {
-        field: field.to_string(),
-        message: message.into(),
-    }])
-}
-
-/// A store update's failure as a problem; `what` names the record for a 404.
-pub(crate) fn update_failed(e: UpdateError<Problem>, what: &str) -> Problem {
-    match e {
-        UpdateError::NotFound => Problem::not_found(format!("{what} does not exist")),
-        UpdateError::Refused(p) => p,
-        UpdateError::Store(s) => s.into(),
-    }
-}
-
-/// The `cursor`/`limit` query of a list.
-pub(crate) fn page_query(req: &ApiRequest) -> Result<(Option<String>, usize), Problem> {
-    let limit = opsflow_api::paging::limit(req.query("limit"))?;
-    Ok((req.query("cursor").map(str::to_string), limit))
-}
-
-/// Appends to an audit log after a write has been stored. The write stands even if
-/// the log is unreachable (retrying the request would repeat the write), so the
-/// append is retried once and a failure is reported on stderr for the operator.
-pub(crate) async fn audit(
-    ctx: &Ctx,
-    kind: &'static str,
-    id: &str,
-    action: &str,
-    detail: serde_json::Value,
-) {
-    let log = AuditLog::new(&ctx.kv, kind, id);
-    let at = ctx.now.to_rfc3339();
-    for attempt in 0..2 {
-        match log.append(&at, &ctx.who.sub, action, detail.clone()).await {
-            Ok(_) => return,
-            Err(e) if attempt == 1 => {
-                eprintln!(
-                    "audit {kind}/{id} {action} by {} not recorded: {e}",
-                    ctx.who.sub
-                )
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// One page of an audit log: `after` is the last sequence number seen.
-pub(crate) async fn audit_page(
-    ctx: &Ctx,
-    kind: &'static str,
-    id: &str,
-    req: &ApiRequest,
-) -> Result<ApiResponse, Problem> {
-    let limit = opsflow_api::paging::limit(req.query("limit"))?;
-    let after = match req.query("cursor") {
-        None => 0,
-        Some(c) => c
-            .parse::<u64>()
-            .map_err(|_| Problem::bad_request("cursor must be a cursor this API returned"))?,
-    };
-    let items = AuditLog::new(&ctx.kv, kind, id)
-        .list(after, limit)
+pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let input: CampaignInput = req.json()?;
+    let new = input.parse().map_err(Problem::from)?;
+    let id = ids::new_id()?;
+    let campaign = Campaign::create(id.clone(), new, actor(ctx)?, ctx.now);
+    // Index first: an index entry whose record never got written is skipped by lists,
+    // while a record missing from the index would be invisible.
+    opsflow_store::campaigns::set_stage(&ctx.kv, &id, Stage::Planning.as_str(), 1)
         .await
         .map_err(Problem::from)?;
-    let next = (items.len() == limit)
-        .then(|| items.last().map(|e| e.seq.to_string()))
-        .flatten();
+    let created = Records::new(&ctx.kv)
+        .create(&keys::campaign(&id), &campaign)
+        .await;
+    match created {
+        Ok(true) => {}
+        Ok(false) => return Err(Problem::conflict("id-clash", "id clash; retry")),
+        Err(e) => {
+            let _ = opsflow_store::campaigns::remove(&ctx.kv, &id).await;
+            return Err(e.into());
+        }
+    }
+    audit(
+        ctx,
+        "campaign",
+        &id,
+        "campaign.created",
+        serde_json::json!({ "name": campaign.name(), "stage": campaign.stage() }),
+    )
+    .await;
+    Ok(respond(201, &campaign).with_header("location", format!("/api/campaigns/{id}")))
+}
+
+pub async fn get(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    Ok(respond(200, &load(ctx, id).await?))
+}
+
+pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let (cursor, limit) = page_query(req)?;
+    let stage = match req.query("stage") {
+        Some(s) => Some(Stage::parse(s).map_err(|e| invalid_field("stage", e.to_string()))?),
+        None => None,
+    };
+    let owner = req.query("owner");
+    let ids = opsflow_store::campaigns::ids_in_stage(&ctx.kv, stage.map(Stage::as_str))
+        .await
+        .map_err(Problem::from)?;
+    let after: Vec<&String> = ids
+        .iter()
+        .filter(|id| cursor.as_deref().is_none_or(|c| id.as_str() > c))
+        .collect();
+    let records = Records::new(&ctx.kv);
+    let mut items: Vec<Campaign> = Vec::new();
+    let mut more = false;
+    'pages: for chunk in after.chunks(100) {
+        let keys: Vec<_> = chunk.iter().map(|id| keys::campaign(id)).collect();
+        for v in records
+            .get_many::<Campaign>(&keys)
+            .await
+            .map_err(Problem::from)?
+        {
+            let c = v.value;
+            if let Some(s) = stage
+                && c.stage() != s
+            {
+                // The index lags the record (a transition stopped between its two
+                // writes): repair the entry from the record, which is the truth.
+                let _ = opsflow_store::campaigns::set_stage(
+                    &ctx.kv,
+                    c.id(),
+                    c.stage().as_str(),
+                    c.version(),
+                )
+                .await;
+                continue;
+            }
+            if owner.is_some_and(|o| {
+                c.marketing_owner().as_str() != o && c.operations_owner().as_str() != o
+            }) {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break 'pages;
+            }
+            items.push(c);
+        }
+    }
+    let next_cursor = if more {
+        items.last().map(|c| c.id().to_string())
+    } else {
+        None
+    };
     Ok(ApiResponse::json(
         200,
-        &serde_json::json!({ "items": items, "next_cursor": next }),
+        &serde_json::json!({ "items": items, "next_cursor": next_cursor }),
     ))
 }
 
-/// Store errors as problems (for `?` on plain reads).
-pub(crate) fn store(e: StoreError) -> Problem {
-    e.into()
+enum Patched {
+    Refused(Problem),
+    Unchanged(Box<Campaign>),
+}
+
+pub async fn update(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let sent = req.require_if_match()?;
+    let patch: CampaignPatch = req.json()?;
+    let fields = patch.fields();
+    if fields.is_empty() {
+        return Err(invalid_field("body", "send at least one field to change"));
+    }
+    let denied: Vec<&str> = fields
+        .iter()
+        .copied()
+        .filter(|f| {
+            FIELD_ROLES
+                .iter()
+                .find(|(name, _)| name == f)
+                .is_some_and(|(_, roles)| !ctx.who.has_any(roles))
+        })
+        .collect();
+    if !denied.is_empty() {
+        return Err(Problem::forbidden(format!(
+            "your roles may not change: {}",
+            denied.join(", ")
+        ))
+        .with("fields", serde_json::json!(denied)));
+    }
+    if !ids::is_id(id) {
+        return Err(Problem::not_found(format!("campaign {id} does not exist")));
+    }
+    let mut before = None;
+    let result = Records::new(&ctx.kv)
+        .update(&keys::campaign(id), |cur: Versioned<Campaign>| {
+            check_version(sent, cur.value.version()).map_err(Patched::Refused)?;
+            let next = cur.value.apply_patch(patch.clone(), ctx.now).map_err(|e| {
+                Patched::Refused(match e {
+                    PatchError::Closed(stage) => Problem::conflict(
+                        "campaign-closed",
+                        format!("the campaign is {stage}; it can no longer be changed"),
+                    ),
+                    PatchError::Invalid(errs) => Problem::from(errs),
+                })
+            })?;
+            if next.version() == cur.value.version() {
+                return Err(Patched::Unchanged(Box::new(next)));
+            }
+            before = Some(cur.value);
+            Ok(next)
+        })
+        .await;
+    let updated = match result {
+        Ok(v) => v.value,
+        Err(opsflow_store::UpdateError::Refused(Patched::Unchanged(c))) => {
+            return Ok(respond(200, &c));
+        }
+        Err(opsflow_store::UpdateError::Refused(Patched::Refused(p))) => return Err(p),
+        Err(opsflow_store::UpdateError::NotFound) => {
+            return Err(Problem::not_found(format!("campaign {id} does not exist")));
+        }
+        Err(opsflow_store::UpdateError::Store(e)) => return Err(e.into()),
+    };
+    let (old, new) = (json_value(&before)?, json_value(&updated)?);
+    let pick = |v: &serde_json::Value| -> serde_json::Map<String, serde_json::Value> {
+        fields
+            .iter()
+            .map(|f| (f.to_string(), v.get(*f).cloned().unwrap_or_default()))
+            .collect()
+    };
+    audit(
+        ctx,
+        "campaign",
+        id,
+        "campaign.updated",
+        serde_json::json!({
+            "fields": fields,
+            "before": pick(&old),
+            "after": pick(&new),
+            "version": updated.version(),
+        }),
+    )
+    .await;
+    Ok(respond(200, &updated))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    target: Option<String>,
+}
+
+pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    let body: TransitionBody = req.json()?;
+    let target = match body.target.as_deref() {
+        None => return Err(invalid_field("target", "is required")),
+        Some(t) => Stage::parse(t).map_err(|e| invalid_field("target", e.to_string()))?,
+    };
+    let sent = req.if_match()?;
+    let current = load(ctx, id).await?;
+    if current.stage() == target {
+        // Already there — e.g. the retry of a transition whose index write failed:
+        // the domain refuses it below (409), but first the index must agree.
+        reindex(ctx, &current).await?;
+    }
+    let facts = if target == Stage::Cancelled {
+        GateContext::default()
+    } else {
+        gate_context(ctx, &current).await?
+    };
+    let mut handoff = None;
+    let actor = actor(ctx)?;
+    let result = Records::new(&ctx.kv)
+        .update(&keys::campaign(id), |cur: Versioned<Campaign>| {
+            if let Some(v) = sent {
+                check_version(v, cur.value.version())?;
+            }
+            if cur.value.stage() != current.stage() {
+                return Err(Problem::conflict(
+                    "stage-changed",
+                    format!(
+                        "the campaign moved to {} meanwhile; reload and retry",
+                        cur.value.stage()
+                    ),
+                ));
+            }
+            match transition_of(&cur.value, target, &facts, &actor, ctx.now) {
+                Ok(t) => {
+                    handoff = Some(t.handoff);
+                    Ok(t.campaign)
+                }
+                Err(refusal) => Err(Problem::conflict("transition-refused", refusal.to_string())
+                    .with("from", serde_json::json!(refusal.from))
+                    .with("to", serde_json::json!(refusal.to))
+                    .with("unmet", serde_json::json!(refusal.unmet))),
+            }
+        })
+        .await;
+    let campaign = result
+        .map_err(|e| update_failed(e, &format!("campaign {id}")))?
+        .value;
+    audit(
+        ctx,
+        "campaign",
+        id,
+        "campaign.transitioned",
+        serde_json::json!({ "from": current.stage(), "to": campaign.stage(), "handoff": handoff }),
+    )
+    .await;
+    // The record is the truth and is written; if the index write fails the caller
+    // gets a 503 and its retry (now a no-op transition) repairs the index.
+    reindex(ctx, &campaign).await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "campaign": campaign, "handoff": handoff }),
+    )
+    .with_etag(campaign.version()))
+}
+
+/// Makes the stage index agree with the campaign record.
+async fn reindex(ctx: &Ctx, c: &Campaign) -> Result<(), Problem> {
+    opsflow_store::campaigns::set_stage(&ctx.kv, c.id(), c.stage().as_str(), c.version())
+        .await
+        .map_err(|e| {
+            Problem::unavailable(format!(
+                "the transition is recorded but the stage index could not be updated ({e}); retry the request"
+            ))
+        })
+}
+
+/// The facts the gate of the campaign's current stage needs, and only those:
+/// each stage reads one or two keys at most.
+async fn gate_context(ctx: &Ctx, c: &Campaign) -> Result<GateContext, Problem> {
+    let mut facts = GateContext::default();
+    match c.stage() {
+        Stage::Planning => {
+            let book = Records::new(&ctx.kv)
+                .get::<PlanningBook>(&keys::allocations())
+                .await
+                .map_err(Problem::from)?
+                .map(|v| v.value)
+                .unwrap_or_default();
+            let used: BTreeSet<&str> = book
+                .allocations
+                .iter()
+                .filter(|a| a.campaign_id == c.id())
+                .map(|a| a.resource_id.as_str())
+                .collect();
+            let keys: Vec<_> = used.iter().map(|r| keys::resource(r)).collect();
+            facts.resources = Records::new(&ctx.kv)
+                .get_many::<Resource>(&keys)
+                .await
+                .map_err(Problem::from)?
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            facts.allocations = book.allocations;
+        }
+        Stage::Production | Stage::Optimization => {
+            facts.content = content_facts(ctx, c.id()).await?;
+        }
+        Stage::Distribution => {
+            facts.monitoring_rule_ids =
+                opsflow_store::monitoring::rule_ids_for_campaign(&ctx.kv, c.id())
+                    .await
+                    .map_err(Problem::from)?;
+        }
+        Stage::Monitoring => {
+            let (sum, _) = totals(ctx, c, true).await?;
+            facts.metrics_present = sum.by_kind.values().any(|v| *v != 0);
+        }
+        Stage::Completed | Stage::Cancelled => {}
+    }
+    Ok(facts)
+}
+
+async fn content_facts(ctx: &Ctx, id: &str) -> Result<Vec<ContentFact>, Problem> {
+    let items = opsflow_store::content::linked_items(&ctx.kv, id)
+        .await
+        .map_err(Problem::from)?;
+    Ok(items
+        .into_iter()
+        .map(|i| ContentFact {
+            // A state this version does not know is treated as not approved.
+            state: serde_json::from_value(serde_json::Value::String(i.state))
+                .unwrap_or(ContentState::Draft),
+            due: i.due.as_deref().and_then(|d| parse_instant(d).ok()),
+            id: i.id,
+            channel: i.channel,
+        })
+        .collect())
+}
+
+/// Metrics windows of a campaign, newest first: from the day it was created or
+/// starts (whichever is earlier) to the end of today or of its schedule (whichever is
+/// earlier), in slices of at most 100 days (the most one totals read covers), at
+/// most 8 slices.
+fn metrics_windows(c: &Campaign, now: DateTime<Utc>) -> Vec<(i64, i64)> {
+    const DAY: i64 = 86_400;
+    let floor = |t: i64| t - t.rem_euclid(DAY);
+    let start = floor(c.schedule().start().min(c.created_at()).timestamp());
+    let end = (floor(c.schedule().end().min(now).timestamp()) + DAY).max(start + DAY);
+    let mut out = Vec::new();
+    let mut to = end;
+    while to > start && out.len() < 8 {
+        let from = (to - 100 * DAY).max(start);
+        out.push((from, to));
+        to = from;
+    }
+    out
+}
+
+/// Counter totals over the campaign's metrics windows (all of them, or only until
+/// one holds data when `first_only`).
+async fn totals(
+    ctx: &Ctx,
+    c: &Campaign,
+    first_only: bool,
+) -> Result<(CampaignTotals, Option<(i64, i64)>), Problem> {
+    let windows = metrics_windows(c, ctx.now);
+    let mut sum = CampaignTotals::default();
+    for (from, to) in &windows {
+        let t = opsflow_store::metrics::campaign_totals(&ctx.kv, c.id(), *from, *to, 86_400, None)
+            .await
+            .map_err(Problem::from)?;
+        let add = |dst: &mut BTreeMap<String, i64>, src: &BTreeMap<String, i64>| {
+            for (k, v) in src {
+                let slot = dst.entry(k.clone()).or_default();
+                *slot = slot.saturating_add(*v);
+            }
+        };
+        add(&mut sum.by_kind, &t.by_kind);
+        for (channel, m) in &t.by_channel {
+            add(sum.by_channel.entry(channel.clone()).or_default(), m);
+        }
+        if first_only && sum.by_kind.values().any(|v| *v != 0) {
+            break;
+        }
+    }
+    let span = windows
+        .last()
+        .zip(windows.first())
+        .map(|((from, _), (_, to))| (*from, *to));
+    Ok((sum, span))
+}
+
+pub async fn gate(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    let c = load(ctx, id).await?;
+    let facts = gate_context(ctx, &c).await?;
+    let unmet = if c.stage().is_terminal() {
+        Vec::new()
+    } else {
+        gate_of(&c, &facts)
+    };
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "stage": c.stage(),
+            "next": c.stage().next(),
+            "ready": !c.stage().is_terminal() && unmet.is_empty(),
+            "unmet": unmet,
+        }),
+    ))
+}
+
+pub async fn handoffs(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    let c = load(ctx, id).await?;
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "items": c.handoffs() }),
+    ))
+}
+
+pub async fn audit_log(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
+    load(ctx, id).await?;
+    audit_page(ctx, "campaign", id, req).await
+}
+
+/// Most audit entries a report reads (one `get_many` per 100).
+const REPORT_AUDIT_LIMIT: usize = 10_000;
+
+/// Triggers fired for the campaign and automated actions executed on it, counted
+/// from its audit log — the record threshold-check and trigger-dispatch both write.
+async fn automation_counts(ctx: &Ctx, id: &str) -> Result<(u64, u64), Problem> {
+    let entries = opsflow_store::AuditLog::new(&ctx.kv, "campaign", id)
+        .list(0, REPORT_AUDIT_LIMIT)
+        .await?;
+    let count = |action: &str| entries.iter().filter(|e| e.action == action).count() as u64;
+    Ok((count("alert.fired"), count("trigger.executed")))
+}
+
+pub async fn report(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
+    let c = load(ctx, id).await?;
+    let (totals, span) = totals(ctx, &c, false).await?;
+    let (fired, taken) = automation_counts(ctx, id).await?;
+    let as_f64 = |m: &BTreeMap<String, i64>| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), *v as f64))
+            .collect::<BTreeMap<String, f64>>()
+    };
+    let inputs = ReportInputs {
+        kpi_totals: as_f64(&totals.by_kind),
+        channel_totals: totals
+            .by_channel
+            .iter()
+            .map(|(ch, m)| (ch.clone(), as_f64(m)))
+            .collect(),
+        triggers_fired: fired,
+        actions_taken: taken,
+    };
+    let report = success_report(&c, &inputs, ctx.now);
+    let mut body = json_value(&report)?;
+    if let (Some(obj), Some((from, to))) = (body.as_object_mut(), span) {
+        obj.insert(
+            "window".into(),
+            serde_json::json!({
+                "from": DateTime::<Utc>::from_timestamp(from, 0),
+                "to": DateTime::<Utc>::from_timestamp(to, 0),
+            }),
+        );
+    }
+    Ok(ApiResponse::json(200, &body))
 }

@@ -6,13 +6,16 @@ mod campaigns;
 mod me;
 mod metrics_api;
 mod openapi;
+mod resources;
 mod routes;
+mod support;
 mod webhooks;
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use opsflow_api::{ApiRequest, ApiResponse, Operation, Problem};
 use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
+use support::{Ctx, idempotent};
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
@@ -63,9 +66,61 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         | Op::CreateRebalanceProposal
         | Op::GetRebalanceProposal
         | Op::DecideRebalanceProposal) => match signed_in() {
-            Ok(who) => campaigns::run(op, param, &req, who).await,
+            Ok(who) => plan(op, Ctx::new(req, routed.params, who)).await,
             Err(problem) => Err(problem),
         },
     };
     result.unwrap_or_else(ApiResponse::from)
+}
+
+/// Runs one campaign or resource operation (its caller already authorised for it;
+/// acting needs a subject that is a valid user id).
+async fn plan(op: Op, ctx: Ctx) -> Result<ApiResponse, Problem> {
+    support::actor(&ctx)?;
+    let (ctx, id, req) = (&ctx, ctx.id(), &ctx.req);
+    match op {
+        Op::ListCampaigns => campaigns::list(ctx, req).await,
+        Op::CreateCampaign => Ok(idempotent(ctx, op, "", req, campaigns::create).await),
+        Op::GetCampaign => campaigns::get(ctx, id).await,
+        // PATCH honours Idempotency-Key too: trigger-dispatch sends its trigger id, so
+        // a dispatch retried after a lost answer does not shift a budget twice.
+        Op::UpdateCampaign => Ok(idempotent(ctx, op, id, req, campaigns::update).await),
+        Op::TransitionCampaign => Ok(idempotent(ctx, op, id, req, campaigns::transition).await),
+        Op::CampaignGate => campaigns::gate(ctx, id).await,
+        Op::ListHandoffs => campaigns::handoffs(ctx, id).await,
+        Op::CampaignAudit => campaigns::audit_log(ctx, id, req).await,
+        Op::CampaignReport => campaigns::report(ctx, id).await,
+        Op::ListResources => resources::list(ctx, req).await,
+        Op::CreateResource => Ok(idempotent(ctx, op, "", req, resources::create).await),
+        Op::GetResource => resources::get(ctx, id).await,
+        Op::UpdateResource => resources::update(ctx, id, req).await,
+        Op::DeleteResource => resources::delete(ctx, id, req).await,
+        Op::ResourceAudit => resources::audit_log(ctx, id, req).await,
+        Op::ListAllocations => resources::list_allocations(ctx, req).await,
+        Op::CreateAllocation => {
+            Ok(idempotent(ctx, op, "", req, resources::create_allocation).await)
+        }
+        Op::DeleteAllocation => resources::delete_allocation(ctx, id).await,
+        Op::ResourceUtilization => resources::utilization(ctx, req).await,
+        Op::ListRebalanceProposals => resources::list_proposals(ctx, req).await,
+        Op::CreateRebalanceProposal => {
+            Ok(idempotent(ctx, op, "", req, resources::create_proposal).await)
+        }
+        Op::GetRebalanceProposal => resources::get_proposal(ctx, id).await,
+        Op::DecideRebalanceProposal => {
+            Ok(idempotent(ctx, op, id, req, resources::decide_proposal).await)
+        }
+        Op::ReceiveWebhook
+        | Op::CheckWebhook
+        | Op::CheckWebhookHead
+        | Op::PostCampaignMetrics
+        | Op::GetCampaignMetrics
+        | Op::ListUnattributedEvents
+        | Op::CleanupMetrics
+        | Op::Me
+        | Op::OpenApi => Err(Problem::not_found(format!(
+            "operation {} is served by another module",
+            op.id()
+        ))),
+    }
 }

@@ -137,7 +137,7 @@ pub async fn post_samples(id: &str, req: &ApiRequest) -> Result<ApiResponse, Pro
     let body: SamplesBody = req.json_limited(MAX_BODY)?;
     let samples = parse_samples(body, campaign)?;
     let scope = format!("manual:{campaign}");
-    let nonce = opsflow_api::ids::new_id();
+    let nonce = opsflow_api::ids::new_id()?;
     let kv = SpinKv::default_store();
     let outcome = metrics::ingest(
         &kv,

@@ -115,11 +115,11 @@ async fn receive_inner(segment: &str, req: &ApiRequest) -> Result<ApiResponse, P
             e.to_string(),
         )
     })?;
-    let nonce = opsflow_api::ids::new_id();
+    let nonce = opsflow_api::ids::new_id()?;
     let batch = Batch {
         scope: platform.as_str(),
         platform: platform.as_str(),
-        samples: samples(&parsed, now),
+        samples: samples(&parsed, now)?,
         nonce: &nonce,
     };
     let kv = SpinKv::default_store();
@@ -138,8 +138,12 @@ async fn receive_inner(segment: &str, req: &ApiRequest) -> Result<ApiResponse, P
 }
 
 /// A parsed batch as store samples: counted events, then unknown kinds.
-fn samples(parsed: &ParsedBatch, now: i64) -> Vec<Sample> {
-    let mut out: Vec<Sample> = parsed.events.iter().map(event_sample).collect();
+fn samples(parsed: &ParsedBatch, now: i64) -> Result<Vec<Sample>, Problem> {
+    let mut out = parsed
+        .events
+        .iter()
+        .map(event_sample)
+        .collect::<Result<Vec<_>, _>>()?;
     out.extend(parsed.unknown.iter().map(|u| Sample {
         dedupe_id: u.dedupe_id.clone(),
         target: Target::Unknown,
@@ -150,11 +154,17 @@ fn samples(parsed: &ParsedBatch, now: i64) -> Vec<Sample> {
         amount: 1,
         detail: None,
     }));
-    out
+    Ok(out)
 }
 
-fn event_sample(e: &NormalizedEvent) -> Sample {
-    Sample {
+/// An event as a store sample; an unattributed one keeps the whole event as its
+/// detail so an operator can inspect and attribute it later.
+fn event_sample(e: &NormalizedEvent) -> Result<Sample, Problem> {
+    let detail = match e.campaign_id {
+        Some(_) => None,
+        None => Some(opsflow_api::response::json_value(e)?),
+    };
+    Ok(Sample {
         dedupe_id: Some(e.dedupe_id.clone()),
         target: match &e.campaign_id {
             Some(c) => Target::Campaign(c.clone()),
@@ -165,9 +175,6 @@ fn event_sample(e: &NormalizedEvent) -> Sample {
         content_id: e.content_id.clone(),
         at: e.occurred_at,
         amount: e.amount,
-        detail: e
-            .campaign_id
-            .is_none()
-            .then(|| serde_json::to_value(e).unwrap_or_default()),
-    }
+        detail,
+    })
 }

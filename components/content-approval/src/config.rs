@@ -14,7 +14,7 @@ use opsflow_store::{Key, Kv, Records, UpdateError, Versioned};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::support::{ChannelPolicy, Ctx, Res, load_campaign, validation};
+use crate::support::{ChannelPolicy, Ctx, Res, load_campaign};
 
 /// Largest hourly cap.
 const MAX_CAP: i64 = 1_000_000;
@@ -65,7 +65,7 @@ pub async fn get_standard(ctx: &Ctx) -> Res {
 
 pub async fn put_standard(ctx: &Ctx) -> Res {
     let standard: BrandStandard = ctx.req.json()?;
-    let standard = standard.validate().map_err(validation)?;
+    let standard = standard.validate().map_err(Problem::from)?;
     put(
         ctx,
         &keys::brand_standard(),
@@ -122,7 +122,7 @@ pub async fn put_channel(ctx: &Ctx) -> Res {
         None => crate::support::DEFAULT_CAP_PER_HOUR,
     };
     if !errs.is_empty() {
-        return Err(validation(errs));
+        return Err(Problem::from(errs));
     }
     let policy = ChannelPolicy {
         workflow,
@@ -160,7 +160,7 @@ pub async fn get_campaign_workflow(ctx: &Ctx) -> Res {
 pub async fn put_campaign_workflow(ctx: &Ctx) -> Res {
     let id = campaign_param(ctx)?;
     let input: WorkflowInput = ctx.req.json()?;
-    let workflow = input.parse().map_err(validation)?;
+    let workflow = input.parse().map_err(Problem::from)?;
     load_campaign(&ctx.kv, id).await?;
     put(
         ctx,

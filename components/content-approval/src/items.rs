@@ -10,7 +10,7 @@ use opsflow_store::{AuditLog, Index, Records, Versioned};
 
 use crate::support::{
     AUDIT_KIND, Ctx, Res, audit, finish, item_response, load_config, load_item, mutate, param_id,
-    stage_roles, validation, view,
+    stage_roles, view,
 };
 
 /// Ids scanned per listing request at most (filters may leave a page short; the
@@ -55,7 +55,7 @@ pub async fn list(ctx: &Ctx) -> Res {
                 && state.is_none_or(|s| item.state == s)
                 && channel.is_none_or(|c| item.channel == c)
             {
-                items.push(view(item));
+                items.push(view(item)?);
                 if items.len() == limit {
                     break 'scan;
                 }
@@ -82,7 +82,7 @@ pub async fn create(ctx: &Ctx) -> Res {
         let err = ContentItem::create("-", input, &[], "-", ctx.now, std)
             .err()
             .unwrap_or_default();
-        return Err(validation(err));
+        return Err(Problem::from(err));
     };
     let campaign = Records::new(&ctx.kv)
         .get::<opsflow_domain::campaign::Campaign>(&campaign_keys::campaign(&campaign_id))
@@ -96,7 +96,7 @@ pub async fn create(ctx: &Ctx) -> Res {
         .collect();
     let channel = input.channel.clone().unwrap_or_default();
     let config = load_config(&ctx.kv, &campaign_id, &channel).await?;
-    let id = opsflow_api::ids::new_id();
+    let id = opsflow_api::ids::new_id()?;
     let (mut item, changed) = ContentItem::create(
         &id,
         input,
@@ -105,7 +105,7 @@ pub async fn create(ctx: &Ctx) -> Res {
         ctx.now,
         config.standard(),
     )
-    .map_err(validation)?;
+    .map_err(Problem::from)?;
     item.campaign_id = campaign_id.clone();
     // Index first: a listing skips ids whose record is missing, never the reverse.
     Index::new(&ctx.kv, keys::campaign_items(&campaign_id))
@@ -204,7 +204,7 @@ pub async fn publish(ctx: &Ctx) -> Res {
 
 pub async fn checks(ctx: &Ctx) -> Res {
     let item = load_item(&ctx.kv, param_id(ctx)?).await?;
-    let mut body = serde_json::to_value(&item.value.checks).unwrap_or_default();
+    let mut body = opsflow_api::response::json_value(&item.value.checks)?;
     body["state"] = serde_json::json!(state_name(item.value.state));
     Ok(ApiResponse::json(200, &body).with_etag(item.version))
 }

@@ -11,7 +11,6 @@ mod schedule;
 mod support;
 
 use opsflow_api::{ApiRequest, ApiResponse, Operation};
-use opsflow_store::spin::SpinKv;
 use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
@@ -23,16 +22,9 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let (op, params, who) = match opsflow_edge::route_signed_in(routes::ROUTES, &req).await {
+    let (op, ctx) = match opsflow_edge::route_signed_in(routes::ROUTES, req).await {
         Ok(routed) => routed,
         Err(problem) => return problem.into(),
-    };
-    let ctx = Ctx {
-        kv: SpinKv::default_store(),
-        who,
-        now: chrono::Utc::now(),
-        params,
-        req,
     };
     if ctx.req.method == "POST" {
         opsflow_api::idempotency::run(&ctx.kv, op.id(), &ctx.who.sub, &ctx.req, || run(op, &ctx))

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::support::{
     CalendarEntry, ChannelPolicy, Ctx, Res, content_problem, day_of, finish, load_campaign,
-    load_config, load_item, mutate, param_id, validation,
+    load_config, load_item, mutate, param_id,
 };
 
 /// Days of engagement history read to score hours of the week.
@@ -112,7 +112,7 @@ fn parse_request(ctx: &Ctx) -> Result<ScheduleRequest<'_>, Problem> {
 fn invalid_at(message: String) -> Problem {
     let mut errs = ValidationErrors::default();
     errs.push("at", message);
-    validation(errs)
+    Problem::from(errs)
 }
 
 async fn load_limits(ctx: &Ctx, item: &ContentItem) -> Result<SendLimits, Problem> {
@@ -336,14 +336,15 @@ pub async fn calendar(ctx: &Ctx) -> Res {
         .ok_or_else(|| Problem::bad_request("channel is required, e.g. ?channel=email"))?;
     let channel = opsflow_domain::campaign::Channel::parse(channel)
         .map_err(|e| Problem::bad_request(format!("channel {e}")))?;
-    let range = parse_day_range(ctx.req.query("from"), ctx.req.query("to")).map_err(validation)?;
+    let range =
+        parse_day_range(ctx.req.query("from"), ctx.req.query("to")).map_err(Problem::from)?;
     if range.len_days() > MAX_CALENDAR_DAYS {
         let mut errs = ValidationErrors::default();
         errs.push(
             "to",
             format!("the range may span at most {MAX_CALENDAR_DAYS} days"),
         );
-        return Err(validation(errs));
+        return Err(Problem::from(errs));
     }
     let mut day_keys: Vec<_> = range
         .days()

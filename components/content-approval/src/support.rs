@@ -4,31 +4,18 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use opsflow_api::{ApiRequest, ApiResponse, FieldError, Principal, Problem, Role};
+use opsflow_api::{ApiResponse, FieldError, Principal, Problem, Role};
 use opsflow_domain::campaign::Campaign;
 use opsflow_domain::content::{
     BrandStandard, Changed, ContentError, ContentItem, Event, StageRole, Standard, Workflow,
 };
-use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, Key, Kv, Records, StoreError, UpdateError, Versioned};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// One request being served.
-pub struct Ctx {
-    /// The store.
-    pub kv: SpinKv,
-    /// The caller.
-    pub who: Principal,
-    /// Now.
-    pub now: DateTime<Utc>,
-    /// Path parameters in order.
-    pub params: Vec<String>,
-    /// The request.
-    pub req: ApiRequest,
-}
+pub use opsflow_edge::Ctx;
 
 pub type Res = Result<ApiResponse, Problem>;
 
@@ -40,7 +27,6 @@ pub const DEFAULT_CAP_PER_HOUR: u32 = 10;
 
 /// A channel's policy: the workflow its items go through and its hourly send cap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ChannelPolicy {
     /// Workflow (unless the campaign overrides it).
     pub workflow: Workflow,
@@ -57,21 +43,9 @@ impl Default for ChannelPolicy {
     }
 }
 
-pub fn validation(v: ValidationErrors) -> Problem {
-    Problem::validation(
-        v.errors
-            .into_iter()
-            .map(|e| FieldError {
-                field: e.field,
-                message: e.message,
-            })
-            .collect(),
-    )
-}
-
 pub fn content_problem(e: ContentError) -> Problem {
     match e {
-        ContentError::Invalid(v) => validation(v),
+        ContentError::Invalid(v) => Problem::from(v),
         ContentError::ChecksFailed(report) => {
             let detail = report
                 .failures
@@ -79,6 +53,10 @@ pub fn content_problem(e: ContentError) -> Problem {
                 .map(|f| f.message.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
+            let failures = match opsflow_api::response::json_value(&report.failures) {
+                Ok(failures) => failures,
+                Err(unserialisable) => return unserialisable,
+            };
             let mut p = Problem::new(
                 422,
                 "checks-failed",
@@ -88,10 +66,7 @@ pub fn content_problem(e: ContentError) -> Problem {
                     report.failures.len()
                 ),
             )
-            .with(
-                "failures",
-                serde_json::to_value(&report.failures).unwrap_or_default(),
-            );
+            .with("failures", failures);
             p.errors = report
                 .failures
                 .into_iter()
@@ -262,7 +237,7 @@ pub fn day_of(hour: i64) -> String {
 
 /// Gives back an hour slot the item no longer occupies and drops it from the calendar.
 pub async fn release_slot(kv: &SpinKv, channel: &str, id: &str, hour: i64) -> Result<(), Problem> {
-    kv.increment(keys::slot(channel, hour).as_str(), -1).await?;
+    opsflow_store::Slots::new(kv, channel).release(hour).await?;
     Records::new(kv)
         .upsert(
             &keys::calendar_day(channel, &day_of(hour)),
@@ -290,8 +265,8 @@ pub async fn finish(ctx: &Ctx, item: Versioned<ContentItem>, changed: Changed, s
 }
 
 /// The item as the API shows it: the record plus the review progress.
-pub fn view(item: &ContentItem) -> serde_json::Value {
-    let mut v = serde_json::to_value(item).unwrap_or_default();
+pub fn view(item: &ContentItem) -> Result<serde_json::Value, Problem> {
+    let mut v = opsflow_api::response::json_value(item)?;
     let open = item.open_stages();
     let stages: Vec<serde_json::Value> = item
         .workflow
@@ -336,9 +311,12 @@ pub fn view(item: &ContentItem) -> serde_json::Value {
             }
         }
     }
-    v
+    Ok(v)
 }
 
 pub fn item_response(status: u16, item: &Versioned<ContentItem>) -> ApiResponse {
-    ApiResponse::json(status, &view(&item.value)).with_etag(item.version)
+    match view(&item.value) {
+        Ok(body) => ApiResponse::json(status, &body).with_etag(item.version),
+        Err(unserialisable) => unserialisable.into(),
+    }
 }

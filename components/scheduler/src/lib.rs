@@ -12,7 +12,7 @@
 //! It is the only component with a cron trigger, so runtimes without the cron
 //! plugin (SpinKube) run the other components with `--component-id` and an external
 //! scheduler calls the same authenticated routes.
-// No `unsafe` lint here: the generated cron bindings need export_name (see DESIGN notes).
+// No `unsafe` lint here: the generated cron bindings need export_name (see docs/decisions.md).
 
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{FullBody, Request};

@@ -9,7 +9,8 @@ mod routes;
 mod rules;
 mod run;
 
-use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use opsflow_api::{ApiRequest, ApiResponse};
+
 use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
@@ -20,21 +21,21 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let (op, params, who) = match opsflow_edge::route_signed_in(routes::ROUTES, &req).await {
+    let (op, ctx) = match opsflow_edge::route_signed_in(routes::ROUTES, req).await {
         Ok(routed) => routed,
         Err(problem) => return problem.into(),
     };
-    let id = params.first().map(String::as_str).unwrap_or_default();
+    let ctx = &ctx;
     let result = match op {
-        Op::ListRules => rules::list(&req).await,
-        Op::CreateRule => rules::create(&req, &who).await,
-        Op::GetRule => rules::get(id).await,
-        Op::ReplaceRule => rules::replace(&req, id).await,
-        Op::DeleteRule => rules::delete(&req, id).await,
-        Op::RunEvaluation => run::run(&req, &who).await,
-        Op::ListRuns => run::list(&req).await,
-        Op::GetRun => run::get(id).await,
-        Op::ListAlerts => run::alerts(&req).await,
+        Op::ListRules => rules::list(ctx).await,
+        Op::CreateRule => rules::create(ctx).await,
+        Op::GetRule => rules::get(ctx).await,
+        Op::ReplaceRule => rules::replace(ctx).await,
+        Op::DeleteRule => rules::delete(ctx).await,
+        Op::RunEvaluation => run::run(ctx).await,
+        Op::ListRuns => run::list(ctx).await,
+        Op::GetRun => run::get(ctx).await,
+        Op::ListAlerts => run::alerts(ctx).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }
@@ -42,17 +43,4 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
 /// Unix seconds now (wall clock; only for leases and durations).
 pub(crate) fn wall_secs() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Field errors from the domain's validation, as a 422 problem.
-pub(crate) fn invalid(e: opsflow_domain::validation::ValidationErrors) -> Problem {
-    Problem::validation(
-        e.errors
-            .into_iter()
-            .map(|f| opsflow_api::FieldError {
-                field: f.field,
-                message: f.message,
-            })
-            .collect(),
-    )
 }

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use opsflow_api::response::check_version;
+use opsflow_api::response::{check_version, json_value};
 use opsflow_api::{ApiRequest, ApiResponse, Principal, Problem, ids, paging};
 use opsflow_domain::monitoring::{Rule, RuleInput, default_rules};
+use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
 use opsflow_store::spin::SpinKv;
-use opsflow_store::{Kv, Records, StoreError, UpdateError, Versioned};
+use opsflow_store::{Kv, Records, StoreError, UpdateError, Versioned, encode_record};
 use serde::Serialize;
 
 /// A rule with its version (the ETag).
@@ -45,15 +46,7 @@ async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<BTreeSet<String>, S
     let defaults = default_rules(now);
     let pairs: Vec<(String, Vec<u8>)> = defaults
         .iter()
-        .map(|r| {
-            let v = Versioned {
-                version: 1,
-                value: r,
-            };
-            serde_json::to_vec(&v)
-                .map(|b| (keys::rule(&r.id).as_str().to_string(), b))
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        })
+        .map(|r| encode_record(1, r).map(|b| (keys::rule(&r.id).as_str().to_string(), b)))
         .collect::<Result<_, _>>()?;
     let ids: BTreeSet<String> = defaults.iter().map(|r| r.id.clone()).collect();
     // The index is created with compare-and-swap after the rules exist: whoever
@@ -71,22 +64,21 @@ async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<BTreeSet<String>, S
         .unwrap_or(ids))
 }
 
-pub async fn list(req: &ApiRequest) -> Result<ApiResponse, Problem> {
+pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, kv) = (&ctx.req, &ctx.kv);
     let limit = paging::limit(req.query("limit"))?;
-    let kv = SpinKv::default_store();
-    let rules = load_rules(&kv, crate::wall_secs()).await?;
+    let rules = load_rules(kv, crate::wall_secs()).await?;
     let category = req.query("category");
-    let items: Vec<serde_json::Value> = rules
+    let items = rules
         .iter()
         .filter(|v| category.is_none_or(|c| v.value.category.as_str() == c))
         .map(|v| {
-            serde_json::to_value(RuleView {
+            json_value(&RuleView {
                 rule: &v.value,
                 version: v.version,
             })
-            .unwrap_or_default()
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let page = paging::page(
         items,
         |v| v["id"].as_str().unwrap_or_default(),
@@ -96,20 +88,20 @@ pub async fn list(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     Ok(ApiResponse::json(200, &page))
 }
 
-pub async fn get(id: &str) -> Result<ApiResponse, Problem> {
-    let kv = SpinKv::default_store();
-    load_rules(&kv, crate::wall_secs()).await?;
-    match Records::new(&kv).get::<Rule>(&keys::rule(id)).await? {
+pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (id, kv) = (ctx.id(), &ctx.kv);
+    load_rules(kv, crate::wall_secs()).await?;
+    match Records::new(kv).get::<Rule>(&keys::rule(id)).await? {
         Some(v) => Ok(view(&v)),
         None => Err(Problem::not_found(format!("no rule {id}"))),
     }
 }
 
-pub async fn create(req: &ApiRequest, who: &Principal) -> Result<ApiResponse, Problem> {
-    let kv = SpinKv::default_store();
+pub async fn create(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, kv, who) = (&ctx.req, &ctx.kv, &ctx.who);
     Ok(
-        opsflow_api::idempotency::run(&kv, "evaluation-rules", &who.sub, req, || async {
-            create_inner(&kv, req, who)
+        opsflow_api::idempotency::run(kv, "evaluation-rules", &who.sub, req, || async {
+            create_inner(kv, req, who)
                 .await
                 .unwrap_or_else(ApiResponse::from)
         })
@@ -125,8 +117,8 @@ async fn create_inner(
     let input: RuleInput = req.json()?;
     let now = crate::wall_secs();
     let rule = input
-        .parse(ids::new_id(), &who.sub, now)
-        .map_err(crate::invalid)?;
+        .parse(ids::new_id()?, &who.sub, now)
+        .map_err(Problem::from)?;
     load_rules(kv, now).await?;
     let records = Records::new(kv);
     if !records.create(&keys::rule(&rule.id), &rule).await? {
@@ -150,18 +142,16 @@ async fn create_inner(
     ))
 }
 
-pub async fn replace(req: &ApiRequest, id: &str) -> Result<ApiResponse, Problem> {
+pub async fn replace(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, id, kv) = (&ctx.req, ctx.id(), &ctx.kv);
     let sent = req.require_if_match()?;
     let input: RuleInput = req.json()?;
-    let kv = SpinKv::default_store();
     let now = crate::wall_secs();
-    load_rules(&kv, now).await?;
-    let result = Records::new(&kv)
+    load_rules(kv, now).await?;
+    let result = Records::new(kv)
         .update(&keys::rule(id), |cur: Versioned<Rule>| {
             check_version(sent, cur.version)?;
-            cur.value
-                .replace(input.clone(), now)
-                .map_err(crate::invalid)
+            cur.value.replace(input.clone(), now).map_err(Problem::from)
         })
         .await;
     match result {
@@ -172,18 +162,18 @@ pub async fn replace(req: &ApiRequest, id: &str) -> Result<ApiResponse, Problem>
     }
 }
 
-pub async fn delete(req: &ApiRequest, id: &str) -> Result<ApiResponse, Problem> {
+pub async fn delete(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, id, kv) = (&ctx.req, ctx.id(), &ctx.kv);
     let sent = req.if_match()?;
-    let kv = SpinKv::default_store();
-    load_rules(&kv, crate::wall_secs()).await?;
-    let records = Records::new(&kv);
+    load_rules(kv, crate::wall_secs()).await?;
+    let records = Records::new(kv);
     let Some(current) = records.get::<Rule>(&keys::rule(id)).await? else {
         return Err(Problem::not_found(format!("no rule {id}")));
     };
     if let Some(sent) = sent {
         check_version(sent, current.version)?;
     }
-    opsflow_store::Index::new(&kv, keys::rule_index())
+    opsflow_store::Index::new(kv, keys::rule_index())
         .remove(id)
         .await?;
     kv.delete(keys::rule(id).as_str()).await?;

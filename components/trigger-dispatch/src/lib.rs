@@ -10,6 +10,7 @@ mod outbox;
 mod routes;
 
 use opsflow_api::{ApiRequest, ApiResponse};
+use outbox::TriggerDecision;
 use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
@@ -20,18 +21,18 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let (op, params, who) = match opsflow_edge::route_signed_in(routes::ROUTES, &req).await {
+    let (op, ctx) = match opsflow_edge::route_signed_in(routes::ROUTES, req).await {
         Ok(routed) => routed,
         Err(problem) => return problem.into(),
     };
-    let id = params.first().map(String::as_str).unwrap_or_default();
+    let ctx = &ctx;
     let result = match op {
-        Op::ListTriggers => outbox::list(&req).await,
-        Op::GetTrigger => outbox::get(id).await,
-        Op::DispatchTriggers => outbox::dispatch(&req).await,
-        Op::ApproveTrigger => outbox::decide(&req, id, &who, outbox::Decision::Approve).await,
-        Op::RejectTrigger => outbox::decide(&req, id, &who, outbox::Decision::Reject).await,
-        Op::ReplayTrigger => outbox::decide(&req, id, &who, outbox::Decision::Replay).await,
+        Op::ListTriggers => outbox::list(ctx).await,
+        Op::GetTrigger => outbox::get(ctx).await,
+        Op::DispatchTriggers => outbox::dispatch(ctx).await,
+        Op::ApproveTrigger => outbox::decide(ctx, TriggerDecision::Approve).await,
+        Op::RejectTrigger => outbox::decide(ctx, TriggerDecision::Reject).await,
+        Op::ReplayTrigger => outbox::decide(ctx, TriggerDecision::Replay).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

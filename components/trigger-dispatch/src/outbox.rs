@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use opsflow_api::{ApiRequest, ApiResponse, Principal, Problem, paging};
+use opsflow_api::{ApiResponse, Problem, paging};
 use opsflow_domain::monitoring::{Trigger, TriggerStatus, TriggerTransitionError};
+use opsflow_edge::Ctx;
 use opsflow_store::keys::triggers as keys;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, Records, StoreError, UpdateError, Versioned};
@@ -78,11 +79,11 @@ async fn set_open(kv: &SpinKv, add: &[String], remove: &[String]) -> Result<(), 
         })
 }
 
-pub async fn dispatch(req: &ApiRequest) -> Result<ApiResponse, Problem> {
+pub async fn dispatch(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, kv) = (&ctx.req, &ctx.kv);
     let input: DispatchInput = req.json()?;
     let now = opsflow_api::time::unix_seconds(&input.now, "now")?;
-    let kv = SpinKv::default_store();
-    let records = Records::new(&kv);
+    let records = Records::new(kv);
     let open: Vec<String> = records
         .get::<BTreeSet<String>>(&keys::open_index())
         .await?
@@ -104,7 +105,7 @@ pub async fn dispatch(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let mut results = Vec::new();
     let mut finished: Vec<String> = closed;
     for t in due {
-        let Some(outcome) = attempt(&kv, &t.value.id, now).await? else {
+        let Some(outcome) = attempt(kv, &t.value.id, now).await? else {
             continue; // another dispatcher holds it
         };
         if !outcome.status.is_open() {
@@ -115,7 +116,7 @@ pub async fn dispatch(req: &ApiRequest) -> Result<ApiResponse, Problem> {
             "next_attempt_at": outcome.next_attempt_at, "last_error": outcome.last_error,
         }));
     }
-    set_open(&kv, &[], &finished).await?;
+    set_open(kv, &[], &finished).await?;
     Ok(ApiResponse::json(
         200,
         &serde_json::json!({ "now": now, "attempted": results.len(), "items": results }),
@@ -172,7 +173,7 @@ async fn attempt(kv: &SpinKv, id: &str, now: i64) -> Result<Option<Trigger>, Pro
 }
 
 /// What an operations user does with a trigger.
-pub enum Decision {
+pub enum TriggerDecision {
     Approve,
     Reject,
     Replay,
@@ -180,18 +181,14 @@ pub enum Decision {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct DecisionInput {
+struct ReasonBody {
     reason: Option<String>,
 }
 
-pub async fn decide(
-    req: &ApiRequest,
-    id: &str,
-    who: &Principal,
-    decision: Decision,
-) -> Result<ApiResponse, Problem> {
-    let input: DecisionInput = if req.body.is_empty() {
-        DecisionInput::default()
+pub async fn decide(ctx: &Ctx, decision: TriggerDecision) -> Result<ApiResponse, Problem> {
+    let (req, id, who, kv) = (&ctx.req, ctx.id(), &ctx.who, &ctx.kv);
+    let input: ReasonBody = if req.body.is_empty() {
+        ReasonBody::default()
     } else {
         req.json()?
     };
@@ -205,18 +202,17 @@ pub async fn decide(
             message: "must be at most 500 characters".into(),
         }]));
     }
-    let kv = SpinKv::default_store();
     let now = chrono::Utc::now().timestamp();
     let sent = req.if_match()?;
-    let result = Records::new(&kv)
+    let result = Records::new(kv)
         .update(&keys::trigger(id), |cur: Versioned<Trigger>| {
             if let Some(v) = sent {
                 opsflow_api::response::check_version(v, cur.version)?;
             }
             match decision {
-                Decision::Approve => cur.value.approve(&who.sub, now),
-                Decision::Reject => cur.value.reject(&who.sub, now, input.reason.clone()),
-                Decision::Replay => cur.value.replay(now),
+                TriggerDecision::Approve => cur.value.approve(&who.sub, now),
+                TriggerDecision::Reject => cur.value.reject(&who.sub, now, input.reason.clone()),
+                TriggerDecision::Replay => cur.value.replay(now),
             }
             .map_err(transition_problem)
         })
@@ -228,17 +224,17 @@ pub async fn decide(
         Err(UpdateError::Store(e)) => return Err(e.into()),
     };
     let action = match decision {
-        Decision::Approve => "trigger.approved",
-        Decision::Reject => "trigger.rejected",
-        Decision::Replay => "trigger.replayed",
+        TriggerDecision::Approve => "trigger.approved",
+        TriggerDecision::Reject => "trigger.rejected",
+        TriggerDecision::Replay => "trigger.replayed",
     };
     match decision {
-        Decision::Replay => set_open(&kv, std::slice::from_ref(&v.value.id), &[]).await?,
-        Decision::Reject => set_open(&kv, &[], std::slice::from_ref(&v.value.id)).await?,
-        Decision::Approve => {}
+        TriggerDecision::Replay => set_open(kv, std::slice::from_ref(&v.value.id), &[]).await?,
+        TriggerDecision::Reject => set_open(kv, &[], std::slice::from_ref(&v.value.id)).await?,
+        TriggerDecision::Approve => {}
     }
     audit(
-        &kv,
+        kv,
         &v.value,
         now,
         &who.sub,
@@ -249,16 +245,17 @@ pub async fn decide(
     Ok(ApiResponse::json(200, &v.value).with_etag(v.version))
 }
 
-pub async fn get(id: &str) -> Result<ApiResponse, Problem> {
-    let kv = SpinKv::default_store();
-    match Records::new(&kv).get::<Trigger>(&keys::trigger(id)).await? {
+pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (id, kv) = (ctx.id(), &ctx.kv);
+    match Records::new(kv).get::<Trigger>(&keys::trigger(id)).await? {
         Some(v) => Ok(ApiResponse::json(200, &v.value).with_etag(v.version)),
         None => Err(Problem::not_found(format!("no trigger {id}"))),
     }
 }
 
 /// `GET /api/triggers?status=&campaign_id=&cursor=&limit=`, newest first.
-pub async fn list(req: &ApiRequest) -> Result<ApiResponse, Problem> {
+pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, kv) = (&ctx.req, &ctx.kv);
     let limit = paging::limit(req.query("limit"))?;
     let status = match req.query("status") {
         None => None,
@@ -271,8 +268,7 @@ pub async fn list(req: &ApiRequest) -> Result<ApiResponse, Problem> {
         ),
     };
     let campaign = req.query("campaign_id");
-    let kv = SpinKv::default_store();
-    let records = Records::new(&kv);
+    let records = Records::new(kv);
     let index = if status.is_some_and(|s| s.is_open()) {
         keys::open_index()
     } else {

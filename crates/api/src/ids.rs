@@ -10,22 +10,23 @@ pub fn id_from(millis: u64, random: [u8; 10]) -> String {
         value |= u128::from(*b) << (8 * (9 - i));
     }
     let mut out = [0u8; 26];
-    for (i, slot) in out.iter_mut().enumerate().rev() {
+    for slot in out.iter_mut().rev() {
         *slot = ALPHABET[(value & 31) as usize];
         value >>= 5;
-        let _ = i;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A fresh id for now.
-pub fn new_id() -> String {
+/// A fresh id for now, or a 503 when the platform's random source fails: ids that
+/// share a millisecond would then differ only by chance, and nonces (webhook dedupe
+/// claims) would stop being unguessable, so nothing is created without one.
+pub fn new_id() -> Result<String, crate::Problem> {
     let millis = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default();
     let mut random = [0u8; 10];
-    // Without randomness an id is still unique enough within one millisecond of one
-    // instance; the store's create-if-absent check catches the rest.
-    let _ = getrandom::fill(&mut random);
-    id_from(millis, random)
+    getrandom::fill(&mut random).map_err(|e| {
+        crate::Problem::unavailable(format!("the random source failed ({e}); retry later"))
+    })?;
+    Ok(id_from(millis, random))
 }
 
 /// Whether `s` looks like an id this module made (guards keys built from input).
@@ -48,6 +49,6 @@ mod tests {
 
     #[test]
     fn fresh_ids_differ() {
-        assert_ne!(new_id(), new_id());
+        assert_ne!(new_id().expect("random"), new_id().expect("random"));
     }
 }

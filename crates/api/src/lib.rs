@@ -1,4 +1,4 @@
-//! The HTTP conventions every opsflow component follows (DESIGN §3 "API conventions"),
+//! The HTTP conventions every opsflow component follows (docs/design.md §3 "API conventions"),
 //! with no dependency on spin-sdk so they are tested natively:
 //! problem+json errors, bearer-token roles, JSON bodies with limits, ETags,
 //! sortable ids, cursor pages and a small path router.

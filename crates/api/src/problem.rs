@@ -2,14 +2,9 @@
 
 use serde::Serialize;
 
-/// One invalid input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `objectives[0].target`.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
+/// One invalid input field: the domain's own type, so validation results pass into a
+/// problem document unchanged.
+pub use opsflow_domain::validation::FieldError;
 
 /// A problem document (`application/problem+json`), boxed so `Result<T, Problem>`
 /// stays small on the happy path.
@@ -96,7 +91,7 @@ impl Problem {
         Self::new(403, "forbidden", "Forbidden", detail)
     }
 
-    /// 404.
+    /// 404: no such record, or a path that names nothing.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(404, "not-found", "Not found", detail)
     }
@@ -162,6 +157,13 @@ impl Problem {
     /// The JSON body.
     pub fn body(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+/// The domain's per-field validation errors are a 422 listing every field.
+impl From<opsflow_domain::validation::ValidationErrors> for Problem {
+    fn from(e: opsflow_domain::validation::ValidationErrors) -> Self {
+        Self::validation(e.errors)
     }
 }
 

@@ -3,6 +3,22 @@
 use crate::problem::Problem;
 use serde::de::DeserializeOwned;
 
+/// A field's path as problem documents name fields: `channels[1].budget_minor`.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            prefix if prefix.is_empty() => key.clone(),
+            prefix => format!("{prefix}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
+}
+
 /// Default body limit for JSON APIs.
 pub const MAX_JSON_BODY: usize = 256 * 1024;
 
@@ -70,7 +86,9 @@ impl ApiRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Parses the JSON body into `T` (whose serde derive rejects unknown fields).
+    /// Parses the JSON body into `T`, refusing any field `T` does not know (400) —
+    /// whatever `T`'s serde attributes say, so stored record types can tolerate
+    /// fields a newer build wrote while the API stays strict.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
         self.json_limited(MAX_JSON_BODY)
     }
@@ -92,8 +110,21 @@ impl ApiRequest {
                 ));
             }
         }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| Problem::bad_request(format!("invalid JSON body: {e}")))
+        let invalid =
+            |e: serde_json::Error| Problem::bad_request(format!("invalid JSON body: {e}"));
+        let mut unknown: Option<String> = None;
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        let value = serde_ignored::deserialize(&mut de, |path| {
+            unknown.get_or_insert_with(|| field_path(&path));
+        })
+        .map_err(invalid)?;
+        de.end().map_err(invalid)?;
+        match unknown {
+            Some(field) => Err(Problem::bad_request(format!(
+                "invalid JSON body: unknown field `{field}`"
+            ))),
+            None => Ok(value),
+        }
     }
 
     /// The version named by `If-Match` (`"<n>"` or `W/"<n>"`), if sent.
@@ -178,6 +209,40 @@ mod tests {
                 .collect(),
             body.as_bytes().to_vec(),
         )
+    }
+
+    /// A type that, like a stored record, does not deny unknown fields itself.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Tolerant {
+        name: String,
+        #[serde(default)]
+        channels: Vec<Channel>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Channel {
+        id: String,
+    }
+
+    #[test]
+    fn the_api_refuses_fields_the_type_would_tolerate_and_names_them() {
+        let json = [("content-type", "application/json")];
+        let ok: Tolerant = req(&json, r#"{"name":"a","channels":[{"id":"x"}]}"#)
+            .json()
+            .expect("known fields pass");
+        assert_eq!(ok.name, "a");
+        let top = req(&json, r#"{"name":"a","nmae":"b"}"#).json::<Tolerant>();
+        assert!(top.is_err_and(|p| p.status == 400 && p.detail.contains("unknown field `nmae`")));
+        let nested = req(
+            &json,
+            r#"{"name":"a","channels":[{"id":"x"},{"id":"y","w":1}]}"#,
+        )
+        .json::<Tolerant>();
+        assert!(nested.is_err_and(|p| p.detail.contains("unknown field `channels[1].w`")));
+        let trailing = req(&json, r#"{"name":"a"} x"#).json::<Tolerant>();
+        assert!(trailing.is_err_and(|p| p.status == 400));
     }
 
     #[test]

@@ -23,12 +23,15 @@ impl ApiResponse {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body,
             },
-            Err(e) => Self::problem(Problem::new(
-                500,
-                "internal",
-                "Internal error",
-                e.to_string(),
-            )),
+            Err(e) => Self::problem(unserialisable(&e)),
+        }
+    }
+
+    /// A record as its JSON object plus its `version`, with the version's ETag.
+    pub fn versioned<T: Serialize>(status: u16, value: &T, version: u64) -> Self {
+        match with_version(value, version) {
+            Ok(body) => Self::json(status, &body).with_etag(version),
+            Err(p) => Self::problem(p),
         }
     }
 
@@ -70,6 +73,33 @@ impl From<Problem> for ApiResponse {
     fn from(p: Problem) -> Self {
         Self::problem(p)
     }
+}
+
+/// A value as a JSON tree (to extend a body or record an audit detail). A value
+/// that cannot be serialised is a 500, never a silent `null`.
+pub fn json_value<T: Serialize + ?Sized>(value: &T) -> Result<serde_json::Value, Problem> {
+    serde_json::to_value(value).map_err(|e| unserialisable(&e))
+}
+
+/// A record's JSON object with its `version` added, as lists and reads show it.
+pub fn with_version<T: Serialize + ?Sized>(
+    value: &T,
+    version: u64,
+) -> Result<serde_json::Value, Problem> {
+    let mut body = json_value(value)?;
+    if let Some(o) = body.as_object_mut() {
+        o.insert("version".into(), version.into());
+    }
+    Ok(body)
+}
+
+fn unserialisable(e: &serde_json::Error) -> Problem {
+    Problem::new(
+        500,
+        "internal",
+        "Internal error",
+        format!("a response value could not be serialised: {e}"),
+    )
 }
 
 /// The ETag of a record version.

@@ -139,14 +139,50 @@ pub async fn route_authenticated<Op: opsflow_api::Operation>(
     Ok(Routed { op, params, who })
 }
 
+/// One request being served by an operation that needs a caller: what every
+/// handler reads (the request, its path parameters, who calls and when the request
+/// began) and the store it works on. Every component's handlers take this one type.
+pub struct Ctx {
+    /// The request (method, path, query, headers, body).
+    pub req: ApiRequest,
+    /// The route's path parameters, in order.
+    pub params: Vec<String>,
+    /// The authenticated caller, already checked against the operation's roles.
+    pub who: opsflow_api::Principal,
+    /// When the request began: one instant for every timestamp the request writes.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The app's default key-value store.
+    pub kv: opsflow_store::spin::SpinKv,
+}
+
+impl Ctx {
+    /// The context of `req` for `who`, starting now, on the default store.
+    pub fn new(req: ApiRequest, params: Vec<String>, who: opsflow_api::Principal) -> Self {
+        Self {
+            req,
+            params,
+            who,
+            now: chrono::Utc::now(),
+            kv: opsflow_store::spin::SpinKv::default_store(),
+        }
+    }
+
+    /// The first path parameter (the `{id}` of most routes); empty for a route
+    /// without parameters.
+    pub fn id(&self) -> &str {
+        self.params.first().map(String::as_str).unwrap_or_default()
+    }
+}
+
 /// [`route_authenticated`] for a component whose every operation needs a caller:
-/// the operation, its path parameters and who calls it.
+/// the operation and the request's [`Ctx`].
 pub async fn route_signed_in<Op: opsflow_api::Operation>(
     table: &[opsflow_api::RouteDef<Op>],
-    req: &ApiRequest,
-) -> Result<(Op, Vec<String>, opsflow_api::Principal), Problem> {
-    let routed = route_authenticated(table, req).await?;
-    Ok((routed.op, routed.params, caller(routed.who)?))
+    req: ApiRequest,
+) -> Result<(Op, Ctx), Problem> {
+    let routed = route_authenticated(table, &req).await?;
+    let who = caller(routed.who)?;
+    Ok((routed.op, Ctx::new(req, routed.params, who)))
 }
 
 /// The caller of an operation that is not public.

@@ -31,5 +31,5 @@ pub use index::Index;
 pub use keys::Key;
 pub use kv::{Kv, StoreError};
 pub use memory::MemoryKv;
-pub use records::{Records, UpdateError, Versioned};
+pub use records::{Records, SCHEMA, UpdateError, Versioned, encode as encode_record};
 pub use slots::Slots;

@@ -1,11 +1,30 @@
 //! Versioned JSON records, written only with compare-and-swap.
+//!
+//! **Forward compatible.** Each record is stored as `{"version", "schema", "value"}`.
+//! A record may have been written by a newer build (a deploy rolled back, or replicas
+//! mid-rollout): its `value` may hold fields this build does not know. Reading
+//! tolerates them (stored types do not deny unknown fields; the API's own input
+//! parsing does, see `opsflow_api::ApiRequest::json`), and an update writes them back
+//! where they were, so the newer build finds its data intact. `schema` is the
+//! [`SCHEMA`] of the build that last wrote the record: a newer build reading an
+//! older number knows fields it added may not have been maintained by that write.
+//!
+//! Unknown fields are kept at their JSON path. An unknown field inside an array
+//! element is kept when the rewritten array still has an element at that index;
+//! fields inside internally tagged or untagged enums are buffered by serde and not
+//! seen, so such enums keep rejecting unknown fields.
 
 use crate::keys::Key;
 use crate::kv::{Kv, StoreError};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
 
 /// How many times an update re-reads and retries after losing a race.
 const MAX_ATTEMPTS: usize = 16;
+
+/// The record schema this build writes. Bump it when a stored shape changes in a
+/// way an older reader must know about.
+pub const SCHEMA: u32 = 1;
 
 /// A record and its version (the ETag).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,17 +49,160 @@ pub enum UpdateError<E> {
     Store(#[from] StoreError),
 }
 
+/// The stored form of a record.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    version: u64,
+    schema: u32,
+    value: &'a T,
+}
+
+/// The stored form as read; records written before schemas existed have none.
+#[derive(Deserialize)]
+struct StoredEnvelope<T> {
+    version: u64,
+    #[serde(default = "first_schema")]
+    #[allow(dead_code)]
+    schema: u32,
+    value: T,
+}
+
+fn first_schema() -> u32 {
+    1
+}
+
+/// One step of a JSON path.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A record as read, with the paths of the fields this build did not know.
+struct Read<T> {
+    record: Versioned<T>,
+    unknown: Vec<Vec<Step>>,
+}
+
+fn decode_tracking<T: DeserializeOwned>(key: &Key, bytes: &[u8]) -> Result<Read<T>, StoreError> {
+    let mut unknown = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let stored: StoredEnvelope<T> = serde_ignored::deserialize(&mut de, |path| {
+        unknown.push(steps(&path));
+    })
+    .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+    Ok(Read {
+        record: Versioned {
+            version: stored.version,
+            value: stored.value,
+        },
+        unknown,
+    })
+}
+
+fn steps(path: &serde_ignored::Path<'_>) -> Vec<Step> {
+    use serde_ignored::Path;
+    let mut out = match path {
+        Path::Root => return Vec::new(),
+        Path::Seq { parent, .. }
+        | Path::Map { parent, .. }
+        | Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => steps(parent),
+    };
+    match path {
+        Path::Seq { index, .. } => out.push(Step::Index(*index)),
+        Path::Map { key, .. } => out.push(Step::Key(key.clone())),
+        _ => {}
+    }
+    out
+}
+
+/// A record for reading only: unknown fields are skipped, not tracked.
+fn decode<T: DeserializeOwned>(key: &Key, bytes: &[u8]) -> Result<Versioned<T>, StoreError> {
+    let stored: StoredEnvelope<T> =
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+    Ok(Versioned {
+        version: stored.version,
+        value: stored.value,
+    })
+}
+
+/// The stored bytes of a record at `version`, written by this build.
+pub fn encode<T: Serialize>(version: u64, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(&Envelope {
+        version,
+        schema: SCHEMA,
+        value,
+    })
+    .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Like [`encode`], carrying over the fields at `unknown` from the record as it was
+/// stored (`old`), so a field a newer build wrote survives this build's rewrite.
+fn encode_preserving<T: Serialize>(
+    version: u64,
+    value: &T,
+    old: &[u8],
+    unknown: &[Vec<Step>],
+) -> Result<Vec<u8>, StoreError> {
+    if unknown.is_empty() {
+        return encode(version, value);
+    }
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let old: Value = serde_json::from_slice(old).map_err(corrupt)?;
+    let mut new = serde_json::to_value(Envelope {
+        version,
+        schema: SCHEMA,
+        value,
+    })
+    .map_err(corrupt)?;
+    for path in unknown {
+        carry_over(&old, &mut new, path);
+    }
+    serde_json::to_vec(&new).map_err(corrupt)
+}
+
+/// Copies the value at `path` in `old` into `new`, when its parent still exists in
+/// `new` and nothing sits at `path` there yet.
+fn carry_over(old: &Value, new: &mut Value, path: &[Step]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut from = old;
+    let mut to = new;
+    for step in parents {
+        let (Some(f), Some(t)) = (child(from, step), child_mut(to, step)) else {
+            return;
+        };
+        from = f;
+        to = t;
+    }
+    let (Some(value), Step::Key(name)) = (child(from, last), last) else {
+        return;
+    };
+    if let Some(object) = to.as_object_mut() {
+        object.entry(name.clone()).or_insert_with(|| value.clone());
+    }
+}
+
+fn child<'v>(v: &'v Value, step: &Step) -> Option<&'v Value> {
+    match step {
+        Step::Key(k) => v.get(k),
+        Step::Index(i) => v.get(i),
+    }
+}
+
+fn child_mut<'v>(v: &'v mut Value, step: &Step) -> Option<&'v mut Value> {
+    match step {
+        Step::Key(k) => v.get_mut(k),
+        Step::Index(i) => v.get_mut(i),
+    }
+}
+
 /// Typed access to records.
 pub struct Records<'a, K: Kv> {
     kv: &'a K,
-}
-
-fn decode<T: DeserializeOwned>(key: &Key, bytes: &[u8]) -> Result<Versioned<T>, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
-}
-
-fn encode<T: Serialize>(v: &Versioned<T>) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl<'a, K: Kv> Records<'a, K> {
@@ -83,8 +245,7 @@ impl<'a, K: Kv> Records<'a, K> {
         if current.is_some() {
             return Ok(false);
         }
-        let bytes = encode(&Versioned { version: 1, value })?;
-        self.kv.swap(cas, &bytes).await
+        self.kv.swap(cas, &encode(1, value)?).await
     }
 
     /// Writes a new version computed from the current one, retrying when another
@@ -103,12 +264,12 @@ impl<'a, K: Kv> Records<'a, K> {
             let Some(bytes) = current else {
                 return Err(UpdateError::NotFound);
             };
-            let current: Versioned<T> = decode(key, &bytes)?;
-            let version = current.version + 1;
-            let value = f(current).map_err(UpdateError::Refused)?;
-            let next = Versioned { version, value };
-            if self.kv.swap(cas, &encode(&next)?).await? {
-                return Ok(next);
+            let read = decode_tracking::<T>(key, &bytes)?;
+            let version = read.record.version + 1;
+            let value = f(read.record).map_err(UpdateError::Refused)?;
+            let encoded = encode_preserving(version, &value, &bytes, &read.unknown)?;
+            if self.kv.swap(cas, &encoded).await? {
+                return Ok(Versioned { version, value });
             }
         }
         Err(UpdateError::Store(StoreError::Contended))
@@ -125,18 +286,24 @@ impl<'a, K: Kv> Records<'a, K> {
     {
         for _ in 0..MAX_ATTEMPTS {
             let (current, cas) = self.kv.watch(key.as_str()).await?;
-            let current: Versioned<T> = match current {
-                Some(bytes) => decode(key, &bytes)?,
-                None => Versioned {
-                    version: 0,
-                    value: T::default(),
-                },
+            let (read, bytes) = match current {
+                Some(bytes) => (decode_tracking::<T>(key, &bytes)?, bytes),
+                None => (
+                    Read {
+                        record: Versioned {
+                            version: 0,
+                            value: T::default(),
+                        },
+                        unknown: Vec::new(),
+                    },
+                    Vec::new(),
+                ),
             };
-            let version = current.version + 1;
-            let value = f(current).map_err(UpdateError::Refused)?;
-            let next = Versioned { version, value };
-            if self.kv.swap(cas, &encode(&next)?).await? {
-                return Ok(next);
+            let version = read.record.version + 1;
+            let value = f(read.record).map_err(UpdateError::Refused)?;
+            let encoded = encode_preserving(version, &value, &bytes, &read.unknown)?;
+            if self.kv.swap(cas, &encoded).await? {
+                return Ok(Versioned { version, value });
             }
         }
         Err(UpdateError::Store(StoreError::Contended))
@@ -177,6 +344,87 @@ mod tests {
             );
             let got: Versioned<u32> = r.get(&key).await.expect("ok").expect("present");
             assert_eq!(got.version, 2);
+        });
+    }
+
+    /// A record as this build knows it.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Plan {
+        name: String,
+        owner: Owner,
+        channels: Vec<Owner>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Owner {
+        id: String,
+    }
+
+    #[test]
+    fn a_record_from_a_newer_build_is_read_updated_and_written_back_without_loss() {
+        let kv = MemoryKv::default();
+        let key = crate::keys::campaigns::campaign("c1");
+        // Written by a "newer" build: schema 2, a new top-level field, a new field in
+        // a nested object and in an array element.
+        let newer = serde_json::json!({
+            "version": 4,
+            "schema": 2,
+            "value": {
+                "name": "Spring",
+                "owner": {"id": "mia", "team": "growth"},
+                "channels": [{"id": "email", "weight": 3}, {"id": "social"}],
+                "note": "keep",
+                "priority_score": 0.8
+            }
+        });
+        block_on(async {
+            kv.set(key.as_str(), newer.to_string().as_bytes())
+                .await
+                .expect("seeded");
+            let r = Records::new(&kv);
+            let read: Versioned<Plan> = r.get(&key).await.expect("readable").expect("present");
+            assert_eq!(read.value.name, "Spring");
+            let updated = r
+                .update(&key, |mut v: Versioned<Plan>| {
+                    v.value.name = "Spring sale".into();
+                    v.value.note = None;
+                    Ok::<_, ()>(v.value)
+                })
+                .await
+                .expect("updated");
+            assert_eq!(updated.version, 5);
+            let raw = kv.get(key.as_str()).await.expect("ok").expect("present");
+            let stored: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+            assert_eq!(
+                stored,
+                serde_json::json!({
+                    "version": 5,
+                    "schema": SCHEMA,
+                    "value": {
+                        "name": "Spring sale",
+                        "owner": {"id": "mia", "team": "growth"},
+                        "channels": [{"id": "email", "weight": 3}, {"id": "social"}],
+                        "priority_score": 0.8
+                    }
+                }),
+                "unknown fields survive; a known field this build cleared stays cleared"
+            );
+        });
+    }
+
+    #[test]
+    fn records_written_before_schemas_existed_still_read() {
+        let kv = MemoryKv::default();
+        let key = crate::keys::campaigns::campaign("old");
+        block_on(async {
+            kv.set(key.as_str(), br#"{"version":2,"value":7}"#)
+                .await
+                .expect("seeded");
+            let r = Records::new(&kv);
+            let v: Versioned<u32> = r.get(&key).await.expect("ok").expect("present");
+            assert_eq!((v.version, v.value), (2, 7));
         });
     }
 }

@@ -22,7 +22,6 @@ pub const KEEP_DECIDED: usize = 100;
 
 /// Every allocation and the recent rebalance proposals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PlanningBook {
     /// Every allocation, oldest first.
     #[serde(default)]

@@ -38,7 +38,6 @@ pub struct Campaign {
 /// Targets are cumulative totals to reach or exceed (e.g. 500 `conversions`),
 /// measured by the metric counter of the same name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Objective {
     /// The KPI, named like its metric counter.
     pub kpi: Kpi,
@@ -50,7 +49,6 @@ pub struct Objective {
 
 /// One channel of the campaign's channel strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ChannelPlan {
     /// The channel.
     pub channel: Channel,
@@ -64,7 +62,6 @@ pub struct ChannelPlan {
 
 /// How a channel's sends are paced: a daily cap, explicit windows, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendPlan {
     /// At most this many sends per day (1..=1 000 000), if capped.
     pub sends_per_day: Option<u32>,
@@ -74,7 +71,6 @@ pub struct SendPlan {
 
 /// An interval in which a channel may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendWindow {
     /// First instant of the window.
     pub start: DateTime<Utc>,
@@ -84,7 +80,6 @@ pub struct SendWindow {
 
 /// What a stage delivered, recorded when the campaign leaves it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Handoff {
     /// The stage left.
     pub from: Stage,
@@ -102,7 +97,6 @@ pub struct Handoff {
 
 /// One side's deliverable: its kind (from the handoff table) and what it held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Deliverable {
     /// Which deliverable of the handoff table.
     pub kind: DeliverableKind,

@@ -315,7 +315,6 @@ pub struct Schedule {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ScheduleFields {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -380,7 +379,6 @@ pub struct DateRange {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DateRangeFields {
     from: NaiveDate,
     to: NaiveDate,

@@ -51,7 +51,6 @@ impl Field {
 
 /// What one channel requires.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ChannelRules {
     /// Longest body, in characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +77,6 @@ pub struct ChannelRules {
 
 /// Rules for links (the `links` field and every URL in the body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LinkRules {
     /// Links must use https.
     pub require_https: bool,
@@ -101,7 +99,6 @@ impl Default for LinkRules {
 
 /// The brand standard: the data the automated checks run against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct BrandStandard {
     /// Terms no content may contain (title, subject or body).
     pub banned_terms: Vec<String>,

@@ -34,6 +34,16 @@ pub enum Outcome {
     RequestChanges,
 }
 
+impl Outcome {
+    /// The outcome as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Approve => "approve",
+            Outcome::RequestChanges => "request_changes",
+        }
+    }
+}
+
 /// One reviewer's decision on one stage of a content item's review (not a
 /// rebalance proposal's or a trigger's decision).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +65,26 @@ pub struct ReviewDecision {
     pub at: DateTime<Utc>,
     /// The content hash decided on.
     pub content_hash: String,
+}
+
+impl ReviewDecision {
+    /// The decision as its audit entry records it: the same fields and spelling as
+    /// the API shows it, built directly so recording it cannot fail.
+    fn audit_detail(&self) -> serde_json::Value {
+        let mut detail = serde_json::json!({
+            "round": self.round,
+            "stage": self.stage,
+            "approver": self.approver,
+            "role": self.role.as_str(),
+            "outcome": self.outcome.as_str(),
+            "at": self.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "content_hash": self.content_hash,
+        });
+        if let (Some(comment), Some(o)) = (&self.comment, detail.as_object_mut()) {
+            o.insert("comment".into(), comment.clone().into());
+        }
+        detail
+    }
 }
 
 /// Who approved an item.
@@ -318,11 +348,7 @@ impl ContentItem {
         let stage = decision.stage.clone();
         let outcome = decision.outcome;
         let mut changed = Changed::default();
-        changed.push(
-            &by,
-            "content.decided",
-            serde_json::to_value(&decision).unwrap_or_default(),
-        );
+        changed.push(&by, "content.decided", decision.audit_detail());
         self.decisions.push(decision);
         match outcome {
             Outcome::RequestChanges => {
@@ -504,6 +530,37 @@ impl ContentItem {
                 }
                 None => break,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decisions_audit_detail_is_the_decision_as_the_api_serialises_it() {
+        let at = DateTime::parse_from_rfc3339("2026-03-01T09:30:00.250Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time");
+        for (outcome, comment) in [
+            (Outcome::Approve, None),
+            (Outcome::RequestChanges, Some("tone".to_string())),
+        ] {
+            let decision = ReviewDecision {
+                round: 2,
+                stage: "brand".into(),
+                approver: "bree".into(),
+                role: StageRole::BrandReviewer,
+                outcome,
+                comment,
+                at,
+                content_hash: "abc".into(),
+            };
+            assert_eq!(
+                Some(decision.audit_detail()),
+                serde_json::to_value(&decision).ok()
+            );
         }
     }
 }

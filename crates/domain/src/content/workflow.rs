@@ -54,7 +54,6 @@ pub enum CompletionRule {
 
 /// One stage of a workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StageDef {
     /// Stage name, a slug unique within the workflow (`brand`, `compliance`).
     pub name: String,
@@ -91,7 +90,6 @@ impl StageDef {
 
 /// A workflow: the stages and whether clean items skip them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Workflow {
     /// Stages in order.
     pub stages: Vec<StageDef>,

@@ -26,7 +26,6 @@ pub struct Allocation {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct AllocationFields {
     id: String,
     resource_id: String,

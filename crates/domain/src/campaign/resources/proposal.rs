@@ -37,7 +37,6 @@ impl fmt::Display for ProposalStatus {
 
 /// Move `amount_per_day` of an allocation to another resource on `days`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Move {
     /// The allocation giving up the amount.
     pub allocation_id: String,
@@ -55,7 +54,6 @@ pub struct Move {
 
 /// A proposed set of moves that reduces overallocation, awaiting a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RebalanceProposal {
     /// Proposal id; also the prefix of allocation ids it creates.
     pub id: String,

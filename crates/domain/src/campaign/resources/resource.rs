@@ -122,7 +122,6 @@ impl From<Amount> for i64 {
 
 /// A person, team or budget pool that campaigns draw on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Resource {
     /// Resource id (assigned by the caller).
     pub id: String,

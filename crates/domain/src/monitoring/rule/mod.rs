@@ -283,7 +283,6 @@ impl Action {
 
 /// A monitoring rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Id (sortable, or `default-<category>` for the shipped ones).
     pub id: String,

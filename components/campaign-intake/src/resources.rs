@@ -4,9 +4,9 @@
 //! (`keys::campaigns::allocations()`): a proposal is computed from the book's
 //! allocations, and approving it applies its moves in the same compare-and-swap.
 
-use super::campaign_ops::load as load_campaign;
-use super::{Ctx, audit, audit_page, invalid, invalid_field, page_query, store, update_failed};
-use opsflow_api::response::check_version;
+use crate::campaigns::load as load_campaign;
+use crate::support::{Ctx, actor, audit, audit_page, invalid_field, page_query, update_failed};
+use opsflow_api::response::{check_version, json_value, with_version};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, ids};
 use opsflow_domain::campaign::{
     AllocationInput, BookError, Campaign, DateRange, PlanningBook, Priority, ProposalRefusal,
@@ -24,11 +24,7 @@ const MAX_BOOK_BYTES: usize = 1_000_000;
 const MAX_UTILIZATION_DAYS: i64 = 366;
 
 fn respond(status: u16, r: &Versioned<Resource>) -> ApiResponse {
-    let mut body = serde_json::to_value(&r.value).unwrap_or_default();
-    if let Some(o) = body.as_object_mut() {
-        o.insert("version".into(), r.version.into());
-    }
-    ApiResponse::json(status, &body).with_etag(r.version)
+    ApiResponse::versioned(status, &r.value, r.version)
 }
 
 async fn load(ctx: &Ctx, id: &str) -> Result<Versioned<Resource>, Problem> {
@@ -39,7 +35,7 @@ async fn load(ctx: &Ctx, id: &str) -> Result<Versioned<Resource>, Problem> {
     Records::new(&ctx.kv)
         .get::<Resource>(&keys::resource(id))
         .await
-        .map_err(store)?
+        .map_err(Problem::from)?
         .ok_or_else(missing)
 }
 
@@ -47,12 +43,12 @@ async fn all_resources(ctx: &Ctx) -> Result<Vec<Resource>, Problem> {
     let ids = Index::new(&ctx.kv, keys::resource_index())
         .ids()
         .await
-        .map_err(store)?;
+        .map_err(Problem::from)?;
     let keys: Vec<_> = ids.iter().map(|id| keys::resource(id)).collect();
     Ok(Records::new(&ctx.kv)
         .get_many::<Resource>(&keys)
         .await
-        .map_err(store)?
+        .map_err(Problem::from)?
         .into_iter()
         .map(|v| v.value)
         .collect())
@@ -62,7 +58,7 @@ async fn book(ctx: &Ctx) -> Result<Versioned<PlanningBook>, Problem> {
     Ok(Records::new(&ctx.kv)
         .get::<PlanningBook>(&keys::allocations())
         .await
-        .map_err(store)?
+        .map_err(Problem::from)?
         .unwrap_or(Versioned {
             version: 0,
             value: PlanningBook::default(),
@@ -106,16 +102,16 @@ async fn change_book<T>(
 
 pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let input: ResourceInput = req.json()?;
-    let id = ids::new_id();
-    let resource = input.parse(id.clone()).map_err(invalid)?;
+    let id = ids::new_id()?;
+    let resource = input.parse(id.clone()).map_err(Problem::from)?;
     Index::new(&ctx.kv, keys::resource_index())
         .add(&id)
         .await
-        .map_err(store)?;
+        .map_err(Problem::from)?;
     if !Records::new(&ctx.kv)
         .create(&keys::resource(&id), &resource)
         .await
-        .map_err(store)?
+        .map_err(Problem::from)?
     {
         return Err(Problem::conflict("id-clash", "id clash; retry"));
     }
@@ -124,7 +120,7 @@ pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse,
         "resource",
         &id,
         "resource.created",
-        serde_json::to_value(&resource).unwrap_or_default(),
+        json_value(&resource)?,
     )
     .await;
     let v = Versioned {
@@ -144,7 +140,7 @@ pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let ids = Index::new(&ctx.kv, keys::resource_index())
         .ids()
         .await
-        .map_err(store)?;
+        .map_err(Problem::from)?;
     let after: Vec<&String> = ids
         .iter()
         .filter(|id| cursor.as_deref().is_none_or(|c| id.as_str() > c))
@@ -156,7 +152,7 @@ pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
         for v in Records::new(&ctx.kv)
             .get_many::<Resource>(&keys)
             .await
-            .map_err(store)?
+            .map_err(Problem::from)?
         {
             if kind.is_some_and(|k| v.value.kind.as_str() != k) {
                 continue;
@@ -165,11 +161,7 @@ pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
                 more = true;
                 break 'pages;
             }
-            let mut body = serde_json::to_value(&v.value).unwrap_or_default();
-            if let Some(o) = body.as_object_mut() {
-                o.insert("version".into(), v.version.into());
-            }
-            items.push((v.value.id.clone(), body));
+            items.push((v.value.id.clone(), with_version(&v.value, v.version)?));
         }
     }
     let next_cursor = if more {
@@ -192,7 +184,10 @@ pub async fn update(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse
     let v = Records::new(&ctx.kv)
         .update(&keys::resource(id), |cur: Versioned<Resource>| {
             check_version(sent, cur.version)?;
-            let next = cur.value.apply_patch(patch.clone()).map_err(invalid)?;
+            let next = cur
+                .value
+                .apply_patch(patch.clone())
+                .map_err(Problem::from)?;
             before = Some(cur.value);
             Ok(next)
         })
@@ -234,11 +229,11 @@ pub async fn delete(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse
     ctx.kv
         .delete(keys::resource(id).as_str())
         .await
-        .map_err(store)?;
+        .map_err(Problem::from)?;
     Index::new(&ctx.kv, keys::resource_index())
         .remove(id)
         .await
-        .map_err(store)?;
+        .map_err(Problem::from)?;
     audit(
         ctx,
         "resource",
@@ -265,7 +260,7 @@ pub async fn create_allocation(
     req: &ApiRequest,
 ) -> Result<ApiResponse, Problem> {
     let input: AllocationInput = req.json()?;
-    let allocation = input.parse(ids::new_id()).map_err(invalid)?;
+    let allocation = input.parse(ids::new_id()?).map_err(Problem::from)?;
     let campaign = load_campaign(ctx, &allocation.campaign_id)
         .await
         .map_err(|_| invalid_field("campaign_id", "no such campaign"))?;
@@ -361,7 +356,7 @@ pub async fn delete_allocation(ctx: &Ctx, id: &str) -> Result<ApiResponse, Probl
 }
 
 fn range_query(req: &ApiRequest) -> Result<DateRange, Problem> {
-    parse_day_range(req.query("from"), req.query("to")).map_err(invalid)
+    parse_day_range(req.query("from"), req.query("to")).map_err(Problem::from)
 }
 
 pub async fn utilization(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
@@ -424,7 +419,7 @@ fn book_problem(e: BookError) -> Problem {
 
 pub async fn create_proposal(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let body: ProposalBody = req.json()?;
-    let range = parse_day_range(body.from.as_deref(), body.to.as_deref()).map_err(invalid)?;
+    let range = parse_day_range(body.from.as_deref(), body.to.as_deref()).map_err(Problem::from)?;
     let resources = all_resources(ctx).await?;
     let current = book(ctx).await?;
     // Campaign priorities decide whose hours move first (lowest priority first).
@@ -439,18 +434,19 @@ pub async fn create_proposal(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<Api
     let priorities: BTreeMap<String, Priority> = Records::new(&ctx.kv)
         .get_many::<Campaign>(&keys)
         .await
-        .map_err(store)?
+        .map_err(Problem::from)?
         .into_iter()
         .map(|v| (v.value.id().to_string(), v.value.priority()))
         .collect();
-    let id = ids::new_id();
+    let id = ids::new_id()?;
+    let actor = actor(ctx)?;
     let (_, proposed) = change_book(ctx, |b| {
         b.propose(
             &resources,
             &priorities,
             range,
             id.clone(),
-            ctx.actor.clone(),
+            actor.clone(),
             ctx.now,
         )
         .map_err(book_problem)
@@ -509,8 +505,9 @@ pub async fn decide_proposal(
         None => return Err(invalid_field("decision", "is required")),
     };
     let resources = all_resources(ctx).await?;
+    let actor = actor(ctx)?;
     let (_, decided) = change_book(ctx, |b| {
-        b.decide_proposal(id, decision, &ctx.actor, ctx.now, &resources)
+        b.decide_proposal(id, decision, &actor, ctx.now, &resources)
             .map_err(book_problem)
     })
     .await?;

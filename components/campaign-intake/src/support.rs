@@ -1,0 +1,119 @@
+//! What the campaign and resource handlers share: the caller as an actor,
+//! idempotent writes, audit logging and pages, and problem helpers.
+//!
+//! Who may do what (`Op::access` in `routes.rs`): every authenticated role reads;
+//! marketing creates campaigns; marketing and operations edit them (field by field,
+//! see `campaigns::FIELD_ROLES`) and request stage transitions (the gate
+//! decides, the handoff records who); operations owns resources, allocations and
+//! rebalance proposals; admin does everything.
+
+use crate::routes::Op;
+use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Problem};
+use opsflow_domain::campaign::UserId;
+use opsflow_store::{AuditLog, UpdateError};
+
+pub(crate) use opsflow_edge::Ctx;
+
+/// The caller as the campaign records name them; a token whose subject is not a
+/// valid user id may read but not act (403).
+pub(crate) fn actor(ctx: &Ctx) -> Result<UserId, Problem> {
+    UserId::parse(&ctx.who.sub)
+        .map_err(|e| Problem::forbidden(format!("the token's subject cannot act here: it {e}")))
+}
+
+/// Runs a POST or PATCH under its `Idempotency-Key` (scoped to the operation and path id).
+pub(crate) async fn idempotent<'a, F, Fut>(
+    ctx: &'a Ctx,
+    op: Op,
+    id: &'a str,
+    req: &'a ApiRequest,
+    handler: F,
+) -> ApiResponse
+where
+    F: FnOnce(&'a Ctx, &'a str, &'a ApiRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<ApiResponse, Problem>>,
+{
+    let scope = format!("{}.{id}", op.id());
+    opsflow_api::idempotency::run(&ctx.kv, &scope, &ctx.who.sub, req, || async {
+        handler(ctx, id, req)
+            .await
+            .unwrap_or_else(ApiResponse::from)
+    })
+    .await
+}
+
+/// A 422 problem about one field.
+pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Problem {
+    Problem::validation(vec![FieldError {
+        field: field.to_string(),
+        message: message.into(),
+    }])
+}
+
+/// A store update's failure as a problem; `what` names the record for a 404.
+pub(crate) fn update_failed(e: UpdateError<Problem>, what: &str) -> Problem {
+    match e {
+        UpdateError::NotFound => Problem::not_found(format!("{what} does not exist")),
+        UpdateError::Refused(p) => p,
+        UpdateError::Store(s) => s.into(),
+    }
+}
+
+/// The `cursor`/`limit` query of a list.
+pub(crate) fn page_query(req: &ApiRequest) -> Result<(Option<String>, usize), Problem> {
+    let limit = opsflow_api::paging::limit(req.query("limit"))?;
+    Ok((req.query("cursor").map(str::to_string), limit))
+}
+
+/// Appends to an audit log after a write has been stored. The write stands even if
+/// the log is unreachable (retrying the request would repeat the write), so the
+/// append is retried once and a failure is reported on stderr for the operator.
+pub(crate) async fn audit(
+    ctx: &Ctx,
+    kind: &'static str,
+    id: &str,
+    action: &str,
+    detail: serde_json::Value,
+) {
+    let log = AuditLog::new(&ctx.kv, kind, id);
+    let at = ctx.now.to_rfc3339();
+    for attempt in 0..2 {
+        match log.append(&at, &ctx.who.sub, action, detail.clone()).await {
+            Ok(_) => return,
+            Err(e) if attempt == 1 => {
+                eprintln!(
+                    "audit {kind}/{id} {action} by {} not recorded: {e}",
+                    ctx.who.sub
+                )
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// One page of an audit log: `after` is the last sequence number seen.
+pub(crate) async fn audit_page(
+    ctx: &Ctx,
+    kind: &'static str,
+    id: &str,
+    req: &ApiRequest,
+) -> Result<ApiResponse, Problem> {
+    let limit = opsflow_api::paging::limit(req.query("limit"))?;
+    let after = match req.query("cursor") {
+        None => 0,
+        Some(c) => c
+            .parse::<u64>()
+            .map_err(|_| Problem::bad_request("cursor must be a cursor this API returned"))?,
+    };
+    let items = AuditLog::new(&ctx.kv, kind, id)
+        .list(after, limit)
+        .await
+        .map_err(Problem::from)?;
+    let next = (items.len() == limit)
+        .then(|| items.last().map(|e| e.seq.to_string()))
+        .flatten();
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "items": items, "next_cursor": next }),
+    ))
+}

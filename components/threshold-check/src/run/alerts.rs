@@ -1,0 +1,203 @@
+//! Alert states, one record per owner (a campaign, or the resource pool): read a
+//! batch of them, step each (rule, scope) with its observation, write the new
+//! triggers first and the alert records after (so a crash in between re-fires the
+//! same episode, which the trigger's operation id recognises, rather than losing
+//! its trigger), then audit what fired and resolved.
+
+use std::collections::{BTreeMap, HashMap};
+
+use opsflow_api::{ApiResponse, Problem};
+use opsflow_domain::monitoring::{Alert, AlertEvent, AlertState, Observation, Rule, Trigger, step};
+use opsflow_edge::Ctx;
+use opsflow_store::keys::monitoring as keys;
+use opsflow_store::spin::SpinKv;
+use opsflow_store::{AuditLog, Kv, StoreError};
+use serde::{Deserialize, Serialize};
+
+use super::BATCH;
+use super::evaluate::Tally;
+use super::triggers::{trigger, write_triggers};
+
+/// The alert record of the resource pool.
+pub(super) const RESOURCES_OWNER: &str = "_resources";
+
+/// Every alert of one owner (a campaign, or the resource pool), by `rule|scope`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AlertDoc {
+    alerts: BTreeMap<String, Alert>,
+}
+
+fn owner_of(o: &Observation) -> String {
+    o.campaign_id
+        .clone()
+        .unwrap_or_else(|| RESOURCES_OWNER.to_string())
+}
+
+/// What stepping a batch of alerts produced: triggers to write and audit entries
+/// (owner, action, detail) to append once everything is stored.
+#[derive(Default)]
+struct Stepped {
+    triggers: Vec<Trigger>,
+    audits: Vec<(String, &'static str, serde_json::Value)>,
+}
+
+/// Steps the alerts of `owners` with `observations` and stores the outcome.
+pub(super) async fn apply(
+    tally: &mut Tally<'_>,
+    owners: &[String],
+    observations: Vec<(&Rule, Observation)>,
+) -> Result<(), Problem> {
+    let mut docs = load_docs(tally.kv, owners).await?;
+    let stepped = step_all(tally, &mut docs, &observations);
+    if !stepped.triggers.is_empty() {
+        write_triggers(tally, stepped.triggers).await?;
+    }
+    store_docs(tally, docs).await?;
+    audit_events(tally, stepped.audits).await
+}
+
+/// The alert records of `owners`, by key; an owner with none yet is absent.
+async fn load_docs(kv: &SpinKv, owners: &[String]) -> Result<HashMap<String, AlertDoc>, Problem> {
+    let keys: Vec<String> = owners
+        .iter()
+        .map(|o| keys::alerts(o).as_str().to_string())
+        .collect();
+    let mut docs = HashMap::new();
+    for chunk in keys.chunks(BATCH) {
+        for (k, v) in kv.get_many(chunk).await? {
+            let doc: AlertDoc = serde_json::from_slice(&v)
+                .map_err(|e| Problem::from(StoreError::Corrupt(format!("{k}: {e}"))))?;
+            docs.insert(k, doc);
+        }
+    }
+    Ok(docs)
+}
+
+/// Steps every observed (rule, scope) and counts the outcome in the run record.
+fn step_all(
+    tally: &mut Tally<'_>,
+    docs: &mut HashMap<String, AlertDoc>,
+    observations: &[(&Rule, Observation)],
+) -> Stepped {
+    let now = tally.now;
+    let mut out = Stepped::default();
+    for (rule, o) in observations {
+        let owner = owner_of(o);
+        let doc = docs
+            .entry(keys::alerts(&owner).as_str().to_string())
+            .or_default();
+        let slot = format!("{}|{}", rule.id, o.scope_key);
+        let current = doc.alerts.get(&slot).cloned().unwrap_or_else(|| Alert {
+            rule_id: rule.id.clone(),
+            scope: o.scope_key.clone(),
+            since: now,
+            ..Alert::default()
+        });
+        let (next, event) = step(&current, rule, o.value, now);
+        count_state(tally, next.state);
+        match event {
+            Some(AlertEvent::Fired { episode }) => {
+                tally.record.fired += 1;
+                out.triggers.push(trigger(tally, rule, o, episode, 0));
+                out.audits
+                    .push((owner, "alert.fired", alert_detail(rule, o, episode)));
+            }
+            Some(AlertEvent::Repeated { episode, repeat }) => {
+                tally.record.repeated += 1;
+                out.triggers.push(trigger(tally, rule, o, episode, repeat));
+            }
+            Some(AlertEvent::Resolved { episode, no_data }) => {
+                tally.record.resolved += 1;
+                let mut d = alert_detail(rule, o, episode);
+                d["no_data"] = serde_json::json!(no_data);
+                out.audits.push((owner, "alert.resolved", d));
+            }
+            None => {}
+        }
+        doc.alerts.insert(slot, next);
+    }
+    out
+}
+
+fn count_state(tally: &mut Tally<'_>, state: AlertState) {
+    tally.record.scopes += 1;
+    match state {
+        AlertState::NoData => tally.record.no_data += 1,
+        AlertState::Pending => tally.record.pending += 1,
+        AlertState::Firing => tally.record.firing += 1,
+        _ => {}
+    }
+}
+
+/// Writes the alert records back; alerts of deleted rules are dropped as their
+/// owner is rewritten.
+async fn store_docs(tally: &Tally<'_>, docs: HashMap<String, AlertDoc>) -> Result<(), Problem> {
+    let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (k, mut doc) in docs {
+        doc.alerts
+            .retain(|_, a| tally.rule_ids.contains(&a.rule_id));
+        let bytes = serde_json::to_vec(&doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        pairs.push((k, bytes));
+    }
+    pairs.sort();
+    for chunk in pairs.chunks(BATCH) {
+        tally.kv.set_many(chunk).await?;
+    }
+    Ok(())
+}
+
+/// Appends what fired and resolved to each campaign's audit log (the resource
+/// pool has none).
+async fn audit_events(
+    tally: &Tally<'_>,
+    audits: Vec<(String, &'static str, serde_json::Value)>,
+) -> Result<(), Problem> {
+    let at = rfc3339(tally.now);
+    let actor = format!("system:threshold-check ({})", tally.requested_by);
+    for (owner, action, detail) in audits {
+        if owner != RESOURCES_OWNER {
+            AuditLog::new(tally.kv, "campaign", &owner)
+                .append(&at, &actor, action, detail)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn alert_detail(rule: &Rule, o: &Observation, episode: u64) -> serde_json::Value {
+    serde_json::json!({
+        "rule_id": rule.id, "rule_name": rule.name, "scope": o.scope_key,
+        "value": o.value, "fire_threshold": rule.fire_threshold,
+        "clear_threshold": rule.clear_threshold, "episode": episode,
+    })
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// `GET /api/evaluations/alerts?campaign_id=…` (or `?scope=resources`).
+pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
+    let (req, kv) = (&ctx.req, &ctx.kv);
+    let owner = match (req.query("campaign_id"), req.query("scope")) {
+        (Some(c), None) if !c.is_empty() => c.to_string(),
+        (None, Some("resources")) => RESOURCES_OWNER.to_string(),
+        _ => {
+            return Err(Problem::bad_request(
+                "pass campaign_id=<id> or scope=resources",
+            ));
+        }
+    };
+    let doc: AlertDoc = match kv.get(keys::alerts(&owner).as_str()).await? {
+        Some(b) => serde_json::from_slice(&b)
+            .map_err(|e| Problem::from(StoreError::Corrupt(e.to_string())))?,
+        None => AlertDoc::default(),
+    };
+    let items: Vec<&Alert> = doc.alerts.values().collect();
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::json!({ "items": items }),
+    ))
+}

@@ -1,7 +1,9 @@
 //! Campaigns: create, list, get, update (If-Match), stage transitions through the
 //! gates, handoffs, the audit log and the success report.
 
-use crate::support::{Ctx, actor, audit, audit_page, invalid_field, page_query, update_failed};
+use crate::support::{
+    Ctx, actor, audit, audit_page, invalid_field, load_record, page_query, update_failed,
+};
 use chrono::{DateTime, Utc};
 use opsflow_api::response::{check_version, json_value};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, Role, ids};
@@ -38,16 +40,9 @@ fn respond(status: u16, c: &Campaign) -> ApiResponse {
 
 /// Loads a campaign; ids that cannot be ours are simply not found.
 pub(crate) async fn load(ctx: &Ctx, id: &str) -> Result<Campaign, Problem> {
-    let missing = || Problem::not_found(format!("campaign {id} does not exist"));
-    if !ids::is_id(id) {
-        return Err(missing());
-    }
-    Records::new(&ctx.kv)
-        .get::<Campaign>(&keys::campaign(id))
+    load_record(ctx, "campaign", id, keys::campaign)
         .await
-        .map_err(Problem::from)?
         .map(|v| v.value)
-        .ok_or_else(missing)
 }
 
 pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {

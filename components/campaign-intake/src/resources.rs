@@ -5,7 +5,9 @@
 //! allocations, and approving it applies its moves in the same compare-and-swap.
 
 use crate::campaigns::load as load_campaign;
-use crate::support::{Ctx, actor, audit, audit_page, invalid_field, page_query, update_failed};
+use crate::support::{
+    Ctx, actor, audit, audit_page, invalid_field, load_record, page_query, update_failed,
+};
 use opsflow_api::response::{check_version, json_value, with_version};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, ids};
 use opsflow_domain::campaign::{
@@ -28,15 +30,7 @@ fn respond(status: u16, r: &Versioned<Resource>) -> ApiResponse {
 }
 
 async fn load(ctx: &Ctx, id: &str) -> Result<Versioned<Resource>, Problem> {
-    let missing = || Problem::not_found(format!("resource {id} does not exist"));
-    if !ids::is_id(id) {
-        return Err(missing());
-    }
-    Records::new(&ctx.kv)
-        .get::<Resource>(&keys::resource(id))
-        .await
-        .map_err(Problem::from)?
-        .ok_or_else(missing)
+    load_record(ctx, "resource", id, keys::resource).await
 }
 
 async fn all_resources(ctx: &Ctx) -> Result<Vec<Resource>, Problem> {

@@ -10,7 +10,7 @@
 use crate::routes::Op;
 use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Problem};
 use opsflow_domain::campaign::UserId;
-use opsflow_store::{AuditLog, UpdateError};
+use opsflow_store::{AuditLog, Key, Records, UpdateError, Versioned};
 
 pub(crate) use opsflow_edge::Ctx;
 
@@ -19,6 +19,24 @@ pub(crate) use opsflow_edge::Ctx;
 pub(crate) fn actor(ctx: &Ctx) -> Result<UserId, Problem> {
     UserId::parse(&ctx.who.sub)
         .map_err(|e| Problem::forbidden(format!("the token's subject cannot act here: it {e}")))
+}
+
+/// The record at `key(id)`, or 404 "{what} {id} does not exist" — without a KV call
+/// for an id this app could not have minted.
+pub(crate) async fn load_record<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    what: &str,
+    id: &str,
+    key: fn(&str) -> Key,
+) -> Result<Versioned<T>, Problem> {
+    let missing = || Problem::not_found(format!("{what} {id} does not exist"));
+    if !opsflow_api::ids::is_id(id) {
+        return Err(missing());
+    }
+    Records::new(&ctx.kv)
+        .get(&key(id))
+        .await?
+        .ok_or_else(missing)
 }
 
 /// Runs a POST or PATCH under its `Idempotency-Key` (scoped to the operation and path id).

@@ -70,9 +70,25 @@ fn pairs(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Runs the command; a failure is one line on stderr (the error and its causes),
+/// with the full report and backtrace only when `RUST_BACKTRACE` asks for them.
 #[tokio::main]
-async fn main() -> Result<()> {
-    match Cli::parse().command {
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+                eprintln!("error: {e:?}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Build {
             file,
             component_ids,

@@ -56,10 +56,21 @@ fn origin(base_url: &str) -> Result<&str, String> {
 
 impl Guest for Scheduler {
     async fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
-        let Ok(token) = spin_sdk::variables::get("scheduler_token").await else {
-            eprintln!("scheduler: scheduler_token is not set; nothing to do");
+        let token = spin_sdk::variables::get("scheduler_token")
+            .await
+            .unwrap_or_default();
+        if token.trim().is_empty() {
+            // Unset (the manifest's default is empty): the routes would answer 401 to
+            // an empty bearer, so skip the tick. Each tick is a fresh instance, so say
+            // it on the first tick of each hour rather than every minute.
+            if metadata.timestamp % 3_600 < 60 {
+                eprintln!(
+                    "scheduler: scheduler_token is not set, so evaluation and dispatch ticks are skipped; \
+                     set SPIN_VARIABLE_SCHEDULER_TOKEN and map its hash to an operations principal in api_tokens"
+                );
+            }
             return Ok(());
-        };
+        }
         let base_url = spin_sdk::variables::get("base_url")
             .await
             .map_err(|e| Error::Other(format!("scheduler_base_url: {e:?}")))?;

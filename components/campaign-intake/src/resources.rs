@@ -69,7 +69,9 @@ async fn change_book<T>(
     let v = Records::new(&ctx.kv)
         .upsert(&keys::allocations(), |mut cur: Versioned<PlanningBook>| {
             let t = f(&mut cur.value)?;
-            let size = serde_json::to_vec(&cur.value).map_or(0, |b| b.len());
+            let size = serde_json::to_vec(&cur.value)
+                .map_err(|e| Problem::new(500, "internal", "Internal error", e.to_string()))?
+                .len();
             if size > MAX_BOOK_BYTES {
                 return Err(Problem::conflict(
                     "planning-book-full",

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 /// Where one campaign is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct IndexEntry {
     /// The stage name (`planning`, ..., `completed`, `cancelled`).
     pub stage: String,

@@ -9,10 +9,12 @@
 //! [`SCHEMA`] of the build that last wrote the record: a newer build reading an
 //! older number knows fields it added may not have been maintained by that write.
 //!
-//! Unknown fields are kept at their JSON path. An unknown field inside an array
-//! element is kept when the rewritten array still has an element at that index;
-//! fields inside internally tagged or untagged enums are buffered by serde and not
-//! seen, so such enums keep rejecting unknown fields.
+//! Unknown fields are kept at their JSON path: objects are followed by key, array
+//! elements by their `id` (an element without one keeps nothing, since arrays are
+//! trimmed, reordered and replaced). A nested object that still exists under the same
+//! key is taken to be the same object. Fields inside internally tagged or untagged
+//! enums are buffered by serde and not seen, so such enums keep rejecting unknown
+//! fields.
 
 use crate::keys::Key;
 use crate::kv::{Kv, StoreError};
@@ -90,6 +92,7 @@ fn decode_tracking<T: DeserializeOwned>(key: &Key, bytes: &[u8]) -> Result<Read<
     let stored: StoredEnvelope<T> = serde_ignored::deserialize(&mut de, |path| {
         unknown.push(steps(&path));
     })
+    .and_then(|stored| de.end().map(|()| stored))
     .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
     Ok(Read {
         record: Versioned {
@@ -163,40 +166,47 @@ fn encode_preserving<T: Serialize>(
     serde_json::to_vec(&new).map_err(corrupt)
 }
 
-/// Copies the value at `path` in `old` into `new`, when its parent still exists in
-/// `new` and nothing sits at `path` there yet.
+/// Copies the value at `path` in `old` into `new`, when the object that held it is
+/// still there in `new` and nothing sits at `path` there yet. Objects are followed by
+/// key. Array elements are followed by their `id`: the element of `new` with the
+/// same `id` as the old one, never whatever now sits at the old index (arrays are
+/// trimmed, reordered and replaced); an element without an `id` keeps nothing.
 fn carry_over(old: &Value, new: &mut Value, path: &[Step]) {
-    let Some((last, parents)) = path.split_last() else {
+    let Some((Step::Key(name), parents)) = path.split_last() else {
         return;
     };
     let mut from = old;
     let mut to = new;
     for step in parents {
-        let (Some(f), Some(t)) = (child(from, step), child_mut(to, step)) else {
+        let Some((f, t)) = descend(from, to, step) else {
             return;
         };
         from = f;
         to = t;
     }
-    let (Some(value), Step::Key(name)) = (child(from, last), last) else {
+    let (Some(value), Some(object)) = (from.get(name), to.as_object_mut()) else {
         return;
     };
-    if let Some(object) = to.as_object_mut() {
-        object.entry(name.clone()).or_insert_with(|| value.clone());
-    }
+    object.entry(name.clone()).or_insert_with(|| value.clone());
 }
 
-fn child<'v>(v: &'v Value, step: &Step) -> Option<&'v Value> {
+/// One step down both trees: the same key, or the array element with the same `id`.
+fn descend<'o, 'n>(
+    old: &'o Value,
+    new: &'n mut Value,
+    step: &Step,
+) -> Option<(&'o Value, &'n mut Value)> {
     match step {
-        Step::Key(k) => v.get(k),
-        Step::Index(i) => v.get(i),
-    }
-}
-
-fn child_mut<'v>(v: &'v mut Value, step: &Step) -> Option<&'v mut Value> {
-    match step {
-        Step::Key(k) => v.get_mut(k),
-        Step::Index(i) => v.get_mut(i),
+        Step::Key(k) => Some((old.get(k)?, new.get_mut(k)?)),
+        Step::Index(i) => {
+            let element = old.get(i)?;
+            let id = element.get("id")?;
+            let twin = new
+                .as_array_mut()?
+                .iter_mut()
+                .find(|e| e.get("id") == Some(id))?;
+            Some((element, twin))
+        }
     }
 }
 
@@ -411,6 +421,53 @@ mod tests {
                 }),
                 "unknown fields survive; a known field this build cleared stays cleared"
             );
+        });
+    }
+
+    #[test]
+    fn unknown_fields_follow_array_elements_by_id_and_elements_without_one_keep_none() {
+        let kv = MemoryKv::default();
+        let key = crate::keys::campaigns::campaign("c2");
+        let newer = serde_json::json!({
+            "version": 1,
+            "value": {
+                "name": "Spring",
+                "owner": {"id": "mia"},
+                "channels": [{"id": "email", "weight": 3}, {"id": "social", "weight": 1}],
+                "steps": [{"n": 1, "extra": true}]
+            }
+        });
+        #[derive(Debug, Serialize, Deserialize)]
+        struct WithSteps {
+            name: String,
+            owner: Owner,
+            channels: Vec<Owner>,
+            steps: Vec<Step>,
+        }
+        #[derive(Debug, Serialize, Deserialize)]
+        struct Step {
+            n: u32,
+        }
+        block_on(async {
+            kv.set(key.as_str(), newer.to_string().as_bytes())
+                .await
+                .expect("seeded");
+            Records::new(&kv)
+                .update(&key, |mut v: Versioned<WithSteps>| {
+                    // Drop the first channel: "social" moves to index 0.
+                    v.value.channels.remove(0);
+                    Ok::<_, ()>(v.value)
+                })
+                .await
+                .expect("updated");
+            let raw = kv.get(key.as_str()).await.expect("ok").expect("present");
+            let stored: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+            assert_eq!(
+                stored["value"]["channels"],
+                serde_json::json!([{"id": "social", "weight": 1}]),
+                "social keeps its own weight, not email's"
+            );
+            assert_eq!(stored["value"]["steps"], serde_json::json!([{"n": 1}]));
         });
     }
 

@@ -42,7 +42,6 @@ pub struct ResourceUtilization {
 
 /// A resource-day where more is allocated than the resource has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Overallocation {
     /// The overallocated resource's id.
     pub resource_id: String,

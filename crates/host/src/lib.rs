@@ -20,6 +20,8 @@ pub mod routes;
 pub mod runtime;
 pub mod runtime_config;
 pub mod stats;
+#[doc(hidden)]
+pub mod testing;
 pub mod variables;
 
 use anyhow::{Context, Result};

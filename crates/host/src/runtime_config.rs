@@ -1,86 +1,238 @@
 //! The runtime config file (`--runtime-config-file`): where key-value stores live.
 //!
 //! As in Spin, the `default` store exists without configuration (SQLite file
-//! `sqlite_key_value.db` in the state directory) and other labels must be declared:
-//! `[key_value_store.<label>] type = "spin", path = "file.db"`. Backends this host
-//! does not have (redis, azure_cosmos, aws_dynamo) are refused with a clear message;
-//! the same file works unchanged on Spin.
+//! `sqlite_key_value.db` in the state directory) and other labels must be declared
+//! as `[key_value_store.<label>]`, with Spin's fields:
+//!
+//! | `type` | fields | store |
+//! |---|---|---|
+//! | `"spin"` | `path` (optional, relative to the config file) | a SQLite file (Spin's table) |
+//! | `"redis"` | `url` (required) | a Redis server (database) of its own per label |
+//!
+//! The file is parsed whole when read ([`load`]): a missing `url` or a type this
+//! host does not have (azure_cosmos, aws_dynamo) is refused before anything opens.
+//! Stores open at start-up ([`RuntimeConfig::open_stores`]); a Redis server that does
+//! not answer stops the host there, with one line naming the label and url, rather
+//! than failing the first request. The same file works unchanged on Spin.
 
 use crate::KvMode;
-use crate::kv::{Backend, MemoryBackend, SqliteBackend};
-use anyhow::{Context, Result, bail};
+use crate::kv::{Backend, MemoryBackend, RedisBackend, RedisUrl, SqliteBackend};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The parts of a runtime config this host reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The key-value stores a runtime config declares, each checked and resolved.
+#[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
-    #[serde(default)]
-    key_value_store: BTreeMap<String, StoreConfig>,
-    #[serde(skip)]
-    base_dir: PathBuf,
+    /// Store label → where it lives.
+    stores: BTreeMap<String, StoreSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct StoreConfig {
+/// Where one store lives.
+#[derive(Debug, Clone)]
+enum StoreSpec {
+    /// Spin's SQLite store at this path (resolved against the config file's
+    /// directory), or `None` for the state directory's `sqlite_key_value.db`.
+    Spin { path: Option<PathBuf> },
+    /// A Redis server serving this label alone.
+    Redis { url: RedisUrl },
+}
+
+/// The file as written; [`parse_store`] turns each entry into a [`StoreSpec`].
+#[derive(Debug, Deserialize)]
+struct RawConfig {
+    #[serde(default)]
+    key_value_store: BTreeMap<String, RawStore>,
+}
+
+/// One `[key_value_store.<label>]` table; fields of Spin's other types are ignored.
+#[derive(Debug, Deserialize)]
+struct RawStore {
     #[serde(rename = "type")]
     kind: String,
     path: Option<String>,
+    url: Option<String>,
 }
 
 /// Reads a runtime config file.
 pub fn load(path: &Path) -> Result<RuntimeConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read runtime config {}", path.display()))?;
-    let mut config: RuntimeConfig = toml::from_str(&text)
+    let raw: RawConfig = toml::from_str(&text)
         .with_context(|| format!("invalid runtime config {}", path.display()))?;
-    config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(config)
+    let base_dir = path.parent().unwrap_or(Path::new(""));
+    RuntimeConfig::from_raw(raw, base_dir)
 }
 
 impl RuntimeConfig {
-    /// Opens every configured store (and `default`).
+    fn from_raw(raw: RawConfig, base_dir: &Path) -> Result<Self> {
+        let stores = raw
+            .key_value_store
+            .into_iter()
+            .map(|(label, store)| {
+                let spec = parse_store(&label, store, base_dir)?;
+                Ok((label, spec))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { stores })
+    }
+
+    /// Opens every configured store (and `default`). `mode` chooses how SQLite
+    /// stores are kept (memory for tests); a Redis store is Redis in every mode,
+    /// because the config named a server.
     pub fn open_stores(
         &self,
         state_dir: &Path,
         mode: &KvMode,
     ) -> Result<HashMap<String, Arc<dyn Backend>>> {
         let mut stores: HashMap<String, Arc<dyn Backend>> = HashMap::new();
-        let open = |path: PathBuf| -> Result<Arc<dyn Backend>> {
-            Ok(match mode {
-                KvMode::Memory => Arc::new(MemoryBackend::default()),
-                KvMode::Sqlite => Arc::new(SqliteBackend::open(&path).with_context(|| {
-                    format!("failed to open key-value store {}", path.display())
-                })?),
-                KvMode::SqliteCommitPerWrite => {
-                    Arc::new(SqliteBackend::open_with_group(&path, 1).with_context(|| {
-                        format!("failed to open key-value store {}", path.display())
-                    })?)
-                }
-            })
-        };
-        if !self.key_value_store.contains_key("default") {
-            stores.insert(
-                "default".into(),
-                open(state_dir.join("sqlite_key_value.db"))?,
-            );
+        let default_file = state_dir.join("sqlite_key_value.db");
+        if !self.stores.contains_key("default") {
+            stores.insert("default".into(), open_sqlite(&default_file, mode)?);
         }
-        for (label, store) in &self.key_value_store {
-            match store.kind.as_str() {
-                "spin" => {
-                    let path = match &store.path {
-                        Some(p) => self.base_dir.join(p),
-                        None => state_dir.join("sqlite_key_value.db"),
-                    };
-                    stores.insert(label.clone(), open(path)?);
+        for (label, spec) in &self.stores {
+            let backend: Arc<dyn Backend> = match spec {
+                StoreSpec::Spin { path } => {
+                    open_sqlite(path.as_deref().unwrap_or(&default_file), mode)?
                 }
-                other => bail!(
-                    "key_value_store.{label}: type \"{other}\" is not available on this host (only \"spin\"); it runs on `spin up`"
+                StoreSpec::Redis { url } => Arc::new(
+                    RedisBackend::connect(url)
+                        .map_err(|e| anyhow!("key_value_store.{label}: {e}"))?,
                 ),
-            }
+            };
+            stores.insert(label.clone(), backend);
         }
         Ok(stores)
+    }
+}
+
+/// Checks one store's table: its type is one this host has, with the fields it needs.
+fn parse_store(label: &str, store: RawStore, base_dir: &Path) -> Result<StoreSpec> {
+    match store.kind.as_str() {
+        "spin" => Ok(StoreSpec::Spin {
+            path: store.path.map(|p| base_dir.join(p)),
+        }),
+        "redis" => {
+            let Some(url) = store.url else {
+                bail!(
+                    "key_value_store.{label}: type \"redis\" needs a url (url = \"redis://host:6379\")"
+                );
+            };
+            let url = RedisUrl::parse(&url).map_err(|e| anyhow!("key_value_store.{label}: {e}"))?;
+            Ok(StoreSpec::Redis { url })
+        }
+        other => bail!(
+            "key_value_store.{label}: type \"{other}\" is not available on this host (only \"spin\" and \"redis\"); it runs on `spin up`"
+        ),
+    }
+}
+
+fn open_sqlite(path: &Path, mode: &KvMode) -> Result<Arc<dyn Backend>> {
+    let opened = match mode {
+        KvMode::Memory => return Ok(Arc::new(MemoryBackend::default())),
+        KvMode::Sqlite => SqliteBackend::open(path),
+        KvMode::SqliteCommitPerWrite => SqliteBackend::open_with_group(path, 1),
+    };
+    let backend =
+        opened.with_context(|| format!("failed to open key-value store {}", path.display()))?;
+    Ok(Arc::new(backend))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::RedisServer;
+
+    fn parse(text: &str) -> Result<RuntimeConfig> {
+        RuntimeConfig::from_raw(toml::from_str(text)?, Path::new("/config"))
+    }
+
+    fn state_dir() -> PathBuf {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::env::temp_dir().join(format!("opsflow-rc-{}-{n}", std::process::id()))
+    }
+
+    #[test]
+    fn a_redis_store_opens_on_a_running_server() {
+        let Some(server) = RedisServer::start_or_skip() else {
+            return;
+        };
+        let config = parse(&format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+            server.url()
+        ))
+        .unwrap();
+        let dir = state_dir();
+        let stores = config.open_stores(&dir, &KvMode::Sqlite).unwrap();
+        let store = &stores["default"];
+        store.set("default", "k", b"v").unwrap();
+        assert_eq!(
+            store.get("default", "k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        assert!(
+            !dir.exists(),
+            "no SQLite file is made when default is redis"
+        );
+    }
+
+    #[test]
+    fn a_redis_store_without_url_is_refused_naming_the_label() {
+        let err = parse("[key_value_store.cache]\ntype = \"redis\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("key_value_store.cache: type \"redis\" needs a url"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn an_unreachable_redis_stops_start_up_with_one_clear_line() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("redis://127.0.0.1:{port}");
+        let config = parse(&format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"
+        ))
+        .unwrap();
+        let err = match config.open_stores(&state_dir(), &KvMode::Memory) {
+            Ok(_) => panic!("nothing listens on {url}"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(
+            err.starts_with(&format!(
+                "key_value_store.default: cannot reach redis at {url}: "
+            )),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn backends_this_host_lacks_are_refused_and_spin_paths_resolve() {
+        let err = parse("[key_value_store.default]\ntype = \"azure_cosmos\"\naccount = \"a\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "type \"azure_cosmos\" is not available on this host (only \"spin\" and \"redis\")"
+            ),
+            "{err}"
+        );
+        let config = parse("[key_value_store.other]\ntype = \"spin\"\npath = \"kv.db\"\n").unwrap();
+        match &config.stores["other"] {
+            StoreSpec::Spin { path } => {
+                assert_eq!(path.as_deref(), Some(Path::new("/config/kv.db")))
+            }
+            StoreSpec::Redis { .. } => panic!("parsed as redis"),
+        }
     }
 }

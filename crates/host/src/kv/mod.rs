@@ -1,13 +1,18 @@
 //! Key-value storage behind Spin's `key-value` and `wasi:keyvalue` interfaces.
 //!
-//! One [`Backend`] holds every store label of an app, as Spin's SQLite backend does
-//! (one table keyed by `(store, key)`). Limits follow Spin's hosted defaults: keys of
-//! at most 256 bytes, values of at most 1 MiB. Counters made by `increment` are
-//! 8-byte little-endian `i64` values, readable with a plain `get`.
+//! A [`Backend`] serves one or more store labels. SQLite (and memory) hold every
+//! label in one table keyed by `(store, key)`, as Spin's SQLite backend does; Redis
+//! serves one label per server, as Spin's Redis backend does. Limits follow Spin's
+//! hosted defaults, checked by the caller: keys of at most 256 bytes, values of at
+//! most 1 MiB. Counters made by `increment` are readable with a plain `get`, in the
+//! backend's own encoding: 8-byte little-endian `i64` on SQLite and memory, decimal
+//! text on Redis (the app's store layer decodes both).
 
 mod memory;
+mod redis;
 mod sqlite;
 
+pub use self::redis::{ConnectError, RedisBackend, RedisUrl};
 pub use memory::MemoryBackend;
 pub use sqlite::SqliteBackend;
 
@@ -51,7 +56,8 @@ pub trait Backend: Send + Sync + 'static {
     fn set_many(&self, store: &str, pairs: &[(String, Vec<u8>)]) -> KvResult<()>;
     /// Deletes all keys in one transaction.
     fn delete_many(&self, store: &str, keys: &[String]) -> KvResult<()>;
-    /// Adds `delta` to an 8-byte little-endian counter (missing = 0), returning the new value.
+    /// Adds `delta` to a counter (missing = 0) stored as the backend stores it
+    /// (SQLite: 8-byte LE; Redis: decimal text), returning the new value.
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64>;
     /// Writes `value` only if the key still holds `expected` (`None` = absent).
     /// Returns whether the swap happened.
@@ -86,7 +92,8 @@ pub fn check_value(value: &[u8]) -> KvResult<()> {
     Ok(())
 }
 
-/// Decodes a stored counter.
+/// Decodes a counter as SQLite and memory store it (8-byte little-endian); Redis
+/// counts on the server, in decimal text, and never calls this.
 pub fn decode_counter(bytes: Option<&[u8]>) -> KvResult<i64> {
     match bytes {
         None => Ok(0),
@@ -111,16 +118,64 @@ pub fn add_counter(current: i64, delta: i64) -> KvResult<i64> {
 
 #[cfg(test)]
 mod contract_tests {
-    //! The same behaviour is required of every backend.
+    //! The same behaviour is required of every backend; where Spin's backends
+    //! differ (counter encoding, labels per backend), each case says what it gives.
     use super::*;
+    use crate::testing::RedisServer;
 
-    fn backends() -> Vec<(&'static str, Box<dyn Backend>, Option<tempdir::Dir>)> {
+    /// One backend under test, with what it is expected to differ in.
+    struct Case {
+        name: &'static str,
+        backend: Box<dyn Backend>,
+        /// The bytes `get` returns for a counter made by `increment`.
+        counter: fn(i64) -> Vec<u8>,
+        /// Whether one backend keeps several labels apart (SQLite, memory) or
+        /// serves one label (Redis: one server per label, as on Spin).
+        separates_labels: bool,
+        /// Kept alive for the backend: its directory or its server (dropped last).
+        _holds: Option<Box<dyn std::any::Any>>,
+    }
+
+    fn little_endian(n: i64) -> Vec<u8> {
+        n.to_le_bytes().to_vec()
+    }
+
+    fn decimal_text(n: i64) -> Vec<u8> {
+        n.to_string().into_bytes()
+    }
+
+    /// Memory, SQLite, and Redis on a fresh `redis-server` when one is installed
+    /// (required under `CI=true`).
+    fn cases() -> Vec<Case> {
         let dir = tempdir::Dir::new();
         let sqlite = SqliteBackend::open(&dir.path().join("kv.db")).expect("open");
-        vec![
-            ("memory", Box::new(MemoryBackend::default()), None),
-            ("sqlite", Box::new(sqlite), Some(dir)),
-        ]
+        let mut cases = vec![
+            Case {
+                name: "memory",
+                backend: Box::new(MemoryBackend::default()),
+                counter: little_endian,
+                separates_labels: true,
+                _holds: None,
+            },
+            Case {
+                name: "sqlite",
+                backend: Box::new(sqlite),
+                counter: little_endian,
+                separates_labels: true,
+                _holds: Some(Box::new(dir)),
+            },
+        ];
+        if let Some(server) = RedisServer::start_or_skip() {
+            let url = RedisUrl::parse(&server.url()).expect("url");
+            cases.push(Case {
+                name: "redis",
+                backend: Box::new(RedisBackend::connect(&url).expect("connect")),
+                counter: decimal_text,
+                separates_labels: false,
+                _holds: Some(Box::new(server)),
+            });
+        }
+        cases
     }
 
     mod tempdir {
@@ -148,16 +203,24 @@ mod contract_tests {
 
     #[test]
     fn get_set_delete_exists_keys() {
-        for (name, b, _d) in backends() {
+        for Case {
+            name,
+            backend: b,
+            separates_labels,
+            ..
+        } in cases()
+        {
             assert_eq!(b.get("s", "k").unwrap(), None, "{name}");
             b.set("s", "k", b"v").unwrap();
-            b.set("other", "k", b"w").unwrap();
+            if separates_labels {
+                b.set("other", "k", b"w").unwrap();
+            }
             assert_eq!(
                 b.get("s", "k").unwrap().as_deref(),
                 Some(&b"v"[..]),
                 "{name}"
             );
-            assert!(b.exists("s", "k").unwrap());
+            assert!(b.exists("s", "k").unwrap(), "{name}");
             assert_eq!(
                 b.keys("s").unwrap(),
                 vec!["k".to_string()],
@@ -165,14 +228,34 @@ mod contract_tests {
             );
             b.delete("s", "k").unwrap();
             b.delete("s", "k").unwrap();
-            assert!(!b.exists("s", "k").unwrap());
-            assert_eq!(b.get("other", "k").unwrap().as_deref(), Some(&b"w"[..]));
+            assert!(!b.exists("s", "k").unwrap(), "{name}");
+            if separates_labels {
+                assert_eq!(b.get("other", "k").unwrap().as_deref(), Some(&b"w"[..]));
+            }
+        }
+    }
+
+    #[test]
+    fn keys_lists_every_key_once_in_order() {
+        for Case {
+            name, backend: b, ..
+        } in cases()
+        {
+            let pairs: Vec<(String, Vec<u8>)> = (0..2500)
+                .map(|i| (format!("key-{i:05}"), vec![1]))
+                .collect();
+            b.set_many("s", &pairs).unwrap();
+            let keys: Vec<String> = pairs.into_iter().map(|(k, _)| k).collect();
+            assert_eq!(b.keys("s").unwrap(), keys, "{name}");
         }
     }
 
     #[test]
     fn batch_operations_leave_out_missing_keys() {
-        for (name, b, _d) in backends() {
+        for Case {
+            name, backend: b, ..
+        } in cases()
+        {
             b.set_many(
                 "s",
                 &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
@@ -187,34 +270,98 @@ mod contract_tests {
                 "{name}"
             );
             b.delete_many("s", &["a".into(), "zz".into()]).unwrap();
-            assert_eq!(b.keys("s").unwrap(), vec!["b".to_string()]);
+            assert_eq!(b.keys("s").unwrap(), vec!["b".to_string()], "{name}");
+            assert_eq!(b.get_many("s", &[]).unwrap(), vec![], "{name}");
+            b.set_many("s", &[]).unwrap();
+            b.delete_many("s", &[]).unwrap();
         }
     }
 
     #[test]
-    fn counters_are_little_endian_i64() {
-        for (name, b, _d) in backends() {
+    fn counters_read_back_in_the_backends_encoding() {
+        for Case {
+            name,
+            backend: b,
+            counter,
+            ..
+        } in cases()
+        {
             assert_eq!(b.increment("s", "c", 5).unwrap(), 5, "{name}");
-            assert_eq!(b.increment("s", "c", -2).unwrap(), 3);
-            assert_eq!(b.get("s", "c").unwrap(), Some(3i64.to_le_bytes().to_vec()));
+            assert_eq!(b.increment("s", "c", -2).unwrap(), 3, "{name}");
+            assert_eq!(b.get("s", "c").unwrap(), Some(counter(3)), "{name}");
             b.set("s", "text", b"hello").unwrap();
             assert!(
                 b.increment("s", "text", 1).is_err(),
                 "{name}: non-counter value"
             );
-            b.set("s", "max", &i64::MAX.to_le_bytes()).unwrap();
+            b.set("s", "max", &counter(i64::MAX)).unwrap();
             assert!(b.increment("s", "max", 1).is_err(), "{name}: overflow");
+            assert_eq!(
+                b.get("s", "max").unwrap(),
+                Some(counter(i64::MAX)),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn compare_and_swap_succeeds_only_on_unchanged_value() {
-        for (name, b, _d) in backends() {
+        for Case {
+            name, backend: b, ..
+        } in cases()
+        {
             assert!(b.compare_and_swap("s", "k", None, b"1").unwrap(), "{name}");
             assert!(!b.compare_and_swap("s", "k", None, b"2").unwrap(), "{name}");
-            assert!(b.compare_and_swap("s", "k", Some(b"1"), b"2").unwrap());
-            assert!(!b.compare_and_swap("s", "k", Some(b"1"), b"3").unwrap());
-            assert_eq!(b.get("s", "k").unwrap().as_deref(), Some(&b"2"[..]));
+            assert!(
+                b.compare_and_swap("s", "k", Some(b"1"), b"2").unwrap(),
+                "{name}"
+            );
+            assert!(
+                !b.compare_and_swap("s", "k", Some(b"1"), b"3").unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                b.get("s", "k").unwrap().as_deref(),
+                Some(&b"2"[..]),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn concurrent_swaps_have_one_winner_per_value() {
+        for Case {
+            name, backend: b, ..
+        } in cases()
+        {
+            // Eight writers each try to move the value from n to n + 1; every step
+            // must be won exactly once, so the final value counts the wins.
+            b.set("s", "n", b"0").unwrap();
+            let b: std::sync::Arc<dyn Backend> = std::sync::Arc::from(b);
+            let wins: usize = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..8)
+                    .map(|_| {
+                        let b = b.clone();
+                        scope.spawn(move || {
+                            let mut wins = 0;
+                            for _ in 0..50 {
+                                let current = b.get("s", "n").unwrap().unwrap();
+                                let n: u64 =
+                                    String::from_utf8(current.clone()).unwrap().parse().unwrap();
+                                let next = (n + 1).to_string().into_bytes();
+                                if b.compare_and_swap("s", "n", Some(&current), &next).unwrap() {
+                                    wins += 1;
+                                }
+                            }
+                            wins
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).sum()
+            });
+            let last = b.get("s", "n").unwrap().unwrap();
+            assert_eq!(String::from_utf8(last).unwrap(), wins.to_string(), "{name}");
+            assert!(wins > 0, "{name}");
         }
     }
 

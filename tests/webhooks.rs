@@ -587,12 +587,27 @@ async fn unattributed_and_unknown_events_are_kept_for_inspection() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_store_fault_mid_batch_is_503_and_the_retry_counts_exactly_once() {
-    let app = start("wh-faults").await;
+    store_fault_at_every_call_of_a_batch("wh-faults", |app, n| app.host().faults().fail_kv(n, 1))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_that_landed_but_reported_failure_mid_batch_is_counted_exactly_once() {
+    store_fault_at_every_call_of_a_batch("wh-faults-after-write", |app, n| {
+        app.host().faults().fail_kv_after_writing(n, 1)
+    })
+    .await;
+}
+
+/// Fails the `n`th KV call of a batch (as `fail` injects it) for each `n`, then
+/// redelivers the batch as a platform does after a 503: the totals are exact.
+async fn store_fault_at_every_call_of_a_batch(name: &str, fail: impl Fn(&App, u64)) {
+    let app = start(name).await;
     let mut failed = 0;
     for n in 0..10u64 {
         let campaign = format!("c-fault-{n}");
         let body = sendgrid_batch(&format!("f{n}"), &campaign, 30);
-        app.host().faults().fail_kv(n, 1);
+        fail(&app, n);
         let first = post_sendgrid(&app, body.clone()).await;
         app.host().faults().clear();
         if first.status != 200 {

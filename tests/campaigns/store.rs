@@ -3,8 +3,8 @@
 //! whole, and an operation makes few KV calls.
 
 use crate::builders::{
-    allocate, allocation, audit_actions, campaign, create_campaign, create_resource, patch, person,
-    transition,
+    allocate, allocation, approved_content, audit_actions, campaign, create_campaign,
+    create_resource, patch, person, transition,
 };
 use crate::support::{App, MIA, OLGA, VIC, start, state_dir};
 use serde_json::json;
@@ -105,16 +105,76 @@ async fn concurrent_edits_of_one_version_have_exactly_one_winner() {
     assert_eq!(now.header("etag"), Some("\"2\""));
 }
 
+/// Spin 4.1's Redis store reports every compare-and-swap as failed, written or not
+/// (its `UNWATCH <key>` is refused): each write is read back and settled, so clients
+/// see the answers they see on SQLite — no "id clash" 409 for a stored campaign,
+/// no change applied twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_every_swap_reported_failed_as_spin_on_redis_does_clients_see_no_difference() {
+    let app = start("campaigns-swaps-reported-failed").await;
+    app.host().faults().report_swaps_failed(true);
+    let c = create_campaign(&app, MIA, campaign("Redis")).await;
+    let id = c["id"].as_str().expect("id").to_string();
+    let path = format!("/api/campaigns/{id}");
+    let r = patch(&app, MIA, &path, "\"1\"", json!({ "name": "Redis 2" })).await;
+    assert_eq!(
+        (r.status, r.header("etag")),
+        (200, Some("\"2\"")),
+        "{}",
+        r.body
+    );
+    let stale = patch(&app, MIA, &path, "\"1\"", json!({ "name": "Stale" })).await;
+    assert_eq!(
+        stale.status, 412,
+        "a real conflict is still one: {}",
+        stale.body
+    );
+    let rid = create_resource(&app, person("Ann", 8)).await;
+    allocate(&app, allocation(&rid, &id, "2030-03-01", "2030-03-31", 4)).await;
+    approved_content(&app, &id).await;
+    let r = transition(&app, OLGA, &id, "production").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now = app.get(&path, VIC).await;
+    assert_eq!(now.header("etag"), Some("\"3\""), "{}", now.body);
+    assert_eq!(now.json()["stage"], "production");
+    let listed = app.get("/api/campaigns?stage=production", VIC).await.json();
+    assert_eq!(listed["items"][0]["id"], id.as_str(), "{listed}");
+    let actions: Vec<String> = audit_actions(&app, &id)
+        .await
+        .into_iter()
+        .map(|(action, _)| action)
+        .collect();
+    let mut once = actions.clone();
+    once.dedup();
+    assert_eq!(actions, once, "every change audited once");
+    assert!(actions.len() >= 3, "{actions:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_store_failure_at_any_point_of_a_transition_is_a_503_and_a_retry_makes_it_whole() {
-    let app = start("campaigns-faults").await;
+    store_fault_at_every_call_of_a_transition("campaigns-faults", |app, n| {
+        app.host().faults().fail_kv(n, 1)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_that_landed_but_reported_failure_at_any_point_of_a_transition_is_made_whole() {
+    store_fault_at_every_call_of_a_transition("campaigns-faults-after-write", |app, n| {
+        app.host().faults().fail_kv_after_writing(n, 1)
+    })
+    .await;
+}
+
+async fn store_fault_at_every_call_of_a_transition(name: &str, fail: impl Fn(&App, u64)) {
+    let app = start(name).await;
     // Fail one KV call at each position a cancel makes (on a fresh campaign each
     // time), then retry as a client does after a 503: the campaign ends cancelled,
     // listed under cancelled and not under planning, whatever call failed.
     for after in 0..12 {
         let c = create_campaign(&app, MIA, campaign(&format!("Fragile {after}"))).await;
         let id = c["id"].as_str().expect("id").to_string();
-        app.host().faults().fail_kv(after, 1);
+        fail(&app, after);
         let first = transition(&app, MIA, &id, "cancelled").await;
         app.host().faults().clear();
         assert!(

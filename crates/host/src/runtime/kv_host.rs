@@ -4,6 +4,7 @@ use super::bindings::spin::key_value::key_value as spin_kv;
 use super::bindings::spin::variables::variables as spin_vars;
 use super::bindings::wasi::keyvalue::{atomics, batch, store as wasi_store};
 use super::{SpinCtx, SpinHost};
+use crate::faults::KvFailure;
 use crate::kv::{Backend, KvError, KvResult, check_key, check_value};
 use crate::variables::LookupError;
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
@@ -19,6 +20,16 @@ pub struct KvCas {
     key: String,
     seen: Option<Vec<u8>>,
 }
+
+/// The calls that change the store: the ones a "wrote, then failed" fault carries out.
+const WRITE_OPS: [&str; 6] = [
+    "set",
+    "delete",
+    "set_many",
+    "delete_many",
+    "increment",
+    "swap",
+];
 
 /// What a KV call needs, owned, so the future holding it is `Send`.
 #[derive(Clone)]
@@ -36,11 +47,12 @@ impl KvCall {
         f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
         self.shared.stats.kv_call(&self.component, op);
-        let (delay_ms, fail) = self.shared.faults.on_kv_call();
+        let (delay_ms, failure) = self.shared.faults.on_kv_call();
         if delay_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
         }
-        if fail {
+        let writes = WRITE_OPS.contains(&op);
+        if failure == KvFailure::Before || (failure == KvFailure::AfterWrite && !writes) {
             return Err(KvError::Other(
                 "injected fault: key-value store unavailable".into(),
             ));
@@ -51,9 +63,15 @@ impl KvCall {
             .get(&label)
             .cloned()
             .ok_or(KvError::NoSuchStore)?;
-        tokio::task::spawn_blocking(move || f(&*backend, &label))
+        let out = tokio::task::spawn_blocking(move || f(&*backend, &label))
             .await
-            .map_err(|e| KvError::Other(format!("store task failed: {e}")))?
+            .map_err(|e| KvError::Other(format!("store task failed: {e}")))??;
+        if failure == KvFailure::AfterWrite {
+            return Err(KvError::Other(
+                "injected fault: the store timed out after applying the write".into(),
+            ));
+        }
+        Ok(out)
     }
 }
 
@@ -374,7 +392,8 @@ impl atomics::Host for SpinCtx {
                 })
                 .await
         };
-        match outcome {
+        let reported = outcome.map(|swapped| swapped && !self.shared.faults.swaps_report_failure());
+        match reported {
             Ok(true) => Ok(Ok(())),
             Ok(false) => {
                 // Hand back a fresh CAS holding the value now stored, so the guest can retry.

@@ -1,6 +1,12 @@
 //! Versioned JSON records, written only with compare-and-swap.
 //!
-//! **Forward compatible.** Each record is stored as `{"version", "schema", "value"}`.
+//! **Checked writes.** Every write carries a [`token`](token::WriteToken); when the
+//! store reports a swap as failed, or fails after the write may have been sent, the
+//! record is read back to tell whether this write landed before anything is
+//! retried or refused (see the `token` module).
+//!
+//! **Forward compatible.** Each record is stored as
+//! `{"version", "schema", "writers", "value"}`.
 //! A record may have been written by a newer build (a deploy rolled back, or replicas
 //! mid-rollout): its `value` may hold fields this build does not know. Reading
 //! tolerates them (stored types do not deny unknown fields; the API's own input
@@ -16,10 +22,16 @@
 //! enums are buffered by serde and not seen, so such enums keep rejecting unknown
 //! fields.
 
+mod envelope;
+mod token;
+
+pub use envelope::encode;
+
 use crate::keys::Key;
 use crate::kv::{Kv, StoreError};
+use envelope::{Trail, decode, decode_tracking, encode_next};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use serde_json::Value;
+use token::{Settled, WriteToken, settle};
 
 /// How many times an update re-reads and retries after losing a race.
 const MAX_ATTEMPTS: usize = 16;
@@ -49,165 +61,6 @@ pub enum UpdateError<E> {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// The stored form of a record.
-#[derive(Serialize)]
-struct Envelope<'a, T> {
-    version: u64,
-    schema: u32,
-    value: &'a T,
-}
-
-/// The stored form as read; records written before schemas existed have none.
-#[derive(Deserialize)]
-struct StoredEnvelope<T> {
-    version: u64,
-    #[serde(default = "first_schema")]
-    #[allow(dead_code)]
-    schema: u32,
-    value: T,
-}
-
-fn first_schema() -> u32 {
-    1
-}
-
-/// One step of a JSON path.
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-/// A record as read, with the paths of the fields this build did not know.
-struct Read<T> {
-    record: Versioned<T>,
-    unknown: Vec<Vec<Step>>,
-}
-
-fn decode_tracking<T: DeserializeOwned>(key: &Key, bytes: &[u8]) -> Result<Read<T>, StoreError> {
-    let mut unknown = Vec::new();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let stored: StoredEnvelope<T> = serde_ignored::deserialize(&mut de, |path| {
-        unknown.push(steps(&path));
-    })
-    .and_then(|stored| de.end().map(|()| stored))
-    .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
-    Ok(Read {
-        record: Versioned {
-            version: stored.version,
-            value: stored.value,
-        },
-        unknown,
-    })
-}
-
-fn steps(path: &serde_ignored::Path<'_>) -> Vec<Step> {
-    use serde_ignored::Path;
-    let mut out = match path {
-        Path::Root => return Vec::new(),
-        Path::Seq { parent, .. }
-        | Path::Map { parent, .. }
-        | Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => steps(parent),
-    };
-    match path {
-        Path::Seq { index, .. } => out.push(Step::Index(*index)),
-        Path::Map { key, .. } => out.push(Step::Key(key.clone())),
-        _ => {}
-    }
-    out
-}
-
-/// A record for reading only: unknown fields are skipped, not tracked.
-fn decode<T: DeserializeOwned>(key: &Key, bytes: &[u8]) -> Result<Versioned<T>, StoreError> {
-    let stored: StoredEnvelope<T> =
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
-    Ok(Versioned {
-        version: stored.version,
-        value: stored.value,
-    })
-}
-
-/// The stored bytes of a record at `version`, written by this build.
-pub fn encode<T: Serialize>(version: u64, value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&Envelope {
-        version,
-        schema: SCHEMA,
-        value,
-    })
-    .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Like [`encode`], carrying over the fields at `unknown` from the record as it was
-/// stored (`old`), so a field a newer build wrote survives this build's rewrite.
-fn encode_preserving<T: Serialize>(
-    version: u64,
-    value: &T,
-    old: &[u8],
-    unknown: &[Vec<Step>],
-) -> Result<Vec<u8>, StoreError> {
-    if unknown.is_empty() {
-        return encode(version, value);
-    }
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-    let old: Value = serde_json::from_slice(old).map_err(corrupt)?;
-    let mut new = serde_json::to_value(Envelope {
-        version,
-        schema: SCHEMA,
-        value,
-    })
-    .map_err(corrupt)?;
-    for path in unknown {
-        carry_over(&old, &mut new, path);
-    }
-    serde_json::to_vec(&new).map_err(corrupt)
-}
-
-/// Copies the value at `path` in `old` into `new`, when the object that held it is
-/// still there in `new` and nothing sits at `path` there yet. Objects are followed by
-/// key. Array elements are followed by their `id`: the element of `new` with the
-/// same `id` as the old one, never whatever now sits at the old index (arrays are
-/// trimmed, reordered and replaced); an element without an `id` keeps nothing.
-fn carry_over(old: &Value, new: &mut Value, path: &[Step]) {
-    let Some((Step::Key(name), parents)) = path.split_last() else {
-        return;
-    };
-    let mut from = old;
-    let mut to = new;
-    for step in parents {
-        let Some((f, t)) = descend(from, to, step) else {
-            return;
-        };
-        from = f;
-        to = t;
-    }
-    let (Some(value), Some(object)) = (from.get(name), to.as_object_mut()) else {
-        return;
-    };
-    object.entry(name.clone()).or_insert_with(|| value.clone());
-}
-
-/// One step down both trees: the same key, or the array element with the same `id`.
-fn descend<'o, 'n>(
-    old: &'o Value,
-    new: &'n mut Value,
-    step: &Step,
-) -> Option<(&'o Value, &'n mut Value)> {
-    match step {
-        Step::Key(k) => Some((old.get(k)?, new.get_mut(k)?)),
-        Step::Index(i) => {
-            let element = old.get(i)?;
-            let id = element.get("id")?;
-            let twin = new
-                .as_array_mut()?
-                .iter_mut()
-                .find(|e| e.get("id") == Some(id))?;
-            Some((element, twin))
-        }
-    }
 }
 
 /// Typed access to records.
@@ -251,11 +104,20 @@ impl<'a, K: Kv> Records<'a, K> {
 
     /// Creates a record at version 1; `false` if one already exists.
     pub async fn create<T: Serialize>(&self, key: &Key, value: &T) -> Result<bool, StoreError> {
-        let (current, cas) = self.kv.watch(key.as_str()).await?;
-        if current.is_some() {
-            return Ok(false);
+        let mut mine = Vec::new();
+        for _ in 0..MAX_ATTEMPTS {
+            let (current, cas) = self.kv.watch(key.as_str()).await?;
+            if let Some(bytes) = &current {
+                return landed_earlier(key, bytes, &mine);
+            }
+            let token = WriteToken::new(1)?;
+            let bytes = encode_next(&Trail::default(), value, &token, &[])?;
+            match self.swap_checked(key, cas, &bytes, &token).await? {
+                Swap::Landed => return Ok(true),
+                Swap::Lost => mine.push(token),
+            }
         }
-        self.kv.swap(cas, &encode(1, value)?).await
+        Err(StoreError::Contended)
     }
 
     /// Writes a new version computed from the current one, retrying when another
@@ -264,60 +126,116 @@ impl<'a, K: Kv> Records<'a, K> {
     pub async fn update<T, E>(
         &self,
         key: &Key,
-        mut f: impl FnMut(Versioned<T>) -> Result<T, E>,
+        f: impl FnMut(Versioned<T>) -> Result<T, E>,
     ) -> Result<Versioned<T>, UpdateError<E>>
     where
         T: Serialize + DeserializeOwned,
     {
-        for _ in 0..MAX_ATTEMPTS {
-            let (current, cas) = self.kv.watch(key.as_str()).await?;
-            let Some(bytes) = current else {
-                return Err(UpdateError::NotFound);
-            };
-            let read = decode_tracking::<T>(key, &bytes)?;
-            let version = read.record.version + 1;
-            let value = f(read.record).map_err(UpdateError::Refused)?;
-            let encoded = encode_preserving(version, &value, &bytes, &read.unknown)?;
-            if self.kv.swap(cas, &encoded).await? {
-                return Ok(Versioned { version, value });
-            }
-        }
-        Err(UpdateError::Store(StoreError::Contended))
+        self.rewrite(key, || None, f).await
     }
 
     /// Like [`Records::update`] but creates the record from `T::default()` when absent.
     pub async fn upsert<T, E>(
         &self,
         key: &Key,
-        mut f: impl FnMut(Versioned<T>) -> Result<T, E>,
+        f: impl FnMut(Versioned<T>) -> Result<T, E>,
     ) -> Result<Versioned<T>, UpdateError<E>>
     where
         T: Serialize + DeserializeOwned + Default,
     {
+        self.rewrite(key, || Some(T::default()), f).await
+    }
+
+    /// The update loop: `absent` gives the value to start from when there is no
+    /// record (`None`: not found).
+    async fn rewrite<T, E>(
+        &self,
+        key: &Key,
+        absent: impl Fn() -> Option<T>,
+        mut f: impl FnMut(Versioned<T>) -> Result<T, E>,
+    ) -> Result<Versioned<T>, UpdateError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        let mut mine = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
             let (current, cas) = self.kv.watch(key.as_str()).await?;
-            let (read, bytes) = match current {
-                Some(bytes) => (decode_tracking::<T>(key, &bytes)?, bytes),
-                None => (
-                    Read {
-                        record: Versioned {
-                            version: 0,
-                            value: T::default(),
-                        },
-                        unknown: Vec::new(),
-                    },
-                    Vec::new(),
-                ),
+            let (record, trail) = match &current {
+                Some(bytes) if landed_earlier(key, bytes, &mine)? => {
+                    return Ok(decode(key, bytes)?);
+                }
+                Some(bytes) => decode_tracking::<T>(key, bytes)?,
+                None => {
+                    let value = absent().ok_or(UpdateError::NotFound)?;
+                    (Versioned { version: 0, value }, Trail::default())
+                }
             };
-            let version = read.record.version + 1;
-            let value = f(read.record).map_err(UpdateError::Refused)?;
-            let encoded = encode_preserving(version, &value, &bytes, &read.unknown)?;
-            if self.kv.swap(cas, &encoded).await? {
-                return Ok(Versioned { version, value });
+            let token = WriteToken::new(trail.version + 1)?;
+            let value = f(record).map_err(UpdateError::Refused)?;
+            let old = current.as_deref().unwrap_or_default();
+            let bytes = encode_next(&trail, &value, &token, old)?;
+            match self.swap_checked(key, cas, &bytes, &token).await? {
+                Swap::Landed => {
+                    return Ok(Versioned {
+                        version: token.version(),
+                        value,
+                    });
+                }
+                Swap::Lost => mine.push(token),
             }
         }
         Err(UpdateError::Store(StoreError::Contended))
     }
+
+    /// Swaps `bytes` (written by `token`) in, and when the store does not confirm
+    /// the write — a swap reported as failed, or an error after the write may have
+    /// been sent — reads the record back to settle whether it landed. An error
+    /// whose write cannot be settled is returned as it came.
+    async fn swap_checked(
+        &self,
+        key: &Key,
+        cas: K::Cas,
+        bytes: &[u8],
+        token: &WriteToken,
+    ) -> Result<Swap, StoreError> {
+        let error = match self.kv.swap(cas, bytes).await {
+            Ok(true) => return Ok(Swap::Landed),
+            Ok(false) => None,
+            Err(e) => Some(e),
+        };
+        let settled = match self.kv.get(key.as_str()).await {
+            Ok(stored) => settle(key, stored.as_deref(), token),
+            Err(e) => Err(e),
+        };
+        match (settled, error) {
+            (Ok(Settled::Landed), _) => Ok(Swap::Landed),
+            (Ok(Settled::Lost), _) => Ok(Swap::Lost),
+            (_, Some(e)) => Err(e),
+            (Ok(Settled::Unknown), None) => Err(StoreError::Unavailable(format!(
+                "{key}: the outcome of a write is unknown (too many writes since)"
+            ))),
+            (Err(e), None) => Err(e),
+        }
+    }
+}
+
+/// What a checked swap found.
+enum Swap {
+    /// This write is in the store.
+    Landed,
+    /// It is not: another writer won, or the write never happened.
+    Lost,
+}
+
+/// Whether the record `bytes` holds a write of this call judged lost before (a
+/// write that reached the store after the read that settled it).
+fn landed_earlier(key: &Key, bytes: &[u8], mine: &[WriteToken]) -> Result<bool, StoreError> {
+    for token in mine {
+        if settle(key, Some(bytes), token)? == Settled::Landed {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -354,6 +272,67 @@ mod tests {
             );
             let got: Versioned<u32> = r.get(&key).await.expect("ok").expect("present");
             assert_eq!(got.version, 2);
+        });
+    }
+
+    #[test]
+    fn a_swap_reported_failed_that_wrote_counts_as_written_and_is_applied_once() {
+        // Spin 4.1's Redis store reports every swap as failed, written or not.
+        let kv = MemoryKv::default();
+        kv.report_swaps_failed(true);
+        let r = Records::new(&kv);
+        let key = crate::keys::campaigns::campaign("c1");
+        block_on(async {
+            assert!(
+                r.create(&key, &5u32).await.expect("ok"),
+                "created, not a clash"
+            );
+            assert!(
+                !r.create(&key, &6u32).await.expect("ok"),
+                "a real clash still is one"
+            );
+            let mut runs = 0;
+            let v = r
+                .update(&key, |c: Versioned<u32>| {
+                    runs += 1;
+                    Ok::<_, ()>(c.value + 1)
+                })
+                .await
+                .expect("updated");
+            assert_eq!((v.version, v.value, runs), (2, 6, 1));
+            let fresh = crate::keys::campaigns::campaign("c2");
+            let v = r
+                .upsert(&fresh, |c: Versioned<u32>| Ok::<_, ()>(c.value + 3))
+                .await
+                .expect("upserted");
+            assert_eq!((v.version, v.value), (1, 3));
+            let stored: Versioned<u32> = r.get(&key).await.expect("ok").expect("present");
+            assert_eq!((stored.version, stored.value), (2, 6));
+        });
+    }
+
+    #[test]
+    fn an_error_after_the_write_landed_is_settled_as_written() {
+        let kv = MemoryKv::default();
+        let r = Records::new(&kv);
+        let key = crate::keys::campaigns::campaign("c1");
+        block_on(async {
+            kv.fail_writes_after_writing(1);
+            assert!(r.create(&key, &1u32).await.expect("created"));
+            for expected in 2..5u64 {
+                kv.fail_writes_after_writing(1);
+                let mut runs = 0;
+                let v = r
+                    .update(&key, |c: Versioned<u32>| {
+                        runs += 1;
+                        Ok::<_, ()>(c.value * 10)
+                    })
+                    .await
+                    .expect("updated");
+                assert_eq!((v.version, runs), (expected, 1), "applied exactly once");
+            }
+            let stored: Versioned<u32> = r.get(&key).await.expect("ok").expect("present");
+            assert_eq!((stored.version, stored.value), (4, 1000));
         });
     }
 
@@ -406,7 +385,15 @@ mod tests {
                 .expect("updated");
             assert_eq!(updated.version, 5);
             let raw = kv.get(key.as_str()).await.expect("ok").expect("present");
-            let stored: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+            let mut stored: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+            let writers = stored
+                .as_object_mut()
+                .and_then(|o| o.remove("writers"))
+                .expect("a write token");
+            assert!(
+                writers[0].as_str().is_some_and(|t| t.starts_with("5.")),
+                "{writers}"
+            );
             assert_eq!(
                 stored,
                 serde_json::json!({

@@ -2,14 +2,16 @@
 //!
 //! Set from the `OPSFLOW_HOST_FAULTS` environment variable (comma-separated
 //! `kv_fail_after=N`, `kv_fail_count=M`, `kv_fail_after_write=1`, `kv_delay_ms=D`,
-//! `kv_swap_reports_failure=1`, `outbound_refuse=1`) or at run time by an embedding
+//! `kv_swap_reports_failure=1`, `kv_get_many_fails=1`, `outbound_refuse=1`) or at run time by an embedding
 //! test through [`Faults`].
 //!
 //! A failing KV call fails before it reaches the store, or — with
 //! `kv_fail_after_write` — a failing write call (set, delete, the batches,
 //! increment, swap) is carried out and then reported as an error, as a hosted store
 //! that times out after applying a write does. `kv_swap_reports_failure` makes every
-//! swap that wrote report that it did not, as Spin 4.1's Redis store does.
+//! swap that wrote report that it did not, and `kv_get_many_fails` every batch read
+//! fail, as Spin 4.1's Redis store does (it sends `UNWATCH <key>` after a swap and
+//! `KEYS <k1> <k2>…` for a batch read, both refused by Redis).
 
 use anyhow::{Result, bail};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +25,7 @@ pub struct Faults {
     kv_fail_after_write: AtomicBool,
     kv_delay_ms: AtomicU64,
     kv_swap_reports_failure: AtomicBool,
+    kv_get_many_fails: AtomicBool,
     outbound_refuse: AtomicBool,
 }
 
@@ -103,6 +106,12 @@ impl Faults {
         self.kv_delay_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Every batch read fails (or, `false`, works again): Spin 4.1's Redis store,
+    /// which sends a batch read as `KEYS <k1> <k2>…`.
+    pub fn fail_get_many(&self, on: bool) {
+        self.kv_get_many_fails.store(on, Ordering::SeqCst);
+    }
+
     /// Refuses (or allows again) every outbound request.
     pub fn refuse_outbound(&self, refuse: bool) {
         self.outbound_refuse.store(refuse, Ordering::SeqCst);
@@ -113,6 +122,7 @@ impl Faults {
         self.fail_kv(0, 0);
         self.delay_kv(0);
         self.report_swaps_failed(false);
+        self.fail_get_many(false);
         self.refuse_outbound(false);
     }
 
@@ -134,6 +144,11 @@ impl Faults {
             KvFailure::Before
         };
         (delay, failure)
+    }
+
+    /// Whether batch reads fail.
+    pub(crate) fn get_many_fails(&self) -> bool {
+        self.kv_get_many_fails.load(Ordering::Relaxed)
     }
 
     /// Whether a swap that wrote is to say it did not.
@@ -178,7 +193,7 @@ mod tests {
             "kv_fail_after=0,kv_fail_count=1,kv_fail_after_write=1,kv_swap_reports_failure=1",
         )
         .expect("valid");
-        assert!(f.swaps_report_failure());
+        assert!(f.swaps_report_failure() && f.get_many_fails());
         assert_eq!(f.on_kv_call().1, KvFailure::AfterWrite);
         assert!(Faults::from_spec("bogus=1").is_err());
         assert!(Faults::from_spec("kv_fail_after").is_err());

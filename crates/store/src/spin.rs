@@ -4,13 +4,14 @@
 use crate::kv::{Kv, StoreError};
 use spin_sdk::experimental::wasi::keyvalue::{atomics, batch, store as wasi};
 use spin_sdk::key_value::Store;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 /// The `default` store, opened lazily per interface.
 pub struct SpinKv {
     label: String,
     store: OnceCell<Store>,
     bucket: OnceCell<wasi::Bucket>,
+    batch_reads_fail: Cell<bool>,
 }
 
 fn unavailable(e: impl std::fmt::Debug) -> StoreError {
@@ -24,6 +25,7 @@ impl SpinKv {
             label: label.to_string(),
             store: OnceCell::new(),
             bucket: OnceCell::new(),
+            batch_reads_fail: Cell::new(false),
         }
     }
 
@@ -69,11 +71,28 @@ impl Kv for SpinKv {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let found = batch::get_many(self.bucket()?, keys).map_err(unavailable)?;
-        Ok(found
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect())
+        if !self.batch_reads_fail.get() {
+            match batch::get_many(self.bucket()?, keys) {
+                Ok(found) => {
+                    return Ok(found
+                        .into_iter()
+                        .filter_map(|(k, v)| v.map(|v| (k, v)))
+                        .collect());
+                }
+                // Spin 4.1's Redis store sends a batch read as `KEYS <k1> <k2>…`,
+                // which Redis refuses: read the keys one by one instead, for the
+                // rest of this request. A store that is down fails those too.
+                Err(_) => self.batch_reads_fail.set(true),
+            }
+        }
+        let store = self.store().await?;
+        let mut found = Vec::new();
+        for key in keys {
+            if let Some(value) = store.get(key).await.map_err(unavailable)? {
+                found.push((key.clone(), value));
+            }
+        }
+        Ok(found)
     }
     async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
         if pairs.is_empty() {

@@ -316,6 +316,12 @@ impl batch::Host for SpinCtx {
         keys: Vec<String>,
     ) -> Outcome<Vec<(String, Option<Vec<u8>>)>, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
+        if self.shared.faults.get_many_fails() {
+            self.shared.stats.kv_call(&self.component, "get_many");
+            return Ok(Err(to_wasi(KvError::Other(
+                "injected fault: ERR wrong number of arguments for 'keys' command".into(),
+            ))));
+        }
         Ok(call
             .run(label, "get_many", move |b, l| {
                 keys.iter().try_for_each(|k| check_key(k))?;

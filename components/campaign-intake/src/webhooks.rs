@@ -7,15 +7,16 @@
 //! |---|---|
 //! | every event stored or a known duplicate | 200 |
 //! | platform secret unset / unreadable | 503 + `Retry-After` (senders keep retrying until configured) |
-//! | bad signature, stale timestamp, missing signature headers | 401 |
+//! | bad signature, missing signature headers | 401 `bad-signature` |
+//! | signed time outside the platform's replay window | 401 `replay-window` |
 //! | body not a batch at all | 400 |
 //! | body over 1 MiB | 413 |
 //! | store failure | 503 + `Retry-After`; the retry counts nothing twice |
 
 use opsflow_api::{ApiRequest, ApiResponse, Problem};
 use opsflow_domain::webhooks::{
-    Credentials, InboundRequest, NormalizedEvent, ParsedBatch, Platform, VerifyError, parse_batch,
-    public_url,
+    Credentials, InboundRequest, KeptMessage, NormalizedEvent, ParsedBatch, Platform, UnknownEvent,
+    VerifyError, parse_batch, public_url,
 };
 use opsflow_store::metrics::{self, Batch, Sample, Target};
 use opsflow_store::spin::SpinKv;
@@ -99,15 +100,8 @@ async fn receive_inner(segment: &str, req: &ApiRequest) -> Result<ApiResponse, P
         headers: &req.headers,
         body: &req.body,
     };
-    credentials.verify(&inbound, now).map_err(|e| {
-        Problem::new(
-            401,
-            "bad-signature",
-            "Signature not accepted",
-            e.to_string(),
-        )
-    })?;
-    let parsed = parse_batch(platform, &req.body).map_err(|e| {
+    credentials.verify(&inbound, now).map_err(refused)?;
+    let parsed = parse_batch(platform, &inbound, now).map_err(|e| {
         Problem::new(
             400,
             "malformed-batch",
@@ -137,6 +131,39 @@ async fn receive_inner(segment: &str, req: &ApiRequest) -> Result<ApiResponse, P
     ))
 }
 
+/// The 401 for a request that is not accepted as the platform's; one refused
+/// for its signed time says how far off it is and what the window is.
+fn refused(e: VerifyError) -> Problem {
+    let window = |detail: String| {
+        Problem::new(
+            401,
+            "replay-window",
+            "Request outside the replay window",
+            detail,
+        )
+    };
+    match e {
+        VerifyError::TooOld {
+            age_secs,
+            max_age_secs,
+        } => window(e.to_string())
+            .with("age_secs", age_secs.into())
+            .with("max_age_secs", max_age_secs.into()),
+        VerifyError::FromTheFuture {
+            ahead_secs,
+            max_ahead_secs,
+        } => window(e.to_string())
+            .with("ahead_secs", ahead_secs.into())
+            .with("max_ahead_secs", max_ahead_secs.into()),
+        other => Problem::new(
+            401,
+            "bad-signature",
+            "Signature not accepted",
+            other.to_string(),
+        ),
+    }
+}
+
 /// A parsed batch as store samples: counted events, then unknown kinds.
 fn samples(parsed: &ParsedBatch, now: i64) -> Result<Vec<Sample>, Problem> {
     let mut out = parsed
@@ -144,7 +171,33 @@ fn samples(parsed: &ParsedBatch, now: i64) -> Result<Vec<Sample>, Problem> {
         .iter()
         .map(event_sample)
         .collect::<Result<Vec<_>, _>>()?;
-    out.extend(parsed.unknown.iter().map(|u| Sample {
+    for u in &parsed.unknown {
+        out.push(unknown_sample(parsed.platform, u, now)?);
+    }
+    Ok(out)
+}
+
+/// An event of a kind we do not count; one that came as a whole message
+/// (Standard Webhooks) keeps it as its detail, for inspection.
+fn unknown_sample(platform: Platform, u: &UnknownEvent, now: i64) -> Result<Sample, Problem> {
+    /// What the unattributed listing shows of an unknown message.
+    #[derive(serde::Serialize)]
+    struct Kept<'a> {
+        platform: Platform,
+        dedupe_id: Option<&'a str>,
+        kind: &'a str,
+        message: &'a KeptMessage,
+    }
+    let detail = match &u.message {
+        None => None,
+        Some(message) => Some(opsflow_api::response::json_value(&Kept {
+            platform,
+            dedupe_id: u.dedupe_id.as_deref(),
+            kind: &u.kind,
+            message,
+        })?),
+    };
+    Ok(Sample {
         dedupe_id: u.dedupe_id.clone(),
         target: Target::Unknown,
         kind: u.kind.chars().take(64).collect(),
@@ -152,9 +205,8 @@ fn samples(parsed: &ParsedBatch, now: i64) -> Result<Vec<Sample>, Problem> {
         content_id: None,
         at: now,
         amount: 1,
-        detail: None,
-    }));
-    Ok(out)
+        detail,
+    })
 }
 
 /// An event as a store sample; an unattributed one keeps the whole event as its

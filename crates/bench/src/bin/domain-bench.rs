@@ -56,7 +56,7 @@ fn main() -> Result<()> {
         verify_total += t.elapsed();
         let t = Instant::now();
         let parsed =
-            parse_batch(Platform::Sendgrid, &b.body).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            parse_batch(Platform::Sendgrid, &request, at).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         counters += aggregate(&parsed.events, Granularity::Hour).len();
         parse_total += t.elapsed();
     }

@@ -100,6 +100,7 @@ mod tests {
             content_id: None,
             occurred_at: at,
             amount,
+            message: None,
         }
     }
 

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::replay::EventTimeBound;
+
 /// A marketing platform that posts events to `POST /webhooks/{platform}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -17,7 +19,8 @@ pub enum Platform {
     Mandrill,
     /// HubSpot webhooks, v3 signatures.
     Hubspot,
-    /// Any source speaking Standard Webhooks with our JSON event schema.
+    /// Any source speaking Standard Webhooks: the specification's messages, or
+    /// arrays of our JSON event schema.
     Generic,
 }
 
@@ -160,6 +163,10 @@ pub struct NormalizedEvent {
     pub occurred_at: i64,
     /// The increment: 1 for one occurrence; minor currency units for spend.
     pub amount: i64,
+    /// The message the event came in, kept for inspection when the event is
+    /// unattributed (Standard Webhooks messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<KeptMessage>,
 }
 
 impl NormalizedEvent {
@@ -176,6 +183,68 @@ pub struct UnknownEvent {
     pub dedupe_id: Option<String>,
     /// The provider's name for the event kind (e.g. `group_resubscribe`).
     pub kind: String,
+    /// The message the event came in, kept for inspection (Standard Webhooks
+    /// messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<KeptMessage>,
+}
+
+/// A Standard Webhooks message as received, kept so an operator can inspect it
+/// (and attribute or map it by hand).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptMessage {
+    /// The `webhook-id` header as sent (at most [`MAX_KEPT_ID_LEN`] bytes of it).
+    pub webhook_id: String,
+    /// The JSON object as received when it serialises to at most
+    /// [`MAX_KEPT_PAYLOAD_BYTES`]; otherwise its `type` and `timestamp` and
+    /// `omitted_bytes`, the size of the whole.
+    pub payload: Value,
+    /// Why a message of a known type was not counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_counted: Option<String>,
+}
+
+/// The largest message payload kept whole for inspection, in bytes.
+pub const MAX_KEPT_PAYLOAD_BYTES: usize = 2_048;
+/// The longest `webhook-id` kept with a message, in bytes.
+pub const MAX_KEPT_ID_LEN: usize = 256;
+
+impl KeptMessage {
+    /// `payload` (a message object) received under `webhook_id`, bounded in size.
+    pub fn new(webhook_id: &str, payload: &serde_json::Map<String, Value>) -> Self {
+        let size = serde_json::to_vec(payload).map_or(usize::MAX, |bytes| bytes.len());
+        let payload = if size <= MAX_KEPT_PAYLOAD_BYTES {
+            Value::Object(payload.clone())
+        } else {
+            let short = |name: &str| match payload.get(name) {
+                Some(Value::String(s)) => Value::String(truncated(s, 128).to_owned()),
+                Some(n @ Value::Number(_)) => n.clone(),
+                _ => Value::Null,
+            };
+            serde_json::json!({
+                "type": short("type"),
+                "timestamp": short("timestamp"),
+                "omitted_bytes": size,
+            })
+        };
+        Self {
+            webhook_id: truncated(webhook_id, MAX_KEPT_ID_LEN).to_owned(),
+            payload,
+            not_counted: None,
+        }
+    }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+pub(crate) fn truncated(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// A batch element that could not be read as an event (missing id, bad timestamp…).
@@ -239,6 +308,13 @@ pub enum PayloadError {
     /// The JSON is valid but not an array of events.
     #[error("body is not a JSON array of events")]
     NotAnArray,
+    /// The JSON is valid but neither a Standard Webhooks message (an object)
+    /// nor an array of events.
+    #[error("body is neither a Standard Webhooks message (a JSON object) nor an array of events")]
+    NotAMessage,
+    /// A header the payload needs is absent (names the header).
+    #[error("header `{0}` is missing")]
+    MissingHeader(&'static str),
     /// A form body lacks the field holding the events.
     #[error("form field `{0}` is missing")]
     MissingField(&'static str),
@@ -307,6 +383,7 @@ impl Attribution {
             content_id: self.content_id,
             occurred_at,
             amount: 1,
+            message: None,
         }
     }
 }
@@ -398,6 +475,7 @@ pub(crate) fn json_array(body: &[u8]) -> Result<Vec<Value>, PayloadError> {
 pub(crate) struct BatchBuilder {
     batch: ParsedBatch,
     seen: BTreeSet<String>,
+    bound: Option<EventTimeBound>,
 }
 
 impl BatchBuilder {
@@ -405,6 +483,22 @@ impl BatchBuilder {
         Self {
             batch: ParsedBatch::new(platform),
             seen: BTreeSet::new(),
+            bound: None,
+        }
+    }
+
+    /// Hold every event's time to `bound` (see [`check_time`](Self::check_time)).
+    pub fn bounded(mut self, bound: Option<EventTimeBound>) -> Self {
+        self.bound = bound;
+        self
+    }
+
+    /// Why an event that happened at `occurred_at` may not be counted: outside
+    /// the bound, a replay could outlive its dedupe record.
+    pub fn check_time(&self, occurred_at: i64) -> Result<(), String> {
+        match self.bound.and_then(|b| b.refusal(occurred_at)) {
+            Some(reason) => Err(reason),
+            None => Ok(()),
         }
     }
 
@@ -420,6 +514,16 @@ impl BatchBuilder {
         self.batch.unknown.push(UnknownEvent {
             dedupe_id,
             kind: kind.into(),
+            message: None,
+        });
+    }
+
+    /// An event of a kind we do not count, kept with the message it came in.
+    pub fn unknown_message(&mut self, dedupe_id: String, kind: String, message: KeptMessage) {
+        self.batch.unknown.push(UnknownEvent {
+            dedupe_id: Some(dedupe_id),
+            kind,
+            message: Some(message),
         });
     }
 

@@ -8,8 +8,13 @@
 //! the percent-encodings `%3A : %2F / %3F ? %40 @ %21 ! %24 $ %27 ' %28 ( %29 )
 //! %2A * %2C , %3B ;` decoded (HubSpot's table; every other escape stays as sent).
 //! Requests whose timestamp is more than 5 minutes (300 000 ms) from `now` are
-//! rejected — HubSpot says "older than"; we also refuse the same distance into
-//! the future. Several client secrets (space separated) may be configured.
+//! rejected ([`WINDOW`]) — HubSpot says "older than"; we also refuse the same
+//! distance into the future. Each event's `occurredAt` must also lie within
+//! [`EVENT_WINDOW`] (the dedupe retention minus a margin, see
+//! [`replay`](super::replay)), or the event is listed as rejected: a replay of a
+//! retry, signed long after the event was first received, cannot outlive the
+//! event's dedupe record. Several client secrets (space separated) may be
+//! configured.
 //! The legacy v1/v2 `X-HubSpot-Signature` headers are ignored.
 //!
 //! **Events**: a JSON array of `{eventId, subscriptionId, portalId, occurredAt (ms),
@@ -49,17 +54,20 @@ use super::event::{
     Attribution, BatchBuilder, MAX_UNIX_SECONDS, MetricKind, ParsedBatch, PayloadError, Platform,
     attribution_value, dedupe_id, id_text, json_array,
 };
+use super::replay::{EventTimeBound, ReplayWindow};
 use super::verify::{
     InboundRequest, VerifyError, any_matches, b64_decode, b64_encode, config_entries, hmac_sha256,
-    parse_unsigned, within,
+    parse_unsigned,
 };
 
 /// The header carrying the v3 signature.
 pub const SIGNATURE_HEADER: &str = "X-HubSpot-Signature-v3";
 /// The header carrying the request time, unix milliseconds.
 pub const TIMESTAMP_HEADER: &str = "X-HubSpot-Request-Timestamp";
-/// The accepted distance between the request time and now, in milliseconds.
-pub const MAX_SKEW_MS: i64 = 300_000;
+/// The span the signed request time must fall in (HubSpot's five minutes).
+pub const WINDOW: ReplayWindow = ReplayWindow::FIVE_MINUTES;
+/// The span each event's `occurredAt` must fall in.
+pub const EVENT_WINDOW: ReplayWindow = ReplayWindow::DEDUPE;
 
 /// HubSpot app client secret(s), from `hubspot_client_secret`.
 #[derive(Clone)]
@@ -153,9 +161,7 @@ pub fn verify(
     let timestamp = request.required_header(TIMESTAMP_HEADER)?;
     let sent = b64_decode(sent).ok_or(VerifyError::Malformed(SIGNATURE_HEADER))?;
     let ts_ms = parse_unsigned(timestamp, TIMESTAMP_HEADER)?;
-    if !within(ts_ms, now.saturating_mul(1000), MAX_SKEW_MS) {
-        return Err(VerifyError::StaleTimestamp);
-    }
+    WINDOW.check_millis(ts_ms, now)?;
     let uri = signed_uri(request.url);
     let expected: Vec<[u8; 32]> = secrets
         .0
@@ -169,9 +175,18 @@ pub fn verify(
     }
 }
 
-/// Parse a HubSpot webhook body (a JSON array of events).
+/// Parse a HubSpot webhook body (a JSON array of events), every event time
+/// admitted.
 pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
-    let mut batch = BatchBuilder::new(Platform::Hubspot);
+    parse_within(body, None)
+}
+
+/// [`parse`], rejecting the events whose `occurredAt` lies outside `bound`.
+pub fn parse_within(
+    body: &[u8],
+    bound: Option<EventTimeBound>,
+) -> Result<ParsedBatch, PayloadError> {
+    let mut batch = BatchBuilder::new(Platform::Hubspot).bounded(bound);
     for (index, element) in json_array(body)?.iter().enumerate() {
         if let Err(reason) = parse_element(&mut batch, element) {
             batch.reject(index, reason);
@@ -180,9 +195,9 @@ pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
     Ok(batch.finish())
 }
 
-fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), &'static str> {
+fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), String> {
     if !element.is_object() {
-        return Err("event is not a JSON object");
+        return Err("event is not a JSON object".into());
     }
     let event_id = id_text(element.get("eventId")).ok_or("`eventId` is missing")?;
     let subscription = element
@@ -196,8 +211,9 @@ fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), &'stat
         .ok_or("`occurredAt` is missing or not an integer")?;
     let occurred_at = occurred_ms.div_euclid(1000);
     if !(0..=MAX_UNIX_SECONDS).contains(&occurred_at) {
-        return Err("`occurredAt` is out of range");
+        return Err("`occurredAt` is out of range".into());
     }
+    batch.check_time(occurred_at)?;
     let portal = id_text(element.get("portalId")).unwrap_or_else(|| "-".to_owned());
     let subscription_id = id_text(element.get("subscriptionId")).unwrap_or_else(|| "-".to_owned());
     let id = dedupe_id(&format!("{portal}:{subscription_id}:{event_id}"));
@@ -436,24 +452,42 @@ mod tests {
         ] {
             let ts = (NOW * 1000 + offset_ms).to_string();
             let sig = signature(SECRET, "POST", URL, BODY, &ts);
-            let expected = if ok {
-                Ok(())
-            } else {
-                Err(VerifyError::StaleTimestamp)
-            };
-            assert_eq!(
-                check(SECRET, URL, &sig, &ts, BODY, NOW),
-                expected,
-                "offset {offset_ms}"
-            );
+            let result = check(SECRET, URL, &sig, &ts, BODY, NOW);
+            assert_eq!(result.is_ok(), ok, "offset {offset_ms}: {result:?}");
+            if !ok {
+                assert!(result.is_err_and(|e| e.is_outside_window()));
+            }
         }
         // Seconds where milliseconds are expected read as 1970: stale, not accepted.
         let ts = NOW.to_string();
         let sig = signature(SECRET, "POST", URL, BODY, &ts);
-        assert_eq!(
+        assert!(matches!(
             check(SECRET, URL, &sig, &ts, BODY, NOW),
-            Err(VerifyError::StaleTimestamp)
-        );
+            Err(VerifyError::TooOld { .. })
+        ));
+    }
+
+    #[test]
+    fn events_outside_the_dedupe_window_are_rejected() {
+        use crate::webhooks::replay::REPLAY_WINDOW_SECS;
+        let bound = EventTimeBound {
+            now: NOW,
+            window: EVENT_WINDOW,
+        };
+        let event = |id: u64, at_ms: i64| {
+            serde_json::json!({"eventId": id, "subscriptionId": 1, "portalId": 2, "occurredAt": at_ms,
+                   "subscriptionType": "contact.creation", "objectId": 3})
+        };
+        let body = serde_json::to_vec(&[
+            event(1, NOW * 1000),
+            event(2, (NOW - REPLAY_WINDOW_SECS - 1) * 1000),
+        ])
+        .unwrap();
+        let batch = parse_within(&body, Some(bound)).unwrap();
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(batch.rejected.len(), 1);
+        assert_eq!(batch.rejected[0].index, 1);
+        assert_eq!(parse(&body).unwrap().events.len(), 2);
     }
 
     #[test]

@@ -5,9 +5,19 @@
 //! where `url` is the webhook URL exactly as configured in Mandrill (we use
 //! `public_base_url` + path + query) and the POST variables are sorted by key
 //! and appended, decoded, with no delimiter. Several keys (space separated) may
-//! be configured; any match passes. Mandrill signs no timestamp. A request
-//! without `X-Mandrill-Signature` but with `X-Mailchimp-Signature` is checked
-//! against the latter (same scheme, newer name).
+//! be configured; any match passes. A request without `X-Mandrill-Signature`
+//! but with `X-Mailchimp-Signature` is checked against the latter (same scheme,
+//! newer name).
+//!
+//! **Replays**: Mandrill signs no timestamp, so a captured request verifies
+//! forever. What bounds a replay is each event's `ts`, which the signature
+//! covers with the rest of the body: an event whose `ts` lies outside
+//! [`WINDOW`] (the dedupe retention minus a margin, see
+//! [`replay`](super::replay)) is listed as rejected and not counted. An event is
+//! first received after it happens, so its dedupe record outlives every replay
+//! admitted this way; a replayed batch older than the window counts nothing.
+//! Mandrill sends events as they happen and retries a failed batch for much less
+//! than the window, so genuine deliveries are not affected.
 //!
 //! **Events**: the body is `application/x-www-form-urlencoded` with a field
 //! `mandrill_events` holding a JSON array. `send`→sent, `deferral`→deferred,
@@ -27,6 +37,7 @@ use super::event::{
     Attribution, BatchBuilder, MetricKind, ParsedBatch, PayloadError, Platform, dedupe_id, id_text,
     unix_seconds,
 };
+use super::replay::{EventTimeBound, ReplayWindow};
 use super::verify::{
     InboundRequest, VerifyError, any_matches, b64_decode, b64_encode, config_entries, hmac_sha1,
 };
@@ -37,6 +48,8 @@ pub const SIGNATURE_HEADER: &str = "X-Mandrill-Signature";
 pub const ALT_SIGNATURE_HEADER: &str = "X-Mailchimp-Signature";
 /// The form field holding the JSON array of events.
 pub const EVENTS_FIELD: &str = "mandrill_events";
+/// The span each event's `ts` must fall in (Mandrill signs no request time).
+pub const WINDOW: ReplayWindow = ReplayWindow::DEDUPE;
 
 /// Mandrill webhook authentication key(s), from `mandrill_webhook_key`.
 #[derive(Clone)]
@@ -112,8 +125,17 @@ pub fn verify(keys: &WebhookKeys, request: &InboundRequest<'_>) -> Result<(), Ve
     }
 }
 
-/// Parse a Mandrill webhook body (form field `mandrill_events`, a JSON array).
+/// Parse a Mandrill webhook body (form field `mandrill_events`, a JSON array),
+/// every event time admitted.
 pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
+    parse_within(body, None)
+}
+
+/// [`parse`], rejecting the events whose `ts` lies outside `bound`.
+pub fn parse_within(
+    body: &[u8],
+    bound: Option<EventTimeBound>,
+) -> Result<ParsedBatch, PayloadError> {
     let events = form_urlencoded::parse(body)
         .find(|(k, _)| k == EVENTS_FIELD)
         .map(|(_, v)| v)
@@ -123,7 +145,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
         Ok(_) => return Err(PayloadError::NotAnArray),
         Err(e) => return Err(PayloadError::InvalidJson(e.to_string())),
     };
-    let mut batch = BatchBuilder::new(Platform::Mandrill);
+    let mut batch = BatchBuilder::new(Platform::Mandrill).bounded(bound);
     for (index, element) in elements.iter().enumerate() {
         if let Err(reason) = parse_element(&mut batch, element) {
             batch.reject(index, reason);
@@ -132,21 +154,25 @@ pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
     Ok(batch.finish())
 }
 
-fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), &'static str> {
+fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), String> {
     if !element.is_object() {
-        return Err("event is not a JSON object");
+        return Err("event is not a JSON object".into());
     }
     let Some(event) = element.get("event") else {
         // Sync events (allow/deny list changes) carry `type` and `action` instead.
         let kind = match element.get("type").and_then(Value::as_str) {
             Some(kind) => format!("sync:{kind}"),
-            None => return Err("`event` is missing"),
+            None => return Err("`event` is missing".into()),
         };
+        if let Some(ts) = unix_seconds(element.get("ts")) {
+            batch.check_time(ts)?;
+        }
         batch.unknown(None, kind);
         return Ok(());
     };
     let event = event.as_str().ok_or("`event` is not a string")?;
     let occurred_at = unix_seconds(element.get("ts")).ok_or("`ts` is missing or invalid")?;
+    batch.check_time(occurred_at)?;
     let msg = element.get("msg");
     let message_id = id_text(element.get("_id"))
         .or_else(|| id_text(msg.and_then(|m| m.get("_id"))))
@@ -423,6 +449,42 @@ mod tests {
             [2, 3, 4]
         );
         assert_eq!(batch.events.len(), 1);
+    }
+
+    #[test]
+    fn event_times_bound_a_replay_since_mandrill_signs_no_time() {
+        use crate::webhooks::replay::{DEDUPE_RETENTION_SECS, REPLAY_WINDOW_SECS};
+        let now = 1_700_000_000 + DEDUPE_RETENTION_SECS;
+        let bound = EventTimeBound {
+            now,
+            window: WINDOW,
+        };
+        // The sample batch (events at 1_700_000_000) replayed when its dedupe
+        // records may be gone: its signature still verifies, nothing is counted.
+        let body = form_body(&sample_events());
+        assert_eq!(check(KEY, URL, &signature(KEY, URL, &body), &body), Ok(()));
+        let replayed = parse_within(&body, Some(bound)).unwrap();
+        assert!(replayed.events.is_empty());
+        assert_eq!(replayed.rejected.len(), 1);
+        assert!(replayed.rejected[0].reason.contains("replay window"));
+        // Within the window it counts; so do sync events without a `ts`.
+        let fresh = form_body(&json!([
+            {"event": "open", "_id": "new", "ts": now - REPLAY_WINDOW_SECS},
+            {"event": "open", "_id": "late", "ts": now - REPLAY_WINDOW_SECS - 1},
+            {"event": "inbound", "_id": "u", "ts": 1},
+            {"type": "whitelist", "action": "add"},
+        ]));
+        let batch = parse_within(&fresh, Some(bound)).unwrap();
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(
+            batch.events[0].dedupe_id,
+            format!("new:open:{}", now - REPLAY_WINDOW_SECS)
+        );
+        assert_eq!(
+            batch.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(batch.unknown.len(), 1);
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! timestamp header's bytes followed by the raw body bytes, hashed with SHA-256.
 //! Several keys (space separated) may be configured while rotating; any match passes.
 //!
-//! SendGrid documents no timestamp window and retries for up to 72 hours, so no
-//! window is applied unless [`VerificationKeys::with_max_age`] sets one;
-//! replays are absorbed by dedupe on `sg_event_id`.
+//! SendGrid documents no timestamp window (its Event Webhook retries for up to
+//! 24 hours after an event). A replay is absorbed by dedupe on `sg_event_id` for
+//! as long as the event's dedupe record lives, so both the signed timestamp and
+//! each event's `timestamp` must lie within [`WINDOW`] (the dedupe retention
+//! minus a margin, see [`replay`](super::replay)): an older request is a 401,
+//! an older event is listed as rejected and not counted.
 //!
 //! **Events** (a JSON array): `processed`→sent, `delivered`, `deferred`,
 //! `bounce`→bounced (any bounce `type`, including `blocked`), `dropped`,
@@ -32,27 +35,28 @@ use super::event::{
     Attribution, BatchBuilder, MetricKind, ParsedBatch, PayloadError, Platform, dedupe_id, id_text,
     json_array, unix_seconds,
 };
-use super::verify::{
-    InboundRequest, VerifyError, b64_decode, config_entries, parse_unsigned, within,
-};
+use super::replay::{EventTimeBound, ReplayWindow};
+use super::verify::{InboundRequest, VerifyError, b64_decode, config_entries, parse_unsigned};
 
 /// The header carrying the base64 DER signature.
 pub const SIGNATURE_HEADER: &str = "X-Twilio-Email-Event-Webhook-Signature";
 /// The header carrying the signed timestamp (unix seconds).
 pub const TIMESTAMP_HEADER: &str = "X-Twilio-Email-Event-Webhook-Timestamp";
+/// The span the signed timestamp and each event's time must fall in.
+pub const WINDOW: ReplayWindow = ReplayWindow::DEDUPE;
 
 /// SendGrid's public verification key(s), parsed from `sendgrid_verification_key`.
 #[derive(Clone)]
 pub struct VerificationKeys {
     keys: Vec<VerifyingKey>,
-    max_age: Option<i64>,
+    window: ReplayWindow,
 }
 
 impl std::fmt::Debug for VerificationKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerificationKeys")
             .field("keys", &self.keys.len())
-            .field("max_age", &self.max_age)
+            .field("window", &self.window)
             .finish()
     }
 }
@@ -73,14 +77,14 @@ impl VerificationKeys {
             .collect::<Result<_, _>>()?;
         Ok(Self {
             keys,
-            max_age: None,
+            window: WINDOW,
         })
     }
 
-    /// Also reject timestamps more than `max_age` seconds away from `now`
-    /// (`None`, the default, applies no window).
-    pub fn with_max_age(mut self, max_age: Option<i64>) -> Self {
-        self.max_age = max_age;
+    /// Admit signed timestamps within `window` instead of [`WINDOW`] (a
+    /// narrower one; a wider one would let replays outlive their dedupe records).
+    pub fn with_window(mut self, window: ReplayWindow) -> Self {
+        self.window = window;
         self
     }
 
@@ -107,11 +111,7 @@ pub fn verify(
         .and_then(|der| Signature::from_der(&der).ok())
         .ok_or(VerifyError::Malformed(SIGNATURE_HEADER))?;
     let ts = parse_unsigned(timestamp, TIMESTAMP_HEADER)?;
-    if let Some(max_age) = keys.max_age
-        && !within(ts, now, max_age)
-    {
-        return Err(VerifyError::StaleTimestamp);
-    }
+    keys.window.check(ts, now)?;
     let digest = Sha256::new()
         .chain_update(timestamp.as_bytes())
         .chain_update(request.body);
@@ -128,9 +128,18 @@ pub fn verify(
     }
 }
 
-/// Parse a SendGrid Event Webhook body (a JSON array of events).
+/// Parse a SendGrid Event Webhook body (a JSON array of events), every event
+/// time admitted.
 pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
-    let mut batch = BatchBuilder::new(Platform::Sendgrid);
+    parse_within(body, None)
+}
+
+/// [`parse`], rejecting the events whose `timestamp` lies outside `bound`.
+pub fn parse_within(
+    body: &[u8],
+    bound: Option<EventTimeBound>,
+) -> Result<ParsedBatch, PayloadError> {
+    let mut batch = BatchBuilder::new(Platform::Sendgrid).bounded(bound);
     for (index, element) in json_array(body)?.iter().enumerate() {
         if let Err(reason) = parse_element(&mut batch, element) {
             batch.reject(index, reason);
@@ -139,9 +148,9 @@ pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
     Ok(batch.finish())
 }
 
-fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), &'static str> {
+fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), String> {
     if !element.is_object() {
-        return Err("event is not a JSON object");
+        return Err("event is not a JSON object".into());
     }
     let event = element
         .get("event")
@@ -149,6 +158,7 @@ fn parse_element(batch: &mut BatchBuilder, element: &Value) -> Result<(), &'stat
         .ok_or("`event` is missing or not a string")?;
     let occurred_at =
         unix_seconds(element.get("timestamp")).ok_or("`timestamp` is missing or invalid")?;
+    batch.check_time(occurred_at)?;
     let id = match id_text(element.get("sg_event_id")) {
         Some(id) => id,
         None => {
@@ -224,6 +234,17 @@ mod tests {
     }
 
     fn check(keys: &str, signature: &str, timestamp: &str, body: &[u8]) -> Result<(), VerifyError> {
+        check_at(keys, signature, timestamp, body, NOW)
+    }
+
+    /// [`check`] at `now`: published fixtures were signed years ago.
+    fn check_at(
+        keys: &str,
+        signature: &str,
+        timestamp: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), VerifyError> {
         let keys = VerificationKeys::parse(Some(keys))?;
         let headers = vec![(SIGNATURE_HEADER, signature), (TIMESTAMP_HEADER, timestamp)];
         let request = InboundRequest {
@@ -232,7 +253,7 @@ mod tests {
             headers: &headers,
             body,
         };
-        verify(&keys, &request, NOW)
+        verify(&keys, &request, now)
     }
 
     const BODY: &[u8] =
@@ -252,24 +273,27 @@ mod tests {
         let signature = "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0=";
         let body =
             br#"{"category":"example_payload","event":"test_event","message_id":"message_id"}"#;
-        assert_eq!(check(key, signature, "1588788367", body), Ok(()));
+        assert_eq!(
+            check_at(key, signature, "1588788367", body, 1_588_788_367),
+            Ok(())
+        );
         // The same fixtures' negative cases.
         let bad_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA==";
         assert_eq!(
-            check(bad_key, signature, "1588788367", body),
+            check_at(bad_key, signature, "1588788367", body, 1_588_788_367),
             Err(VerifyError::BadSignature)
         );
         let bad_signature = "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH3j/0=";
         assert_eq!(
-            check(key, bad_signature, "1588788367", body),
+            check_at(key, bad_signature, "1588788367", body, 1_588_788_367),
             Err(VerifyError::BadSignature)
         );
         assert_eq!(
-            check(key, signature, "1388788367", body),
+            check_at(key, signature, "1388788367", body, 1_388_788_367),
             Err(VerifyError::BadSignature)
         );
         assert_eq!(
-            check(key, signature, "1588788367", b"payload"),
+            check_at(key, signature, "1588788367", b"payload", 1_588_788_367),
             Err(VerifyError::BadSignature)
         );
     }
@@ -287,7 +311,10 @@ mod tests {
             r#""smtp-id":"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>","timestamp":1600112492}]"#,
             "\r\n"
         );
-        assert_eq!(check(key, signature, "1600112502", body.as_bytes()), Ok(()));
+        assert_eq!(
+            check_at(key, signature, "1600112502", body.as_bytes(), 1_600_112_502),
+            Ok(())
+        );
         let batch = parse(body.as_bytes()).unwrap();
         assert_eq!(batch.events.len(), 1);
         assert_eq!(batch.events[0].kind, MetricKind::Dropped);
@@ -374,14 +401,13 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stale_timestamps_fail_only_when_a_window_is_set() {
-        let (signing, public) = key_pair(1);
-        let old = (NOW - 3600).to_string();
-        let signature = sign(&signing, &old, BODY);
+    fn signed_at(offset: i64, keys: &VerificationKeys) -> Result<(), VerifyError> {
+        let (signing, _) = key_pair(1);
+        let ts = (NOW + offset).to_string();
+        let signature = sign(&signing, &ts, BODY);
         let headers = vec![
             (SIGNATURE_HEADER, signature.as_str()),
-            (TIMESTAMP_HEADER, &old),
+            (TIMESTAMP_HEADER, &ts),
         ];
         let request = InboundRequest {
             method: "POST",
@@ -389,13 +415,70 @@ mod tests {
             headers: &headers,
             body: BODY,
         };
+        verify(keys, &request, NOW)
+    }
+
+    #[test]
+    fn requests_signed_outside_the_replay_window_fail() {
+        use crate::webhooks::replay::{
+            DEDUPE_RETENTION_SECS, MAX_CLOCK_SKEW_SECS, REPLAY_WINDOW_SECS,
+        };
+        let (_, public) = key_pair(1);
         let keys = VerificationKeys::parse(Some(&public)).unwrap();
-        assert_eq!(verify(&keys, &request, NOW), Ok(()));
-        let keys = keys.with_max_age(Some(300));
+        // SendGrid retries for a day: an hour-old signature is fine.
+        assert_eq!(signed_at(-3_600, &keys), Ok(()));
+        assert_eq!(signed_at(-REPLAY_WINDOW_SECS, &keys), Ok(()));
+        assert_eq!(signed_at(MAX_CLOCK_SKEW_SECS, &keys), Ok(()));
         assert_eq!(
-            verify(&keys, &request, NOW),
-            Err(VerifyError::StaleTimestamp)
+            signed_at(-REPLAY_WINDOW_SECS - 1, &keys),
+            Err(VerifyError::TooOld {
+                age_secs: REPLAY_WINDOW_SECS + 1,
+                max_age_secs: REPLAY_WINDOW_SECS
+            })
         );
+        // Signed when the dedupe record of its events may already be gone.
+        assert!(signed_at(-DEDUPE_RETENTION_SECS, &keys).is_err_and(|e| e.is_outside_window()));
+        assert_eq!(
+            signed_at(MAX_CLOCK_SKEW_SECS + 1, &keys),
+            Err(VerifyError::FromTheFuture {
+                ahead_secs: MAX_CLOCK_SKEW_SECS + 1,
+                max_ahead_secs: MAX_CLOCK_SKEW_SECS
+            })
+        );
+        let narrow = keys.with_window(ReplayWindow::FIVE_MINUTES);
+        assert!(signed_at(-3_600, &narrow).is_err_and(|e| e.is_outside_window()));
+    }
+
+    #[test]
+    fn events_outside_the_replay_window_are_rejected_not_counted() {
+        use crate::webhooks::replay::REPLAY_WINDOW_SECS;
+        let bound = EventTimeBound {
+            now: NOW,
+            window: WINDOW,
+        };
+        let events = [
+            event(json!({"sg_event_id": "fresh", "timestamp": NOW - 60})),
+            event(json!({"sg_event_id": "edge", "timestamp": NOW - REPLAY_WINDOW_SECS})),
+            event(json!({"sg_event_id": "old", "timestamp": NOW - REPLAY_WINDOW_SECS - 1})),
+            event(json!({"sg_event_id": "ahead", "timestamp": NOW + 3_600})),
+            event(
+                json!({"sg_event_id": "old-unknown", "event": "group_resubscribe", "timestamp": 1}),
+            ),
+        ];
+        let body = serde_json::to_vec(&events).unwrap();
+        let batch = parse_within(&body, Some(bound)).unwrap();
+        let counted: Vec<&str> = batch.events.iter().map(|e| e.dedupe_id.as_str()).collect();
+        assert_eq!(counted, ["fresh", "edge"]);
+        assert_eq!(batch.unknown_count(), 0);
+        let rejected: Vec<usize> = batch.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(rejected, [2, 3, 4]);
+        assert!(
+            batch.rejected[0].reason.contains("replay window"),
+            "{:?}",
+            batch.rejected
+        );
+        // Without a bound (unit parsing), every time is admitted.
+        assert_eq!(parse(&body).unwrap().events.len(), 4);
     }
 
     #[test]

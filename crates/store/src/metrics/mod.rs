@@ -43,12 +43,20 @@
 //! # Retention ([`cleanup`](fn@cleanup))
 //!
 //! There is no TTL. Markers and batch records received on day `d` are deleted by
-//! the cleanup pass once `d + RETENTION_DAYS <= today` (so they live at least
-//! three full days, the longest sender retry window), found through the day's
+//! the cleanup pass once `d + RETENTION_DAYS <= today`, found through the day's
 //! registry → counter records → `applied` entries of day `d` → batch records →
 //! marker keys; never by listing keys. A batch older than
 //! [`APPLY_WINDOW_SECS`] is never re-applied, so pruning `applied` entries then
 //! is safe. Counter records are kept.
+//!
+//! Both derive from the one setting
+//! [`DEDUPE_RETENTION_SECS`](opsflow_domain::webhooks::DEDUPE_RETENTION_SECS):
+//! a marker received at the last second of day `d` is deleted at the earliest at
+//! the start of day `d + RETENTION_DAYS`, so every marker lives more than
+//! `(RETENTION_DAYS - 1)` days = the retention. The webhook verifiers derive
+//! their replay window from the same setting (the retention minus a margin,
+//! [`REPLAY_WINDOW_SECS`](opsflow_domain::webhooks::REPLAY_WINDOW_SECS)), so no
+//! admitted replay outlives its marker.
 //!
 //! # Layout
 //!
@@ -71,15 +79,25 @@ pub use read::{
 };
 pub use stored::{Cell, encode_counter_record};
 
+use opsflow_domain::webhooks::DEDUPE_RETENTION_SECS;
+
 /// Seconds in an hour bucket.
 pub const HOUR_SECS: i64 = 3_600;
 /// Seconds in a day.
 pub const DAY_SECS: i64 = 86_400;
 /// Markers and batch records received on day `d` are removed once
-/// `d + RETENTION_DAYS <= today`: at least three full days after receipt.
-pub const RETENTION_DAYS: i64 = 4;
-/// A stored batch is (re)applied to its counters only this long after receipt.
-pub const APPLY_WINDOW_SECS: i64 = 3 * DAY_SECS;
+/// `d + RETENTION_DAYS <= today`: more than
+/// [`DEDUPE_RETENTION_SECS`](opsflow_domain::webhooks::DEDUPE_RETENTION_SECS)
+/// (three full days) after receipt.
+pub const RETENTION_DAYS: i64 = DEDUPE_RETENTION_SECS / DAY_SECS + 1;
+/// A stored batch is (re)applied to its counters only this long after receipt
+/// (never once the cleanup pass may have deleted it).
+pub const APPLY_WINDOW_SECS: i64 = DEDUPE_RETENTION_SECS;
+
+const _: () = assert!(DEDUPE_RETENTION_SECS % DAY_SECS == 0);
+/// The least time a marker survives: received at the last second of a day,
+/// deleted at the start of the day `RETENTION_DAYS` later.
+const _: () = assert!((RETENTION_DAYS - 1) * DAY_SECS + 1 > DEDUPE_RETENTION_SECS);
 /// The widest range [`campaign_totals`] reads, in hour records (100 days).
 pub const MAX_RANGE_HOURS: i64 = 2_400;
 /// Unattributed events kept for inspection per platform and day.

@@ -354,3 +354,34 @@ fn cleanup_removes_expired_markers_and_keeps_counters() {
     let again = block_on(cleanup(&kv, later, 10)).unwrap();
     assert!(again.days.is_empty());
 }
+
+/// What the webhook verifiers rely on: a delivery admitted within the replay
+/// window is still a known duplicate, whenever in its day it was first received
+/// and whenever the cleanup pass runs.
+#[test]
+fn markers_outlive_the_replay_window_whatever_the_time_of_receipt() {
+    use opsflow_domain::webhooks::{DEDUPE_RETENTION_SECS, REPLAY_WINDOW_SECS};
+    let day_start = NOW - NOW.rem_euclid(DAY_SECS);
+    for received in [
+        day_start,
+        day_start + DAY_SECS / 2,
+        day_start + DAY_SECS - 1,
+    ] {
+        let kv = MemoryKv::default();
+        let one = || batch(vec![sample("e1", Some("c1"), "opened", NOW)]);
+        assert_eq!(block_on(ingest(&kv, one(), received)).unwrap().accepted, 1);
+        // The latest replay any platform admits (signed at receipt, plus the
+        // clock skew it may have been signed ahead of us), after a cleanup then.
+        let latest = received + REPLAY_WINDOW_SECS + 300;
+        block_on(cleanup(&kv, latest, 10)).unwrap();
+        let replay = block_on(ingest(&kv, one(), latest)).unwrap();
+        assert_eq!((replay.accepted, replay.duplicates), (0, 1), "{received}");
+        // The retention itself holds too.
+        block_on(cleanup(&kv, received + DEDUPE_RETENTION_SECS, 10)).unwrap();
+        let replay = block_on(ingest(&kv, one(), received + DEDUPE_RETENTION_SECS)).unwrap();
+        assert_eq!(replay.duplicates, 1, "{received}");
+        assert_eq!(opened(&kv), 1);
+    }
+    assert_eq!(RETENTION_DAYS, 4);
+    assert_eq!(APPLY_WINDOW_SECS, DEDUPE_RETENTION_SECS);
+}

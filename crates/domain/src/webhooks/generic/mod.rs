@@ -1,37 +1,34 @@
-//! Generic signed JSON source: Standard Webhooks signatures and our event schema.
+//! Generic signed JSON source: Standard Webhooks, as the specification defines it.
 //!
 //! **Signature** (Standard Webhooks specification, symmetric `v1`): headers
 //! `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`, a
 //! space-separated list of `v1,<base64 HMAC-SHA256>`; the signed content is
 //! `{id}.{timestamp}.{body}` and the key is the base64-decoded part of a
 //! `whsec_<base64>` secret (the prefix is optional). Timestamps more than 5
-//! minutes from `now`, either way, are rejected. Several secrets (space
-//! separated) may be configured; any secret matching any listed `v1` signature
-//! passes, other versions are ignored. [`sign_standard_webhook`] produces the
-//! header for our outbound notifications.
+//! minutes from `now`, either way, are rejected ([`WINDOW`]). Several secrets
+//! (space separated) may be configured; any secret matching any listed `v1`
+//! signature passes, other versions are ignored. [`sign_standard_webhook`]
+//! produces the header for our outbound notifications.
 //!
-//! **Events**: a JSON array of objects (unknown fields reject the element):
-//!
-//! | field | type | |
-//! |---|---|---|
-//! | `id` | string | required; the dedupe id, unique per event at the source |
-//! | `type` | string | required; `sent`, `delivered`, `bounced`, `dropped`, `deferred`, `opened`, `clicked`, `unsubscribed`, `spam_reports`, `conversions`, `spend`; other values are unknown (counted, ignored) |
-//! | `occurred_at` | RFC 3339 string or integer unix seconds | required |
-//! | `campaign_id`, `channel`, `content_id` | string | optional attribution, ≤ 128 bytes, no control characters |
-//! | `amount` | integer | count kinds: ≥ 1, default 1; `spend`: required, minor currency units (negative for credits) |
+//! **Payloads** ([`parse_request`]): a JSON object is one message of the
+//! specification's shape, deduplicated by its `webhook-id` and mapped to a
+//! counter by the rules of [`message`]; a JSON array is our extension, a batch
+//! of events of our own schema, each deduplicated by its `id` ([`batch`]). Any
+//! other body is malformed (400).
 
-use chrono::DateTime;
-use serde::Deserialize;
+pub mod batch;
+pub mod message;
+
 use serde_json::Value;
 
-use super::event::{
-    BatchBuilder, MAX_UNIX_SECONDS, MetricKind, NormalizedEvent, ParsedBatch, PayloadError,
-    Platform, clean_attribution, dedupe_id, json_array,
-};
+use super::event::{ParsedBatch, PayloadError, Platform};
+use super::replay::{EventTimeBound, ReplayWindow};
 use super::verify::{
     InboundRequest, VerifyError, any_matches, b64_decode, b64_encode, config_entries, hmac_sha256,
-    parse_unsigned, within,
+    parse_unsigned,
 };
+
+pub use message::kind_of_type;
 
 /// The header carrying the message id.
 pub const ID_HEADER: &str = "webhook-id";
@@ -39,8 +36,8 @@ pub const ID_HEADER: &str = "webhook-id";
 pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
 /// The header carrying the signature list.
 pub const SIGNATURE_HEADER: &str = "webhook-signature";
-/// The accepted distance between the send time and now, in seconds.
-pub const TOLERANCE_SECS: i64 = 300;
+/// The span the signed `webhook-timestamp` must fall in: five minutes either way.
+pub const WINDOW: ReplayWindow = ReplayWindow::FIVE_MINUTES;
 /// The prefix of a Standard Webhooks secret.
 pub const SECRET_PREFIX: &str = "whsec_";
 
@@ -147,9 +144,7 @@ pub fn verify(
     let timestamp = request.required_header(TIMESTAMP_HEADER)?;
     let listed = request.required_header(SIGNATURE_HEADER)?;
     let ts = parse_unsigned(timestamp, TIMESTAMP_HEADER)?;
-    if !within(ts, now, TOLERANCE_SECS) {
-        return Err(VerifyError::StaleTimestamp);
-    }
+    WINDOW.check(ts, now)?;
     let entries: Vec<(&str, &str)> = listed
         .split_whitespace()
         .filter_map(|entry| entry.split_once(','))
@@ -174,104 +169,37 @@ pub fn verify(
     }
 }
 
-/// One event of our generic schema, as sent.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireEvent {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    occurred_at: WireTime,
-    #[serde(default)]
-    campaign_id: Option<String>,
-    #[serde(default)]
-    channel: Option<String>,
-    #[serde(default)]
-    content_id: Option<String>,
-    #[serde(default)]
-    amount: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum WireTime {
-    Unix(i64),
-    Rfc3339(String),
-}
-
-/// Parse a generic webhook body (a JSON array of events of our schema).
-pub fn parse(body: &[u8]) -> Result<ParsedBatch, PayloadError> {
-    let mut batch = BatchBuilder::new(Platform::Generic);
-    for (index, element) in json_array(body)?.iter().enumerate() {
-        match parse_event(element) {
-            Ok(Parsed::Event(event)) => batch.event(event),
-            Ok(Parsed::Unknown { dedupe_id, kind }) => batch.unknown(Some(dedupe_id), kind),
-            Err(reason) => batch.reject(index, reason),
+/// Parse a verified Standard Webhooks request: a message (a JSON object) or our
+/// batch extension (a JSON array), each event time held to `bound` when given.
+pub fn parse_request(
+    request: &InboundRequest<'_>,
+    bound: Option<EventTimeBound>,
+) -> Result<ParsedBatch, PayloadError> {
+    match serde_json::from_slice::<Value>(request.body) {
+        Ok(Value::Array(elements)) => Ok(batch::parse_elements(&elements, bound)),
+        Ok(Value::Object(object)) => {
+            let header = |name| {
+                request
+                    .required_header(name)
+                    .map_err(|_| PayloadError::MissingHeader(name))
+            };
+            let webhook_id = header(ID_HEADER)?;
+            let sent_at = parse_unsigned(header(TIMESTAMP_HEADER)?, TIMESTAMP_HEADER)
+                .map_err(|_| PayloadError::MissingHeader(TIMESTAMP_HEADER))?;
+            Ok(message::parse_message(&object, webhook_id, sent_at, bound))
         }
+        Ok(_) => Err(PayloadError::NotAMessage),
+        Err(e) => Err(PayloadError::InvalidJson(e.to_string())),
     }
-    Ok(batch.finish())
-}
-
-/// What one element of our schema is.
-enum Parsed {
-    Event(NormalizedEvent),
-    Unknown { dedupe_id: String, kind: String },
-}
-
-fn parse_event(element: &Value) -> Result<Parsed, String> {
-    let wire = WireEvent::deserialize(element).map_err(|e| e.to_string())?;
-    let id = wire.id.trim();
-    if id.is_empty() {
-        return Err("`id` is empty".to_owned());
-    }
-    let dedupe = dedupe_id(id);
-    let Some(kind) = MetricKind::parse(&wire.kind) else {
-        return Ok(Parsed::Unknown {
-            dedupe_id: dedupe,
-            kind: wire.kind,
-        });
-    };
-    let occurred_at = match wire.occurred_at {
-        WireTime::Unix(secs) => secs,
-        WireTime::Rfc3339(text) => DateTime::parse_from_rfc3339(&text)
-            .map_err(|e| format!("`occurred_at` is not RFC 3339: {e}"))?
-            .timestamp(),
-    };
-    if !(0..=MAX_UNIX_SECONDS).contains(&occurred_at) {
-        return Err("`occurred_at` is out of range".to_owned());
-    }
-    let amount = match (kind, wire.amount) {
-        (MetricKind::Spend, Some(amount)) => amount,
-        (MetricKind::Spend, None) => return Err("`amount` is required for `spend`".to_owned()),
-        (_, None) => 1,
-        (_, Some(amount)) if amount >= 1 => amount,
-        (_, Some(_)) => return Err("`amount` of a count must be at least 1".to_owned()),
-    };
-    let attribution = |value: Option<String>, field: &str| match value {
-        None => Ok(None),
-        Some(v) => clean_attribution(&v)
-            .map(Some)
-            .ok_or_else(|| format!("`{field}` must be 1..=128 bytes without control characters")),
-    };
-    Ok(Parsed::Event(NormalizedEvent {
-        dedupe_id: dedupe,
-        platform: Platform::Generic,
-        kind,
-        campaign_id: attribution(wire.campaign_id, "campaign_id")?,
-        channel: attribution(wire.channel, "channel")?,
-        content_id: attribution(wire.content_id, "content_id")?,
-        occurred_at,
-        amount,
-    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::webhooks::event::{MAX_UNIX_SECONDS, MetricKind};
     use base64::Engine as _;
     use hmac::{Hmac, Mac};
     use proptest::prelude::*;
-    use serde_json::json;
 
     const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const SPEC_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
@@ -394,16 +322,22 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_beyond_five_minutes_either_way_are_stale() {
+    fn timestamps_beyond_five_minutes_either_way_are_refused() {
         assert_eq!(spec_check(SPEC_SIGNATURE, SPEC_BODY, SPEC_TS + 300), Ok(()));
         assert_eq!(spec_check(SPEC_SIGNATURE, SPEC_BODY, SPEC_TS - 300), Ok(()));
         assert_eq!(
             spec_check(SPEC_SIGNATURE, SPEC_BODY, SPEC_TS + 301),
-            Err(VerifyError::StaleTimestamp)
+            Err(VerifyError::TooOld {
+                age_secs: 301,
+                max_age_secs: 300
+            })
         );
         assert_eq!(
             spec_check(SPEC_SIGNATURE, SPEC_BODY, SPEC_TS - 301),
-            Err(VerifyError::StaleTimestamp)
+            Err(VerifyError::FromTheFuture {
+                ahead_secs: 301,
+                max_ahead_secs: 300
+            })
         );
     }
 
@@ -512,59 +446,64 @@ mod tests {
         }
     }
 
-    fn parse_events(events: Value) -> ParsedBatch {
-        parse(&serde_json::to_vec(&events).unwrap()).unwrap()
+    fn request_for<'a>(
+        headers: &'a Vec<(&'static str, String)>,
+        body: &'a [u8],
+    ) -> InboundRequest<'a> {
+        InboundRequest {
+            method: "POST",
+            url: "",
+            headers,
+            body,
+        }
     }
 
     #[test]
-    fn parses_our_schema() {
-        let batch = parse_events(json!([
-            {"id": "e1", "type": "delivered", "occurred_at": "2026-05-01T10:15:00Z",
-             "campaign_id": "c1", "channel": "email", "content_id": "k1"},
-            {"id": "e2", "type": "spend", "occurred_at": 1_777_630_500, "campaign_id": "c1", "amount": 12_345},
-            {"id": "e3", "type": "clicked", "occurred_at": "2026-05-01T12:15:00+02:00", "amount": 3},
-        ]));
-        assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
-        let e = &batch.events;
-        assert_eq!(e.len(), 3);
-        assert_eq!(e[0].occurred_at, 1_777_630_500);
-        assert_eq!(
-            (
-                e[0].campaign_id.as_deref(),
-                e[0].channel.as_deref(),
-                e[0].content_id.as_deref()
-            ),
-            (Some("c1"), Some("email"), Some("k1"))
-        );
-        assert_eq!((e[1].kind, e[1].amount), (MetricKind::Spend, 12_345));
-        assert_eq!((e[2].occurred_at, e[2].amount), (1_777_630_500, 3));
-        assert_eq!(batch.unattributed_count(), 1);
-    }
-
-    #[test]
-    fn unknown_types_are_counted_and_bad_elements_rejected() {
-        let batch = parse_events(json!([
-            {"id": "u", "type": "viewed", "occurred_at": 1},
-            {"id": "a", "type": "sent", "occurred_at": 1, "extra": true},
-            {"id": "b", "type": "spend", "occurred_at": 1},
-            {"id": "c", "type": "sent", "occurred_at": 1, "amount": 0},
-            {"id": "d", "type": "sent", "occurred_at": "yesterday"},
-            {"id": "e", "type": "sent", "occurred_at": -1},
-            {"id": " ", "type": "sent", "occurred_at": 1},
-            {"id": "f", "type": "sent", "occurred_at": 1, "campaign_id": ""},
-            {"type": "sent", "occurred_at": 1},
-            {"id": "ok", "type": "sent", "occurred_at": 1},
-            {"id": "ok", "type": "sent", "occurred_at": 2},
-        ]));
-        assert_eq!(batch.unknown.len(), 1);
-        assert_eq!(batch.unknown[0].kind, "viewed");
-        assert_eq!(
-            batch.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-            [1, 2, 3, 4, 5, 6, 7, 8]
-        );
+    fn a_signed_specification_message_verifies_and_parses() {
+        // The specification's signing example, minified, as a library signs it.
+        let body = br#"{"type":"contact.created","timestamp":"2022-11-03T20:26:10.344522Z","data":{"id":"1f81eb52-5198-4599-803e-771906343485"}}"#;
+        let secret = Secret::parse(SPEC_SECRET).unwrap();
+        let headers = standard_webhook_headers(
+            &secret,
+            "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+            1_674_087_231,
+            body,
+        )
+        .to_vec();
+        let request = request_for(&headers, body);
+        let secrets = Secrets::parse(Some(SPEC_SECRET)).unwrap();
+        assert_eq!(verify(&secrets, &request, 1_674_087_231), Ok(()));
+        let batch = parse_request(&request, None).unwrap();
         assert_eq!(batch.events.len(), 1);
-        assert_eq!(batch.duplicates_in_batch, 1);
-        assert!(matches!(parse(b"nope"), Err(PayloadError::InvalidJson(_))));
-        assert_eq!(parse(b"{\"id\":\"x\"}"), Err(PayloadError::NotAnArray));
+        assert_eq!(batch.events[0].kind, MetricKind::Conversions);
+        assert_eq!(batch.events[0].dedupe_id, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+    }
+
+    #[test]
+    fn arrays_are_batches_and_other_bodies_are_malformed() {
+        let secret = Secret::parse(SPEC_SECRET).unwrap();
+        let parse = |body: &[u8]| {
+            let headers = standard_webhook_headers(&secret, "msg_1", 1_700_000_000, body).to_vec();
+            parse_request(&request_for(&headers, body), None)
+        };
+        let batch =
+            parse(br#"[{"id":"e1","type":"opened","occurred_at":1700000000,"campaign_id":"c"}]"#)
+                .unwrap();
+        assert_eq!(batch.events[0].dedupe_id, "e1");
+        assert_eq!(parse(b"42"), Err(PayloadError::NotAMessage));
+        assert_eq!(parse(br#""text""#), Err(PayloadError::NotAMessage));
+        assert!(matches!(parse(b"[1,"), Err(PayloadError::InvalidJson(_))));
+        // Without its headers (never the case after verification) a message is refused, not a panic.
+        let no_headers: Vec<(&str, &str)> = vec![];
+        let request = InboundRequest {
+            method: "POST",
+            url: "",
+            headers: &no_headers,
+            body: b"{}",
+        };
+        assert_eq!(
+            parse_request(&request, None),
+            Err(PayloadError::MissingHeader(ID_HEADER))
+        );
     }
 }

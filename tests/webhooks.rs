@@ -587,12 +587,18 @@ async fn unattributed_and_unknown_events_are_kept_for_inspection() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_store_fault_mid_batch_is_503_and_the_retry_counts_exactly_once() {
+    if support::needs_in_process_host("fault injection") {
+        return;
+    }
     store_fault_at_every_call_of_a_batch("wh-faults", |app, n| app.host().faults().fail_kv(n, 1))
         .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_that_landed_but_reported_failure_mid_batch_is_counted_exactly_once() {
+    if support::needs_in_process_host("fault injection") {
+        return;
+    }
     store_fault_at_every_call_of_a_batch("wh-faults-after-write", |app, n| {
         app.host().faults().fail_kv_after_writing(n, 1)
     })
@@ -663,6 +669,9 @@ async fn concurrent_batches_to_one_campaign_hour_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hundred_event_batch_costs_at_most_ten_kv_calls() {
+    if support::needs_in_process_host("KV counters") {
+        return;
+    }
     let app = start("wh-cost").await;
     let mut costs = Vec::new();
     for i in 0..3 {

@@ -46,6 +46,9 @@ async fn campaigns_resources_and_allocations_survive_a_host_restart() {
 /// issue note and bounded so a regression shows.
 #[tokio::test(flavor = "multi_thread")]
 async fn campaign_operations_make_few_kv_calls() {
+    if crate::support::needs_in_process_host("KV counters") {
+        return;
+    }
     let app = start("campaigns-kv").await;
     let rid = create_resource(&app, person("Ann", 8)).await;
     let calls = || app.host().stats().kv_total("campaign-intake");
@@ -111,6 +114,9 @@ async fn concurrent_edits_of_one_version_have_exactly_one_winner() {
 /// no change applied twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn with_every_swap_reported_failed_as_spin_on_redis_does_clients_see_no_difference() {
+    if crate::support::needs_in_process_host("fault injection") {
+        return;
+    }
     let app = start("campaigns-swaps-reported-failed").await;
     app.host().faults().report_swaps_failed(true);
     let c = create_campaign(&app, MIA, campaign("Redis")).await;
@@ -152,6 +158,9 @@ async fn with_every_swap_reported_failed_as_spin_on_redis_does_clients_see_no_di
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_store_failure_at_any_point_of_a_transition_is_a_503_and_a_retry_makes_it_whole() {
+    if crate::support::needs_in_process_host("fault injection") {
+        return;
+    }
     store_fault_at_every_call_of_a_transition("campaigns-faults", |app, n| {
         app.host().faults().fail_kv(n, 1)
     })
@@ -160,6 +169,9 @@ async fn a_store_failure_at_any_point_of_a_transition_is_a_503_and_a_retry_makes
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_that_landed_but_reported_failure_at_any_point_of_a_transition_is_made_whole() {
+    if crate::support::needs_in_process_host("fault injection") {
+        return;
+    }
     store_fault_at_every_call_of_a_transition("campaigns-faults-after-write", |app, n| {
         app.host().faults().fail_kv_after_writing(n, 1)
     })

@@ -95,6 +95,9 @@ async fn a_breach_fires_one_signed_notification_delivered_once_then_resolves() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_deliveries_back_off_then_dead_letter_and_replay_delivers_once() {
+    if crate::support::needs_in_process_host("fault injection") {
+        return;
+    }
     let app = start("mon-retry").await;
     disable_defaults(&app).await;
     let hook = Receiver::spawn().await;

@@ -1,9 +1,24 @@
-//! Starting the app for a test: build the components once, run them on the local
-//! host with a fresh state directory, and talk to it over HTTP.
+//! Starting the app for a test: build the components once, run them with a fresh
+//! state directory, and talk to it over HTTP.
+//!
+//! Two runtimes can be under test, chosen once per test binary (and printed once):
+//!
+//! - by default the in-process host (`opsflow_host::up`, crates/host as a library),
+//!   whose KV counters and fault switches a test reaches through [`App::host`];
+//! - with `OPSFLOW_TEST_RUNTIME=<binary>`, a separate process of any Spin-compatible
+//!   runtime started as `<binary> up -f <manifest> --listen ... --state-dir ...
+//!   --runtime-config-file ... -c ...` ([`external`]): `opsflow-host` itself in CI,
+//!   or `spin` where Spin is installed. A test that needs the in-process host begins
+//!   with `if support::needs_in_process_host("why") { return; }`, which skips it in
+//!   this mode with a printed reason; reaching the counters or faults without that
+//!   guard panics, so a forgotten guard fails, never passes silently.
 #![allow(dead_code)]
 
-use opsflow_host::{RunningApp, UpOptions};
+pub mod external;
+
+use opsflow_host::{Faults, RunningApp, Snapshot, UpOptions};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -50,6 +65,77 @@ pub const SCHEDULER_TOKEN: &str = "scheduler-token";
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The external runtime under test (`OPSFLOW_TEST_RUNTIME`), or `None` for the
+/// in-process host. A bare name is looked up on `PATH` (`OPSFLOW_TEST_RUNTIME=spin`),
+/// a relative path is taken from the workspace root (cargo runs tests in `tests/`);
+/// one that names no file is refused. Says once per test binary which it is.
+pub fn runtime() -> Option<&'static Path> {
+    static RUNTIME: OnceLock<Option<PathBuf>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let runtime = std::env::var_os("OPSFLOW_TEST_RUNTIME")
+                .filter(|v| !v.is_empty())
+                .map(|v| resolve_runtime(Path::new(&v)));
+            let said = match &runtime {
+                Some(binary) => format!(
+                    "runtime under test: {} (OPSFLOW_TEST_RUNTIME), a separate process per app; \
+                     tests that need the in-process host are skipped",
+                    binary.display()
+                ),
+                None => "runtime under test: the in-process opsflow-host \
+                         (OPSFLOW_TEST_RUNTIME=<binary> tests a separate process)"
+                    .to_string(),
+            };
+            say(&said);
+            runtime
+        })
+        .as_deref()
+}
+
+fn resolve_runtime(given: &Path) -> PathBuf {
+    let found = if given.components().count() == 1 && !given.is_absolute() {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(given))
+                .find(|p| p.is_file())
+        })
+    } else {
+        Some(workspace().join(given)).filter(|p| p.is_file())
+    };
+    let found = found.unwrap_or_else(|| {
+        let root = workspace();
+        panic!(
+            "OPSFLOW_TEST_RUNTIME={}: no such file (a bare name is looked up on PATH, \
+             a relative path from the workspace root {})",
+            given.display(),
+            root.canonicalize().unwrap_or(root).display()
+        )
+    });
+    found.canonicalize().unwrap_or(found)
+}
+
+/// Writes a line to the tests' stderr past libtest's output capture, so it shows
+/// in a normal run.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Guard for a test that needs the in-process host (its KV counters, fault
+/// injection, its start-up errors): under `OPSFLOW_TEST_RUNTIME` it prints
+/// `skipped under OPSFLOW_TEST_RUNTIME: needs the in-process host (<why>)` and
+/// returns `true`, and the test returns; otherwise `false`.
+pub fn needs_in_process_host(why: &str) -> bool {
+    if runtime().is_none() {
+        return false;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    say(&format!(
+        "{test}: skipped under OPSFLOW_TEST_RUNTIME: needs the in-process host ({why})"
+    ));
+    true
 }
 
 /// Builds every component once per test binary. The dashboard is built by its
@@ -247,14 +333,35 @@ pub async fn start(name: &str) -> App {
 /// that restarts on the same state directory calls [`App::stop`] itself.
 pub struct App {
     /// `Some` until the app is stopped.
-    host: Option<RunningApp>,
+    running: Option<Running>,
+    /// `http://<addr>`, kept past a stop for messages.
+    base: String,
     pub client: reqwest::Client,
+}
+
+/// What serves an [`App`].
+enum Running {
+    /// The host in this process: its counters and faults are reachable.
+    InProcess(RunningApp),
+    /// A runtime's process, reachable over HTTP only.
+    External(external::Process),
 }
 
 impl From<RunningApp> for App {
     fn from(host: RunningApp) -> Self {
         Self {
-            host: Some(host),
+            base: host.url(),
+            running: Some(Running::InProcess(host)),
+            client: reqwest::Client::new(),
+        }
+    }
+}
+
+impl From<external::Process> for App {
+    fn from(process: external::Process) -> Self {
+        Self {
+            base: process.url(),
+            running: Some(Running::External(process)),
             client: reqwest::Client::new(),
         }
     }
@@ -262,8 +369,10 @@ impl From<RunningApp> for App {
 
 impl Drop for App {
     fn drop(&mut self) {
-        let Some(host) = self.host.take() else {
-            return;
+        let host = match self.running.take() {
+            // The process's own drop kills and reaps it.
+            None | Some(Running::External(_)) => return,
+            Some(Running::InProcess(host)) => host,
         };
         let multi_thread = tokio::runtime::RuntimeFlavor::MultiThread;
         match tokio::runtime::Handle::try_current() {
@@ -280,6 +389,43 @@ impl Drop for App {
     }
 }
 
+/// The host behind an [`App`]: its address in every mode; its counters and fault
+/// switches only in process (under `OPSFLOW_TEST_RUNTIME` they panic, naming the
+/// guard the test forgot).
+#[derive(Clone, Copy)]
+pub struct Host<'a>(&'a App);
+
+impl<'a> Host<'a> {
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        self.0.base.clone()
+    }
+
+    /// Requests, instantiations and KV calls counted since the app started.
+    pub fn stats(&self) -> Snapshot {
+        self.in_process("KV counters").stats()
+    }
+
+    /// The fault switches, to inject KV or outbound failures while the app runs.
+    pub fn faults(&self) -> &'a Faults {
+        self.in_process("fault injection").faults()
+    }
+
+    /// The in-process host itself.
+    pub fn in_process(&self, what: &str) -> &'a RunningApp {
+        match &self.0.running {
+            Some(Running::InProcess(host)) => host,
+            Some(Running::External(_)) => panic!(
+                "{what}: needs the in-process host, and this run tests a separate process \
+                 (OPSFLOW_TEST_RUNTIME); begin the test with \
+                 `if support::needs_in_process_host(\"{what}\") {{ return; }}`"
+            ),
+            None => panic!("the app is stopped"),
+        }
+    }
+}
+
+/// A response, read whole.
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
@@ -304,21 +450,26 @@ impl App {
         Self::up(options(state, vars)).await
     }
 
-    /// Starts the app with `opts`.
+    /// Starts the app with `opts`: in process, or under `OPSFLOW_TEST_RUNTIME` as a
+    /// separate process of that runtime ([`external`]).
     pub async fn up(opts: UpOptions) -> Self {
+        if runtime().is_some() {
+            return external::spawn(opts).await;
+        }
         let host = opsflow_host::up(opts)
             .await
             .unwrap_or_else(|e| panic!("host starts: {e:#}"));
         Self::from(host)
     }
 
-    /// The running host: its counters and fault switches.
-    pub fn host(&self) -> &RunningApp {
-        self.host.as_ref().expect("the app is running")
+    /// The host serving the app: its URL, and in process its counters and faults.
+    pub fn host(&self) -> Host<'_> {
+        assert!(self.running.is_some(), "the app is stopped");
+        Host(self)
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.host().url())
+        format!("{}{path}", self.base)
     }
 
     /// Sends a request; `token` is a bearer token, `body` JSON when present.
@@ -378,8 +529,22 @@ impl App {
     /// Stops the app and waits for it to end, before a restart on the same state
     /// directory; any other test lets the handle stop the app on drop.
     pub async fn stop(mut self) {
-        if let Some(host) = self.host.take() {
-            host.stop().await;
+        match self.running.take() {
+            Some(Running::InProcess(host)) => host.stop().await,
+            Some(Running::External(process)) => process.stop().await,
+            None => {}
+        }
+    }
+
+    /// Ends a separate process at once with SIGKILL (no shutdown: a crash) and reaps
+    /// it; an in-process app has no process to kill.
+    pub fn kill(mut self) {
+        match self.running.take() {
+            Some(Running::External(process)) => process.kill(),
+            Some(Running::InProcess(_)) => {
+                panic!("App::kill needs a separate process: start it with support::external::spawn")
+            }
+            None => {}
         }
     }
 }

@@ -7,7 +7,9 @@ mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use opsflow_domain::webhooks::{Secret, hubspot, mandrill, standard_webhook_headers};
+use opsflow_domain::webhooks::{
+    DEDUPE_RETENTION_SECS, REPLAY_WINDOW_SECS, Secret, hubspot, mandrill, standard_webhook_headers,
+};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::EncodePublicKey;
@@ -142,13 +144,18 @@ fn form_encode(value: &str) -> String {
 }
 
 fn mandrill_body(campaign: &str, ids: &[&str]) -> Vec<u8> {
+    mandrill_body_at(campaign, ids, now())
+}
+
+/// Open events of messages `ids` for `campaign`, each with `ts` = `ts`.
+fn mandrill_body_at(campaign: &str, ids: &[&str], ts: i64) -> Vec<u8> {
     let events: Vec<Value> = ids
         .iter()
         .map(|id| {
             json!({
                 "event": "open",
                 "_id": id,
-                "ts": now(),
+                "ts": ts,
                 "msg": { "_id": id, "metadata": { "campaign_id": campaign, "channel": "email" }, "tags": [] }
             })
         })
@@ -825,4 +832,357 @@ async fn cleanup_is_for_operations_and_keeps_recent_dedupe_ids() {
         totals(&app, "c-clean").await,
         json!({"delivered": 2, "opened": 2, "clicked": 2})
     );
+}
+
+// ---- Standard Webhooks messages (the specification's single-object payload) ----
+
+/// The specification's "thin payload" example.
+fn spec_contact_created() -> Value {
+    json!({
+        "type": "contact.created",
+        "timestamp": "2022-11-03T20:26:10.344522Z",
+        "data": { "id": "1f81eb52-5198-4599-803e-771906343485" }
+    })
+}
+
+/// The specification's first example payload, of a type we do not count.
+fn spec_example_event() -> Value {
+    json!({
+        "type": "example.event",
+        "timestamp": "2022-11-03T20:26:10.344522Z",
+        "data": { "foo": "bar", "fizzbuzz": 2 }
+    })
+}
+
+/// Posts `message` (minified, as libraries send it) signed now under `msg_id`.
+async fn post_message(app: &App, msg_id: &str, message: &Value) -> Reply {
+    let body = serde_json::to_vec(message).expect("json");
+    let headers = generic_headers(&generic_secret(1), msg_id, now(), &body);
+    post_raw(app, "/webhooks/generic", &headers, body).await
+}
+
+/// Totals of `campaign` for buckets in `[from, to)`.
+async fn totals_between(app: &App, campaign: &str, from: &str, to: &str) -> Value {
+    let path = format!("/api/campaigns/{campaign}/metrics?from={from}&to={to}");
+    let r = app.get(&path, OPS).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+#[test]
+fn the_test_signer_reproduces_the_specifications_signature() {
+    // The specification's own test vector (what its reference libraries produce).
+    let headers = generic_headers(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1_614_265_330,
+        br#"{"test": 2432232314}"#,
+    );
+    let signature = headers.iter().find(|(k, _)| k == "webhook-signature");
+    assert_eq!(
+        signature.map(|(_, v)| v.as_str()),
+        Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standard_webhooks_message_is_counted_once_by_its_webhook_id() {
+    let app = start("wh-std-message").await;
+    // The specification's example, attributed to a campaign.
+    let mut message = spec_contact_created();
+    message["data"]["campaign_id"] = json!("c-std");
+    let r = post_message(&app, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", &message).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (
+            r.json()["accepted"].clone(),
+            r.json()["unattributed"].clone()
+        ),
+        (json!(1), json!(0)),
+        "{}",
+        r.body
+    );
+    // A retry: same webhook-id, signed afresh. Acknowledged, not recounted.
+    let again = post_message(&app, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", &message).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        (
+            again.json()["accepted"].clone(),
+            again.json()["duplicates"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+    // Counted in the hour the event occurred (its `timestamp`), not of receipt.
+    let day = totals_between(
+        &app,
+        "c-std",
+        "2022-11-03T00:00:00Z",
+        "2022-11-04T00:00:00Z",
+    )
+    .await;
+    assert_eq!(day["totals"], json!({"conversions": 1}), "{day}");
+    assert_eq!(day["buckets"][0]["start_at"], "2022-11-03T20:00:00Z");
+
+    // A medium event with a count: the medium is the channel unless data says.
+    let opened = json!({"type": "email.opened", "timestamp": support::rfc3339(now()),
+                        "data": {"campaign_id": "c-std", "count": 3, "content_id": "k-1"}});
+    let r = post_message(&app, "msg_opened_1", &opened).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = totals_between(
+        &app,
+        "c-std",
+        &(now() - 86_400).to_string(),
+        &(now() + 86_400).to_string(),
+    )
+    .await;
+    assert_eq!(v["totals"], json!({"opened": 3}), "{v}");
+    assert_eq!(v["by_channel"]["email"], json!({"opened": 3}));
+    assert_eq!(v["by_content"]["k-1"], json!({"opened": 3}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unattributed_and_unknown_standard_webhooks_messages_are_kept_and_inspectable() {
+    let app = start("wh-std-kept").await;
+    // The specification's example as is: a known type without a campaign.
+    let r = post_message(&app, "msg_thin", &spec_contact_created()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["unattributed"], 1, "{}", r.body);
+    // A type we do not count: acknowledged (2xx, no retry loop) and kept.
+    let r = post_message(&app, "msg_example", &spec_example_event()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.json()["accepted"].clone(), r.json()["unknown"].clone()),
+        (json!(1), json!(1))
+    );
+    let again = post_message(&app, "msg_example", &spec_example_event()).await;
+    assert_eq!(again.json()["duplicates"], 1, "{}", again.body);
+    // No `type` at all, and a known type that cannot be counted: kept too.
+    let r = post_message(&app, "msg_untyped", &json!({"hello": "world"})).await;
+    assert_eq!(
+        (r.status, r.json()["unknown"].clone()),
+        (200, json!(1)),
+        "{}",
+        r.body
+    );
+    let bad = json!({"type": "email.opened", "timestamp": "yesterday"});
+    let r = post_message(&app, "msg_bad_time", &bad).await;
+    assert_eq!(
+        (r.status, r.json()["unknown"].clone()),
+        (200, json!(1)),
+        "{}",
+        r.body
+    );
+
+    let r = app
+        .get("/api/campaigns/metrics/unattributed?platform=generic", OPS)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["unattributed"], json!({"conversions": 1}), "{v}");
+    assert_eq!(
+        v["unknown"],
+        json!({"example.event": 1, "untyped": 1, "not_counted:email.opened": 1}),
+        "{v}"
+    );
+    let samples = v["samples"].as_array().cloned().unwrap_or_default();
+    let kept = |id: &str| {
+        samples
+            .iter()
+            .find(|s| s["message"]["webhook_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not kept: {v}"))
+    };
+    assert_eq!(
+        kept("msg_thin")["message"]["payload"],
+        spec_contact_created()
+    );
+    assert_eq!(kept("msg_thin")["kind"], "conversions");
+    assert_eq!(
+        kept("msg_example")["message"]["payload"],
+        spec_example_event()
+    );
+    assert_eq!(kept("msg_example")["kind"], "example.event");
+    let reason = kept("msg_bad_time")["message"]["not_counted"].clone();
+    assert!(
+        reason.as_str().is_some_and(|r| r.contains("RFC 3339")),
+        "{reason}"
+    );
+    assert_eq!(samples.len(), 4, "{v}");
+}
+
+fn problem_type(r: &Reply) -> String {
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{}",
+        r.body
+    );
+    r.json()["type"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_signed_outside_the_replay_window_is_401_on_every_platform() {
+    let app = start("wh-replay-window").await;
+    let key = sendgrid_key(1).0;
+    // A SendGrid batch signed when its dedupe records would already be gone.
+    let body = sendgrid_batch("old", "c-window", 3);
+    let gone = (now() - DEDUPE_RETENTION_SECS).to_string();
+    let r = post_raw(
+        &app,
+        "/webhooks/sendgrid",
+        &sendgrid_headers(&key, &gone, &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(problem_type(&r).ends_with("replay-window"), "{}", r.body);
+    assert_eq!(r.json()["max_age_secs"], REPLAY_WINDOW_SECS, "{}", r.body);
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("replay")),
+        "{}",
+        r.body
+    );
+    // Just past the window; and in the future beyond clock skew.
+    let past = (now() - REPLAY_WINDOW_SECS - 60).to_string();
+    let r = post_raw(
+        &app,
+        "/webhooks/sendgrid",
+        &sendgrid_headers(&key, &past, &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let ahead = (now() + 900).to_string();
+    let r = post_raw(
+        &app,
+        "/webhooks/sendgrid",
+        &sendgrid_headers(&key, &ahead, &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(problem_type(&r).ends_with("replay-window"));
+    assert_eq!(r.json()["max_ahead_secs"], 300, "{}", r.body);
+    assert_eq!(totals(&app, "c-window").await, json!({}));
+    // Inside the window (SendGrid retries for a day): counted.
+    let within = (now() - REPLAY_WINDOW_SECS + 600).to_string();
+    let r = post_raw(
+        &app,
+        "/webhooks/sendgrid",
+        &sendgrid_headers(&key, &within, &body),
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        totals(&app, "c-window").await,
+        json!({"delivered": 1, "opened": 1, "clicked": 1})
+    );
+    // An event older than the window in a fresh batch is listed, not counted.
+    let mut stale = sendgrid_event("old-event", "open", Some("c-window"));
+    stale["timestamp"] = json!(now() - DEDUPE_RETENTION_SECS);
+    let r = post_sendgrid(&app, serde_json::to_vec(&[stale]).expect("json")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 0, "{}", r.body);
+    let reason = r.json()["rejected"][0]["reason"].clone();
+    assert!(
+        reason.as_str().is_some_and(|s| s.contains("replay window")),
+        "{}",
+        r.body
+    );
+
+    // HubSpot (v3 signs its timestamp): five minutes either way.
+    let hs = hubspot_body("c-window", &[1]);
+    for ms in [now() * 1000 - 6 * 60 * 1000, now() * 1000 + 10 * 60 * 1000] {
+        let r = post_raw(
+            &app,
+            "/webhooks/hubspot",
+            &hubspot_headers("hubspot-secret-old", &hs, ms),
+            hs.clone(),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(problem_type(&r).ends_with("replay-window"), "{}", r.body);
+    }
+    // Standard Webhooks: five minutes either way.
+    let msg = serde_json::to_vec(&spec_contact_created()).expect("json");
+    for ts in [now() - 600, now() + 600] {
+        let r = post_raw(
+            &app,
+            "/webhooks/generic",
+            &generic_headers(&generic_secret(1), "msg_w", ts, &msg),
+            msg.clone(),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(problem_type(&r).ends_with("replay-window"), "{}", r.body);
+    }
+    // A bad signature stays a bad signature.
+    let wrong = generic_headers(&generic_secret(9), "msg_w", now(), &msg);
+    let r = post_raw(&app, "/webhooks/generic", &wrong, msg).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(problem_type(&r).ends_with("bad-signature"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_mandrill_batch_counts_nothing_once_its_events_are_older_than_the_window() {
+    let app = start("wh-mandrill-replay").await;
+    // Mandrill signs no time: a captured batch verifies forever. Its events'
+    // `ts` (signed with the body) bound the replay instead.
+    let old = mandrill_body_at("c-md-replay", &["r1", "r2"], now() - DEDUPE_RETENTION_SECS);
+    let r = post_raw(
+        &app,
+        "/webhooks/mandrill",
+        &mandrill_headers("mandrill-old-key", &old),
+        old,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 0, "{}", r.body);
+    let rejected = r.json()["rejected"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rejected.len(), 2, "{}", r.body);
+    assert!(
+        rejected.iter().all(|e| e["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("replay window"))),
+        "{}",
+        r.body
+    );
+    let ahead = mandrill_body_at("c-md-replay", &["r3"], now() + 3_600);
+    let r = post_raw(
+        &app,
+        "/webhooks/mandrill",
+        &mandrill_headers("mandrill-old-key", &ahead),
+        ahead,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["accepted"].clone()),
+        (200, json!(0)),
+        "{}",
+        r.body
+    );
+    // Inside the window it counts, once, however often it is replayed.
+    let at = now() - REPLAY_WINDOW_SECS + 600;
+    let late = mandrill_body_at("c-md-replay", &["r4"], at);
+    for _ in 0..2 {
+        let r = post_raw(
+            &app,
+            "/webhooks/mandrill",
+            &mandrill_headers("mandrill-old-key", &late),
+            late.clone(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let v = totals_between(
+        &app,
+        "c-md-replay",
+        &(at - 3_600).to_string(),
+        &(now() + 3_600).to_string(),
+    )
+    .await;
+    assert_eq!(v["totals"], json!({"opened": 1}), "{v}");
 }

@@ -63,6 +63,7 @@ impl Faults {
                         .kv_swap_reports_failure
                         .store(n != 0, Ordering::SeqCst);
                 }
+                "kv_get_many_fails" => faults.kv_get_many_fails.store(n != 0, Ordering::SeqCst),
                 "outbound_refuse" => faults.outbound_refuse.store(n != 0, Ordering::SeqCst),
                 _ => bail!("unknown fault '{k}'"),
             }

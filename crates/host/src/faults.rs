@@ -191,7 +191,7 @@ mod tests {
             [KvFailure::None, KvFailure::Before, KvFailure::Before]
         );
         let f = Faults::from_spec(
-            "kv_fail_after=0,kv_fail_count=1,kv_fail_after_write=1,kv_swap_reports_failure=1",
+            "kv_fail_after=0,kv_fail_count=1,kv_fail_after_write=1,kv_swap_reports_failure=1,kv_get_many_fails=1",
         )
         .expect("valid");
         assert!(f.swaps_report_failure() && f.get_many_fails());

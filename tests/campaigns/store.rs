@@ -109,16 +109,18 @@ async fn concurrent_edits_of_one_version_have_exactly_one_winner() {
 }
 
 /// Spin 4.1's Redis store reports every compare-and-swap as failed, written or not
-/// (its `UNWATCH <key>` is refused): each write is read back and settled, so clients
-/// see the answers they see on SQLite — no "id clash" 409 for a stored campaign,
-/// no change applied twice.
+/// (its `UNWATCH <key>` is refused), and fails every batch read (it sends
+/// `KEYS <k1> <k2>…`): each write is read back and settled and batch reads fall
+/// back to single reads, so clients see the answers they see on SQLite — no "id
+/// clash" 409 for a stored campaign, no change applied twice.
 #[tokio::test(flavor = "multi_thread")]
-async fn with_every_swap_reported_failed_as_spin_on_redis_does_clients_see_no_difference() {
+async fn on_a_store_that_behaves_as_spin_41s_redis_store_clients_see_no_difference() {
     if crate::support::needs_in_process_host("fault injection") {
         return;
     }
-    let app = start("campaigns-swaps-reported-failed").await;
+    let app = start("campaigns-spin-redis").await;
     app.host().faults().report_swaps_failed(true);
+    app.host().faults().fail_get_many(true);
     let c = create_campaign(&app, MIA, campaign("Redis")).await;
     let id = c["id"].as_str().expect("id").to_string();
     let path = format!("/api/campaigns/{id}");

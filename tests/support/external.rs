@@ -161,6 +161,10 @@ pub fn command(binary: &Path, opts: &UpOptions) -> Command {
     for (k, v) in &opts.variables {
         cmd.arg("--variable").arg(format!("{k}={v}"));
     }
+    // The in-process host takes faults from `opts` only; a stray setting in the
+    // tests' environment must not reach the child either (a test may still set
+    // `OPSFLOW_HOST_FAULTS` in `env_vars` for an opsflow-host child on purpose).
+    cmd.env_remove("OPSFLOW_HOST_FAULTS");
     if let Some(vars) = &opts.env_vars {
         // The in-process host reads variables from this map alone: so does the child.
         for (k, _) in std::env::vars_os() {
@@ -170,9 +174,6 @@ pub fn command(binary: &Path, opts: &UpOptions) -> Command {
         }
         cmd.envs(vars);
     }
-    // The in-process host takes faults from `opts` only; a stray setting in the
-    // tests' environment must not reach the child either.
-    cmd.env_remove("OPSFLOW_HOST_FAULTS");
     cmd
 }
 

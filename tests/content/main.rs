@@ -10,5 +10,6 @@ mod builders;
 
 mod hostile_input;
 mod kv_budget;
+mod optimization;
 mod review;
 mod scheduling;

@@ -137,7 +137,7 @@ pub async fn put_channel(ctx: &Ctx) -> Res {
     .await
 }
 
-fn campaign_param(ctx: &Ctx) -> Result<&str, Problem> {
+pub(crate) fn campaign_param(ctx: &Ctx) -> Result<&str, Problem> {
     match ctx.params.first() {
         Some(id) if !id.is_empty() && id.len() <= 128 => Ok(id),
         _ => Err(Problem::not_found("no such campaign")),

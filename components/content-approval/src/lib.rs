@@ -1,11 +1,15 @@
 //! The content-approval component: routes under `/api/content` — content items,
-//! automated checks, multi-stage approval, distribution timing and the calendar.
+//! automated checks, multi-stage approval, distribution timing and the calendar,
+//! and the optimization loop's refreshes and timing changes (called by
+//! trigger-dispatch through service chaining).
 //!
 //! Every handler is parse → load → decide (opsflow_domain::content) → store → respond.
 #![forbid(unsafe_code)]
 
 mod config;
 mod items;
+mod refresh;
+mod retime;
 mod routes;
 mod schedule;
 mod support;
@@ -47,6 +51,8 @@ async fn run(op: Op, ctx: &Ctx) -> ApiResponse {
         Op::ContentChecks => items::checks(ctx).await,
         Op::ContentAudit => items::audit_trail(ctx).await,
         Op::ScheduleContent => schedule::schedule(ctx).await,
+        Op::RefreshContent => refresh::refresh(ctx).await,
+        Op::ChangeSendTiming => retime::timing_change(ctx).await,
         Op::ContentCalendar => schedule::calendar(ctx).await,
         Op::GetBrandStandard => config::get_standard(ctx).await,
         Op::PutBrandStandard => config::put_standard(ctx).await,

@@ -22,6 +22,8 @@ opsflow_api::operations! {
         WithdrawContent = "withdraw_content" => Access::Roles(roles::PLANNERS),
         ScheduleContent = "schedule_content" => Access::Roles(roles::OPERATIONS),
         PublishContent = "publish_content" => Access::Roles(roles::OPERATIONS),
+        RefreshContent = "refresh_content" => Access::Roles(roles::OPERATIONS),
+        ChangeSendTiming = "change_send_timing" => Access::Roles(roles::OPERATIONS),
         ContentChecks = "content_checks" => Access::Roles(roles::EVERYONE),
         ContentAudit = "content_audit" => Access::Roles(roles::EVERYONE),
     }
@@ -58,6 +60,11 @@ pub const ROUTES: &[RouteDef<Op>] = &[
         "/api/content/campaigns/{campaign_id}/workflow",
         Op::DeleteCampaignWorkflow,
     ),
+    def(
+        "POST",
+        "/api/content/campaigns/{campaign_id}/timing-change",
+        Op::ChangeSendTiming,
+    ),
     def("GET", "/api/content/{id}", Op::GetContent),
     def("PATCH", "/api/content/{id}", Op::UpdateContent),
     def("POST", "/api/content/{id}/submit", Op::SubmitContent),
@@ -65,6 +72,7 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     def("POST", "/api/content/{id}/withdraw", Op::WithdrawContent),
     def("POST", "/api/content/{id}/schedule", Op::ScheduleContent),
     def("POST", "/api/content/{id}/publish", Op::PublishContent),
+    def("POST", "/api/content/{id}/refresh", Op::RefreshContent),
     def("GET", "/api/content/{id}/checks", Op::ContentChecks),
     def("GET", "/api/content/{id}/audit", Op::ContentAudit),
 ];

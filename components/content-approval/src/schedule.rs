@@ -12,18 +12,18 @@ use chrono::{DateTime, Utc};
 use opsflow_api::{ApiResponse, Problem};
 use opsflow_domain::campaign::{Campaign, parse_day_range, parse_instant};
 use opsflow_domain::content::{
-    Changed, ContentItem, HOUR, Picked, ScheduledSend, SendRules, Span, candidates, check_explicit,
-    curve_from_history, state_name,
+    Changed, ContentItem, Curve, HOUR, Picked, ScheduledSend, SendRules, Span, candidates,
+    check_explicit, curve_from_history, state_name,
 };
 use opsflow_domain::validation::ValidationErrors;
 use opsflow_store::keys::content as keys;
 use opsflow_store::spin::SpinKv;
-use opsflow_store::{Records, Slots, UpdateError, Versioned};
+use opsflow_store::{Records, Slots, Versioned};
 use serde::Deserialize;
 
 use crate::support::{
-    CalendarEntry, ChannelPolicy, Ctx, Res, content_problem, day_of, finish, load_campaign,
-    load_config, load_item, mutate, param_id,
+    CalendarEntry, ChannelPolicy, Ctx, Res, content_problem, finish, load_campaign, load_config,
+    load_item, move_in_calendar, mutate, param_id,
 };
 
 /// Days of engagement history read to score hours of the week.
@@ -31,7 +31,7 @@ const HISTORY_DAYS: i64 = 21;
 /// Candidate hours whose counters are read per round trip.
 const SCAN_CHUNK: usize = 48;
 /// Candidate hours considered at most.
-const MAX_CANDIDATES: usize = 8 * SCAN_CHUNK;
+pub(crate) const MAX_CANDIDATES: usize = 8 * SCAN_CHUNK;
 /// Longest calendar range, in days.
 const MAX_CALENDAR_DAYS: i64 = 92;
 
@@ -70,7 +70,7 @@ struct TakenSlot {
     claimed: bool,
 }
 
-fn hour_text(hour: i64) -> String {
+pub(crate) fn hour_text(hour: i64) -> String {
     DateTime::<Utc>::from_timestamp(hour, 0)
         .map(|t| t.to_rfc3339())
         .unwrap_or_default()
@@ -89,8 +89,9 @@ pub async fn schedule(ctx: &Ctx) -> Res {
         Some(at) => take_requested(ctx, &current.value, &limits, at).await?,
         None => take_best(ctx, &current.value, &limits).await?,
     };
-    let (stored, changed) = store_send(ctx, request.id, &current, &taken).await?;
-    add_to_calendar(&ctx.kv, &stored.value, &taken.send).await?;
+    let (stored, mut changed) = store_send(ctx, request.id, &current, &taken).await?;
+    let left = changed.released_slot.take();
+    move_in_calendar(&ctx.kv, &stored.value, left, &taken.send).await?;
     finish(ctx, stored, changed, 200).await
 }
 
@@ -124,7 +125,7 @@ async fn load_limits(ctx: &Ctx, item: &ContentItem) -> Result<SendLimits, Proble
     })
 }
 
-fn send_rules(campaign: &Campaign, channel: &str) -> SendRules {
+pub(crate) fn send_rules(campaign: &Campaign, channel: &str) -> SendRules {
     let windows = campaign
         .channel(channel)
         .and_then(|c| c.send_plan.as_ref())
@@ -176,6 +177,7 @@ async fn take_requested(
             at,
             slot_hour: slot,
             picked: Picked::Explicit,
+            moved: None,
         },
         claimed,
     })
@@ -192,7 +194,29 @@ fn slot_full(channel: &str, hour: i64, cap: u32) -> Problem {
     .with("cap_per_hour", serde_json::json!(cap))
 }
 
-/// Takes the best-scoring hour with room (by the campaign's engagement history),
+/// Scores for the hours of the week from the channel's engagement history: the
+/// campaign's counters of the last [`HISTORY_DAYS`] days on `channel` only (the
+/// counter records keep a cell per channel, written by the ingest path's one
+/// compare-and-swap per record; see docs/decisions.md).
+pub(crate) async fn channel_curve(
+    kv: &SpinKv,
+    campaign_id: &str,
+    channel: &str,
+    now: i64,
+) -> Result<Curve, Problem> {
+    let history = opsflow_store::metrics::campaign_totals(
+        kv,
+        campaign_id,
+        now - HISTORY_DAYS * 24 * HOUR,
+        now,
+        HOUR,
+        Some(channel),
+    )
+    .await?;
+    Ok(curve_from_history(&history.series))
+}
+
+/// Takes the best-scoring hour with room (by the channel's engagement history),
 /// or refuses with 409 `no-slot`.
 async fn take_best(
     ctx: &Ctx,
@@ -200,16 +224,8 @@ async fn take_best(
     limits: &SendLimits,
 ) -> Result<TakenSlot, Problem> {
     let now = ctx.now.timestamp();
-    let history = opsflow_store::metrics::campaign_totals(
-        &ctx.kv,
-        &item.campaign_id,
-        now - HISTORY_DAYS * 24 * HOUR,
-        now,
-        HOUR,
-        None,
-    )
-    .await?;
-    let ranked: Vec<i64> = candidates(&limits.rules, now, &curve_from_history(&history.series))
+    let curve = channel_curve(&ctx.kv, &item.campaign_id, &item.channel, now).await?;
+    let ranked: Vec<i64> = candidates(&limits.rules, now, &curve)
         .iter()
         .take(MAX_CANDIDATES)
         .map(|c| c.hour)
@@ -230,6 +246,7 @@ async fn take_best(
             at,
             slot_hour: slot,
             picked: Picked::Auto,
+            moved: None,
         },
         claimed,
     })
@@ -238,7 +255,7 @@ async fn take_best(
 /// The first of `ranked` hours the item may take: the hour it already holds (not
 /// claimed again) or one with room that a claim wins. Counters are read
 /// [`SCAN_CHUNK`] hours per round trip; full hours are skipped without a claim.
-async fn first_free_hour(
+pub(crate) async fn first_free_hour(
     ctx: &Ctx,
     item: &ContentItem,
     cap: u32,
@@ -301,32 +318,6 @@ async fn store_send(
             })
         }
     }
-}
-
-async fn add_to_calendar(
-    kv: &SpinKv,
-    item: &ContentItem,
-    send: &ScheduledSend,
-) -> Result<(), Problem> {
-    let entry = CalendarEntry {
-        at: send.at,
-        slot_hour: send.slot_hour,
-        campaign_id: item.campaign_id.clone(),
-    };
-    Records::new(kv)
-        .upsert(
-            &keys::calendar_day(&item.channel, &day_of(send.slot_hour)),
-            |mut v: Versioned<BTreeMap<String, CalendarEntry>>| {
-                v.value.insert(item.id.clone(), entry.clone());
-                Ok::<_, std::convert::Infallible>(v.value)
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            UpdateError::Store(s) => Problem::from(s),
-            _ => Problem::unavailable("calendar update failed"),
-        })?;
-    Ok(())
 }
 
 pub async fn calendar(ctx: &Ctx) -> Res {

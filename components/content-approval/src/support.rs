@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use opsflow_api::{ApiResponse, FieldError, Principal, Problem, Role};
 use opsflow_domain::campaign::Campaign;
 use opsflow_domain::content::{
-    BrandStandard, Changed, ContentError, ContentItem, Event, StageRole, Standard, Workflow,
+    BrandStandard, Changed, ContentError, ContentItem, Event, ScheduledSend, StageRole, Standard,
+    Workflow,
 };
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
 use opsflow_store::spin::SpinKv;
@@ -238,11 +239,52 @@ pub fn day_of(hour: i64) -> String {
 /// Gives back an hour slot the item no longer occupies and drops it from the calendar.
 pub async fn release_slot(kv: &SpinKv, channel: &str, id: &str, hour: i64) -> Result<(), Problem> {
     opsflow_store::Slots::new(kv, channel).release(hour).await?;
+    edit_calendar_day(kv, channel, &day_of(hour), id, None).await
+}
+
+/// Puts a scheduled send in its channel's calendar, and when the item left an
+/// hour for it, gives that hour's slot back and takes the old entry out (in the
+/// same write when both hours are on one day, so the new entry is never lost).
+/// The caller has claimed `send`'s slot and stored the item.
+pub async fn move_in_calendar(
+    kv: &SpinKv,
+    item: &ContentItem,
+    left: Option<i64>,
+    send: &ScheduledSend,
+) -> Result<(), Problem> {
+    let entry = CalendarEntry {
+        at: send.at,
+        slot_hour: send.slot_hour,
+        campaign_id: item.campaign_id.clone(),
+    };
+    let new_day = day_of(send.slot_hour);
+    if let Some(hour) = left {
+        opsflow_store::Slots::new(kv, &item.channel)
+            .release(hour)
+            .await?;
+        if day_of(hour) != new_day {
+            edit_calendar_day(kv, &item.channel, &day_of(hour), &item.id, None).await?;
+        }
+    }
+    edit_calendar_day(kv, &item.channel, &new_day, &item.id, Some(entry)).await
+}
+
+/// Sets (or, with `None`, removes) an item's entry in one calendar day.
+async fn edit_calendar_day(
+    kv: &SpinKv,
+    channel: &str,
+    day: &str,
+    id: &str,
+    entry: Option<CalendarEntry>,
+) -> Result<(), Problem> {
     Records::new(kv)
         .upsert(
-            &keys::calendar_day(channel, &day_of(hour)),
+            &keys::calendar_day(channel, day),
             |mut v: Versioned<BTreeMap<String, CalendarEntry>>| {
-                v.value.remove(id);
+                match &entry {
+                    Some(e) => v.value.insert(id.to_string(), e.clone()),
+                    None => v.value.remove(id),
+                };
                 Ok::<_, std::convert::Infallible>(v.value)
             },
         )

@@ -259,6 +259,7 @@ impl ContentItem {
             created_at: now,
             updated_at: now,
             published_at: None,
+            refresh: None,
         }
     }
 
@@ -289,6 +290,11 @@ impl ContentItem {
             serde_json::json!({"previous_hash": old_hash, "content_hash": next.content_hash, "checks_passed": next.checks.passed}),
         );
         if next.content_hash != old_hash {
+            if next.state == ContentState::ChangesRequested {
+                // The round sent back is over: its decisions never count again,
+                // even if a later edit restores the hash they were made on.
+                next.round += 1;
+            }
             next.reopen_review(editor, now, workflow, &mut changed);
         }
         next.touch(now);

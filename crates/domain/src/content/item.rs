@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::ContentState;
 use super::checks::{BrandStandard, CheckInput, CheckReport, run_checks};
 use super::effects::{Changed, ContentError, conflict};
+use super::refresh::Refresh;
 use super::review::{Approval, ReviewDecision};
 use super::workflow::Workflow;
 
@@ -56,6 +57,23 @@ pub struct ScheduledSend {
     pub slot_hour: i64,
     /// How it was chosen.
     pub picked: Picked,
+    /// Set when a timing change moved the send here from an earlier hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<SendMove>,
+}
+
+/// Where a send was before a timing change moved it, and why it moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMove {
+    /// The send time it had.
+    pub from: DateTime<Utc>,
+    /// The hour slot it held (given back when it moved).
+    pub from_slot: i64,
+    /// The monitoring trigger that moved it, if one did.
+    #[serde(default)]
+    pub trigger_id: Option<String>,
+    /// Why, as the caller put it.
+    pub reason: String,
 }
 
 /// A content item.
@@ -112,6 +130,9 @@ pub struct ContentItem {
     /// When it was published.
     #[serde(default)]
     pub published_at: Option<DateTime<Utc>>,
+    /// The refresh asked for most recently (open until a later round's approval).
+    #[serde(default)]
+    pub refresh: Option<Refresh>,
 }
 
 /// The content hash: SHA-256 over the fields reviewers judge.
@@ -273,6 +294,58 @@ impl ContentItem {
         );
         self.scheduled = Some(send);
         self.state = ContentState::Scheduled;
+        self.touch(now);
+        Ok(changed)
+    }
+
+    /// Whether the scheduled send was last moved by the timing change of `trigger_id`.
+    pub fn moved_by(&self, trigger_id: &str) -> bool {
+        self.state == ContentState::Scheduled
+            && self
+                .scheduled
+                .as_ref()
+                .and_then(|s| s.moved.as_ref())
+                .is_some_and(|m| m.trigger_id.as_deref() == Some(trigger_id))
+    }
+
+    /// Moves a scheduled send to `to` (a timing change; the caller has claimed
+    /// `to.slot_hour` and gives back the slot this returns as released).
+    pub fn move_send(
+        &mut self,
+        to: ScheduledSend,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Changed, ContentError> {
+        let Some(from) = self
+            .scheduled
+            .clone()
+            .filter(|_| self.state == ContentState::Scheduled)
+        else {
+            return Err(conflict(
+                "not-scheduled",
+                format!(
+                    "only scheduled items have a send to move; this one is {}",
+                    state_name(self.state)
+                ),
+            ));
+        };
+        self.schedulable()?;
+        let mut changed = Changed::default();
+        if from.slot_hour != to.slot_hour {
+            changed.released_slot = Some(from.slot_hour);
+        }
+        let (trigger_id, reason) = to
+            .moved
+            .as_ref()
+            .map(|m| (m.trigger_id.clone(), m.reason.clone()))
+            .unwrap_or_default();
+        changed.push(
+            by,
+            "content.send_moved",
+            serde_json::json!({"from": from.at, "to": to.at, "from_slot": from.slot_hour,
+                "to_slot": to.slot_hour, "trigger_id": trigger_id, "reason": reason}),
+        );
+        self.scheduled = Some(to);
         self.touch(now);
         Ok(changed)
     }

@@ -9,15 +9,19 @@
 //! - create: [`NewContent`] → [`ContentItem::create`] (checks run)
 //! - edit: [`ContentPatch`] → [`ContentItem::apply_patch`] (re-opens review on a new hash)
 //! - [`ContentItem::submit`], [`ContentItem::decide`], [`ContentItem::withdraw`],
-//!   [`ContentItem::schedule`], [`ContentItem::publish`]; each returns the audit
-//!   [`Event`]s to append and any schedule slot to release
-//! - timing: [`curve_from_history`] → [`candidates`] / [`check_explicit`]
+//!   [`ContentItem::schedule`], [`ContentItem::publish`],
+//!   [`ContentItem::request_refresh`], [`ContentItem::move_send`]; each returns the
+//!   audit [`Event`]s to append and any schedule slot to release
+//! - timing: [`curve_from_history`] → [`candidates`] / [`check_explicit`], and
+//!   [`delayed_candidates`] for a timing change
 #![deny(missing_docs)]
 
 mod checks;
 mod effects;
 mod input;
 mod item;
+mod refresh;
+mod retime;
 mod review;
 mod state;
 mod timing;
@@ -33,16 +37,19 @@ pub use checks::{
 pub use effects::{Changed, ContentError, Event};
 pub use input::{ContentPatch, MAX_BODY, MAX_LINK, MAX_LINKS, MAX_SUBJECT, MAX_TITLE, NewContent};
 pub use item::{
-    ContentItem, Picked, SYSTEM_ACTOR, ScheduledSend, Standard, content_hash, parse_state,
-    state_name,
+    ContentItem, Picked, SYSTEM_ACTOR, ScheduledSend, SendMove, Standard, content_hash,
+    parse_state, state_name,
 };
+pub use refresh::{MAX_REASON, MAX_TRIGGER_ID, Refresh, RefreshInput, RefreshRequest, trigger_id};
+pub use retime::{DEFAULT_MAX_DELAY_HOURS, TimingChange, TimingChangeInput};
 pub use review::{
     Approval, ApprovedBy, Decider, MAX_COMMENT, MAX_DECISIONS, Outcome, ReviewDecision,
     ReviewDecisionInput,
 };
 pub use timing::{
-    Candidate, Curve, HOUR, HOURS_PER_WEEK, MIN_DELIVERED, ScoreSource, SendRules, Span,
-    candidates, check_explicit, curve_from_history, default_curve, hour_of_week, hour_of_week_unix,
+    Candidate, Curve, HOUR, HOURS_PER_WEEK, MAX_DELAY_HOURS, MIN_DELIVERED, ScoreSource, SendRules,
+    Span, candidates, check_explicit, curve_from_history, default_curve, delayed_candidates,
+    hour_of_week, hour_of_week_unix,
 };
 pub use workflow::{
     CompletionRule, MAX_APPROVERS, MAX_STAGES, StageDef, StageInput, StageRole, Workflow,

@@ -31,6 +31,8 @@ enum Op {
     Schedule,
     Publish,
     Withdraw,
+    Refresh(u8),
+    Move,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -65,6 +67,8 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         Just(Op::Schedule),
         Just(Op::Publish),
+        (0u8..3).prop_map(Op::Refresh),
+        Just(Op::Move),
         (0u8..10).prop_map(|n| if n == 0 { Op::Withdraw } else { Op::Submit }),
     ]
 }
@@ -206,12 +210,36 @@ fn apply(
                 at: now,
                 slot_hour: 0,
                 picked: Picked::Auto,
+                moved: None,
             },
             "olga",
             now,
         ),
         Op::Publish => item.publish("olga", now),
         Op::Withdraw => item.withdraw("author", now),
+        Op::Refresh(t) => {
+            let request = RefreshRequest {
+                reason: "engagement dropped".into(),
+                trigger_id: (*t > 0).then(|| format!("T{t}")),
+                variant: *t == 2,
+            };
+            item.request_refresh(request, "olga", now, std, workflow)
+        }
+        Op::Move => item.move_send(
+            ScheduledSend {
+                at: now,
+                slot_hour: 3_600 * (i as i64 + 1),
+                picked: Picked::Auto,
+                moved: Some(SendMove {
+                    from: now,
+                    from_slot: 0,
+                    trigger_id: Some("T9".into()),
+                    reason: "bounces".into(),
+                }),
+            },
+            "olga",
+            now,
+        ),
     }
 }
 
@@ -290,6 +318,12 @@ proptest! {
             if matches!(item.state, ContentState::Approved | ContentState::Scheduled | ContentState::Published) {
                 prop_assert!(independently_approved(&item), "{:?} without approval after {:?}", item.state, op);
                 prop_assert!(item.approvals_complete());
+            }
+            if let Some(r) = item.refresh.as_ref().filter(|r| r.is_open()) {
+                // An open refresh has voided the approval it found: nothing it
+                // opened is approved until its round (or a later one) is.
+                prop_assert!(r.round <= item.round);
+                prop_assert!(!matches!(item.state, ContentState::Approved | ContentState::Scheduled | ContentState::Published));
             }
             if item.state == ContentState::Published {
                 prop_assert_eq!(before.state == ContentState::Scheduled || before.state == ContentState::Published, true);
@@ -392,4 +426,51 @@ fn stored_items_expose_the_fields_other_areas_read() {
         assert!(v.get(k).is_some(), "{k}");
     }
     assert_eq!(v["state"], "draft");
+}
+
+#[test]
+fn an_edit_after_changes_were_requested_voids_the_round_even_if_the_hash_comes_back() {
+    let standard = BrandStandard::default();
+    let std = Standard {
+        standard: &standard,
+        version: 0,
+    };
+    let w = Workflow::default();
+    let mut item = new_item(std);
+    item.submit("author", at(1), &w).expect("submits");
+    let decider = |sub: &str, role| Decider {
+        sub: sub.into(),
+        roles: vec![role],
+    };
+    let verdict = |outcome: &str| ReviewDecisionInput {
+        outcome: Some(outcome.into()),
+        comment: Some("c".into()),
+        ..Default::default()
+    };
+    item.decide(
+        verdict("approve"),
+        &decider("u4", StageRole::BrandReviewer),
+        at(2),
+    )
+    .expect("brand");
+    item.decide(
+        verdict("request_changes"),
+        &decider("u1", StageRole::ComplianceReviewer),
+        at(3),
+    )
+    .expect("changes");
+    let edit = |body: &str| ContentPatch {
+        body: Some(body.into()),
+        ..Default::default()
+    };
+    item.apply_patch(edit("Hello there"), "u4", at(4), std, &w)
+        .expect("u4 edits");
+    item.apply_patch(edit("Hello"), "author", at(5), std, &w)
+        .expect("back to the reviewed text");
+    assert!(item.editors.contains(&"u4".to_string()));
+    assert_eq!(
+        item.current_decisions().count(),
+        0,
+        "an editor's earlier approval never counts again"
+    );
 }

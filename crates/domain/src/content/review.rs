@@ -383,6 +383,7 @@ impl ContentItem {
             "content.approved",
             serde_json::json!({"content_hash": self.content_hash, "round": self.round}),
         );
+        self.resolve_refresh(now, changed);
     }
 
     /// Decisions that count: this round, this hash.
@@ -482,6 +483,7 @@ impl ContentItem {
                 "content.auto_approved",
                 serde_json::json!({"content_hash": self.content_hash, "reason": "every automated check passed on an auto-approvable channel"}),
             );
+            self.resolve_refresh(now, changed);
         } else {
             self.state = ContentState::InReview;
             changed.push(

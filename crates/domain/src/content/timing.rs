@@ -1,13 +1,19 @@
 //! Distribution timing: which hour to send in.
 //!
 //! Every hour of the week (Monday 00:00 UTC = 0 … Sunday 23:00 = 167) has a score.
-//! Where the campaign's metric counters hold at least [`MIN_DELIVERED`] deliveries
+//! The history is the channel's: the caller passes the counters of the item's
+//! channel only (never the campaign's channels added up, whose audiences engage
+//! at different hours). Where it holds at least [`MIN_DELIVERED`] deliveries
 //! for an hour of the week, its score is its engagement rate
 //! ((opened + clicked) / delivered) divided by the best such rate; elsewhere the
 //! [`default_curve`] applies. Candidate send hours are the hour starts inside the
 //! campaign schedule (and inside the channel's send windows when its send plan has
 //! any), not in the past, best score first and earliest first among equals. The
 //! per-channel hourly cap is enforced by the store (atomic counters per slot).
+//!
+//! A timing change (a delivery problem on the channel) moves a scheduled send
+//! later: [`delayed_candidates`] ranks the same way the hours from an hour after
+//! `now` (and after the send's own hour) up to `max_delay_hours` after it.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +26,8 @@ pub const HOURS_PER_WEEK: usize = 168;
 pub const MIN_DELIVERED: i64 = 50;
 /// Seconds per hour.
 pub const HOUR: i64 = 3600;
+/// Longest delay a timing change may give a send, in hours (one week).
+pub const MAX_DELAY_HOURS: u32 = 168;
 
 /// Hour of the week of `t` (Monday 00:00 UTC = 0).
 pub fn hour_of_week(t: DateTime<Utc>) -> usize {
@@ -149,6 +157,28 @@ pub fn candidates(rules: &SendRules, now: i64, curve: &Curve) -> Vec<Candidate> 
     out
 }
 
+/// Hours a timing change may move a send held in the hour starting `slot` to,
+/// best first: not before the hour starting an hour after `now`, after `slot`,
+/// at most `max_delay_hours` after it, inside the schedule and the windows.
+pub fn delayed_candidates(
+    rules: &SendRules,
+    now: i64,
+    slot: i64,
+    max_delay_hours: u32,
+    curve: &Curve,
+) -> Vec<Candidate> {
+    let earliest = now.saturating_add(HOUR).max(slot.saturating_add(HOUR));
+    let latest = slot.saturating_add(i64::from(max_delay_hours.min(MAX_DELAY_HOURS)) * HOUR);
+    let bounded = SendRules {
+        schedule: Span {
+            start: rules.schedule.start,
+            end: rules.schedule.end.min(latest.saturating_add(1)),
+        },
+        windows: rules.windows.clone(),
+    };
+    candidates(&bounded, earliest, curve)
+}
+
 /// Checks an explicitly requested send time; returns its hour slot.
 pub fn check_explicit(rules: &SendRules, now: i64, at: i64) -> Result<i64, String> {
     if at < now {
@@ -222,6 +252,37 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_delay_goes_later_within_the_guardrail_an_hour_past_now_best_first() {
+        // Monday 2030-01-07 .. Friday 2030-01-11; the send held Tuesday 09:00.
+        let rules = SendRules {
+            schedule: Span {
+                start: ts("2030-01-07T00:00:00Z"),
+                end: ts("2030-01-11T00:00:00Z"),
+            },
+            windows: vec![],
+        };
+        let curve = curve_from_history(&BTreeMap::new());
+        let slot = ts("2030-01-08T09:00:00Z");
+        let now = ts("2030-01-08T08:30:00Z");
+        let c = delayed_candidates(&rules, now, slot, 6, &curve);
+        let hours: Vec<i64> = c.iter().map(|x| x.hour).collect();
+        assert_eq!(hours.len(), 6, "10:00 through 15:00");
+        assert_eq!(hours[0], ts("2030-01-08T10:00:00Z"), "the morning peak");
+        assert!(hours.iter().all(|h| *h > slot && *h <= slot + 6 * HOUR));
+        // Not before an hour after now, even for a send already due.
+        let late = ts("2030-01-08T12:10:00Z");
+        let c = delayed_candidates(&rules, late, slot, 6, &curve);
+        assert!(c.iter().all(|x| x.hour >= late + HOUR), "{c:?}");
+        assert_eq!(c.len(), 2, "14:00 and 15:00");
+        // The schedule's end bounds it; a huge guardrail is capped at a week.
+        let c = delayed_candidates(&rules, now, ts("2030-01-10T22:00:00Z"), 6, &curve);
+        assert_eq!(c.len(), 1, "23:00 only");
+        let c = delayed_candidates(&rules, 0, slot, u32::MAX, &curve);
+        assert!(c.iter().all(|x| x.hour <= slot + 168 * HOUR));
+        assert!(delayed_candidates(&rules, now, slot, 0, &curve).is_empty());
     }
 
     #[test]

@@ -74,7 +74,9 @@ pub async fn spawn_with(binary: &Path, opts: UpOptions) -> App {
 
 /// Starts `binary up ...` for `opts` and waits until it answers its health check.
 /// `Err` says why it did not (its exit status and stderr), for tests that expect a
-/// runtime to refuse an app.
+/// runtime to refuse an app. Port 0 is replaced by a free port before the start (a
+/// `scheduler_base_url` chosen earlier will not know it); the same `opts` again, after
+/// [`Process::stop`] or [`Process::kill`], restarts on the same port and state.
 pub async fn start(binary: &Path, opts: &UpOptions) -> Result<Process, StartFailure> {
     let mut opts = opts.clone();
     if opts.listen.port() == 0 {

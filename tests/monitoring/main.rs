@@ -11,6 +11,7 @@ mod receiver;
 
 mod actions;
 mod cron;
+mod optimization;
 mod rules;
 mod runs;
 mod triggers;

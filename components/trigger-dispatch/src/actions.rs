@@ -1,6 +1,7 @@
 //! The side effects, each carrying the trigger id as its operation id:
-//! `Idempotency-Key` on calls into the campaign workflow, `webhook-id` on
-//! notifications (receivers dedupe on it, as Standard Webhooks prescribes).
+//! `Idempotency-Key` on calls into the campaign and content workflows (the
+//! content ones are in [`crate::content`]), `webhook-id` on notifications
+//! (receivers dedupe on it, as Standard Webhooks prescribes).
 
 use opsflow_domain::campaign::Campaign;
 use opsflow_domain::monitoring::{
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 
 const CAMPAIGNS: &str = "http://campaign-intake.spin.internal";
 
-fn failed(error: impl Into<String>, retryable: bool) -> DispatchOutcome {
+pub(crate) fn failed(error: impl Into<String>, retryable: bool) -> DispatchOutcome {
     DispatchOutcome::Failed {
         error: error.into(),
         retryable,
@@ -51,35 +52,22 @@ pub async fn perform(kv: &SpinKv, t: &Trigger, now: i64) -> DispatchOutcome {
             .await
         }
         Action::ContentRefresh { variant } => {
-            let Some(campaign) = &t.campaign_id else {
-                return failed("content_refresh needs a campaign", false);
-            };
-            match opsflow_store::content::linked_items(kv, campaign).await {
-                Ok(items) => {
-                    let flagged: Vec<&str> = items
-                        .iter()
-                        .filter(|i| i.state != "withdrawn")
-                        .map(|i| i.id.as_str())
-                        .collect();
-                    DispatchOutcome::Done(serde_json::json!({
-                        "flagged_for_refresh": flagged,
-                        "variant": variant,
-                    }))
-                }
-                Err(e) => failed(format!("store: {e}"), true),
-            }
+            crate::content::refresh(kv, t, variant.as_deref()).await
+        }
+        Action::TimingChange { max_delay_hours } => {
+            crate::content::timing_change(t, *max_delay_hours).await
         }
         Action::RebalanceResources => rebalance(t, now).await,
     }
 }
 
 /// A response, read whole.
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
 }
 
-async fn send(
+pub(crate) async fn send(
     method: &str,
     url: &str,
     headers: &[(&str, String)],
@@ -106,11 +94,11 @@ async fn send(
 }
 
 /// Whether a failed HTTP status is worth retrying.
-fn retryable(status: u16) -> bool {
+pub(crate) fn retryable(status: u16) -> bool {
     status >= 500 || status == 408 || status == 429 || status == 409 || status == 412
 }
 
-fn describe(r: &Reply) -> String {
+pub(crate) fn describe(r: &Reply) -> String {
     let text = String::from_utf8_lossy(&r.body);
     let short: String = text.chars().take(300).collect();
     format!("HTTP {}: {short}", r.status)
@@ -154,7 +142,7 @@ async fn notify(t: &Trigger, url: &str) -> DispatchOutcome {
     }
 }
 
-async fn scheduler_auth() -> Result<String, DispatchOutcome> {
+pub(crate) async fn scheduler_auth() -> Result<String, DispatchOutcome> {
     match opsflow_edge::variable("scheduler_token").await {
         Some(t) => Ok(format!("Bearer {t}")),
         None => Err(failed(

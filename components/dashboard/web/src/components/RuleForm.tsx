@@ -44,6 +44,7 @@ type State = {
   severity: string;
   actionKind: string;
   maxShift: string;
+  maxDelay: string;
   variant: string;
   url: string;
   approval: string;
@@ -78,6 +79,7 @@ function initial(r: MonitoringRule | null): State {
     severity: r?.severity ?? 'warning',
     actionKind: String(action.kind ?? 'content_refresh'),
     maxShift: String(action.max_shift_percent ?? 20),
+    maxDelay: String(action.max_delay_hours ?? 24),
     variant: String(action.variant ?? ''),
     url: String(action.url ?? 'https://'),
     approval: r?.approval ?? 'requires_approval',
@@ -119,7 +121,9 @@ function toInput(s: State): MonitoringRuleInput {
         ? { kind: 'notify' as const, url: s.url }
         : s.actionKind === 'rebalance_resources'
           ? { kind: 'rebalance_resources' as const }
-          : { kind: 'content_refresh' as const, variant: s.variant.trim() || null };
+          : s.actionKind === 'timing_change'
+            ? { kind: 'timing_change' as const, max_delay_hours: Number(s.maxDelay) }
+            : { kind: 'content_refresh' as const, variant: s.variant.trim() || null };
   const input: MonitoringRuleInput = {
     name: s.name,
     category: s.category,
@@ -279,6 +283,7 @@ export function RuleForm({
             <option value="content_refresh">Flag content for refresh</option>
             <option value="shift_budget">Shift budget between channels</option>
             <option value="channel_failover">Fail over to fallback channel</option>
+            <option value="timing_change">Move scheduled sends later (timing change)</option>
             <option value="rebalance_resources">Propose resource rebalancing</option>
             <option value="notify">Notify (signed webhook)</option>
           </select>
@@ -286,6 +291,11 @@ export function RuleForm({
         {s.actionKind === 'shift_budget' || s.actionKind === 'channel_failover' ? (
           <Field label="Max shift (%)">
             <input type="number" min="1" max="100" required value={s.maxShift} onInput={(e) => set('maxShift', e.currentTarget.value)} />
+          </Field>
+        ) : null}
+        {s.actionKind === 'timing_change' ? (
+          <Field label="Max delay (hours)" hint="Sends due within it move, each at most this much later">
+            <input type="number" min="1" max="168" required value={s.maxDelay} onInput={(e) => set('maxDelay', e.currentTarget.value)} />
           </Field>
         ) : null}
         {s.actionKind === 'content_refresh' ? (

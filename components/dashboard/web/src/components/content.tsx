@@ -105,6 +105,15 @@ export function ContentDetail({ id, onChanged }: { id: string; onChanged?: () =>
             </p>
           </header>
           {item.error ? <ErrorBox error={item.error} title="Could not refresh; showing the last data" /> : null}
+          {c.refresh && !c.refresh.resolved_at ? (
+            <div class="notice notice-warn" role="status">
+              <p class="notice-title">{c.refresh.variant ? 'A variant is requested' : 'A refresh is requested'}</p>
+              <p>
+                {c.refresh.reason} — by {c.refresh.requested_by}, {dateTime(c.refresh.requested_at)}. Round{' '}
+                {c.refresh.round} decides it.
+              </p>
+            </div>
+          ) : null}
           <Actions item={c} onChanged={changed} />
           <section class="content-body" aria-label="Text">
             <h3>Text</h3>

@@ -83,6 +83,8 @@ export function actionText(a: unknown): string {
       return `Channel failover (max ${x.max_shift_percent}%)`;
     case 'content_refresh':
       return `Flag content for refresh${x.variant ? ` (variant ${x.variant})` : ''}`;
+    case 'timing_change':
+      return `Move scheduled sends later (max ${x.max_delay_hours ?? 24} h)`;
     case 'rebalance_resources':
       return 'Propose resource rebalancing';
     case 'notify':

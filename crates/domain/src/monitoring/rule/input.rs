@@ -155,6 +155,14 @@ fn check_action(errors: &mut ValidationErrors, action: &Action) {
                 errors.push("action.variant", "must be a variant id");
             }
         }
+        Action::TimingChange { max_delay_hours } => {
+            if !(1..=crate::content::MAX_DELAY_HOURS).contains(max_delay_hours) {
+                errors.push(
+                    "action.max_delay_hours",
+                    format!("must be between 1 and {}", crate::content::MAX_DELAY_HOURS),
+                );
+            }
+        }
         Action::RebalanceResources => {}
         Action::Notify { url } => {
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
@@ -218,6 +226,10 @@ fn check_fit(
         Action::ChannelFailover { .. } if !scope.is_channel() => errors.push(
             "action",
             "channel_failover needs a channel scope (channel or each_channel)",
+        ),
+        Action::TimingChange { .. } if !scope.is_channel() => errors.push(
+            "action",
+            "timing_change moves one channel's sends: it needs a channel scope (channel, each_channel, or campaign with each_channel)",
         ),
         Action::RebalanceResources if !resources => {
             errors.push("action", "rebalance_resources needs the resources scope")
@@ -437,6 +449,31 @@ mod tests {
         assert_eq!(r.severity, Severity::Warning);
         assert_eq!(r.max_attempts, DEFAULT_ATTEMPTS);
         assert!(r.enabled && !r.builtin);
+    }
+
+    #[test]
+    fn a_timing_change_defaults_its_guardrail_and_needs_a_channel_scope() {
+        let mut i = input();
+        i.repeat_interval_secs = None;
+        i.action = serde_json::from_value(serde_json::json!({"kind": "timing_change"})).ok();
+        let r = i.clone().parse("r1".into(), "olga", 10).expect("valid");
+        assert_eq!(
+            r.action,
+            Action::TimingChange {
+                max_delay_hours: 24
+            }
+        );
+        assert_eq!(r.action.kind(), "timing_change");
+        i.action = Some(Action::TimingChange { max_delay_hours: 0 });
+        i.scope = Some(Scope::AllCampaigns);
+        let e = i.parse("r".into(), "o", 0).expect_err("invalid");
+        let fields: Vec<&str> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        assert!(fields.contains(&"action.max_delay_hours"), "{fields:?}");
+        assert!(fields.contains(&"action"), "{fields:?}");
+        let unknown: Result<Action, _> = serde_json::from_value(
+            serde_json::json!({"kind": "timing_change", "max_delay_hours": 5, "x": 1}),
+        );
+        assert!(unknown.is_err(), "unknown fields are refused");
     }
 
     #[test]

@@ -251,12 +251,22 @@ pub enum Action {
         /// Guardrail: 0 < % <= 100.
         max_shift_percent: f64,
     },
-    /// Content optimization: flag the campaign's content for refresh, or switch to
-    /// the named variant.
+    /// Content optimization: open a refresh (a new review round) on the campaign's
+    /// approved, scheduled and published content (on the trigger's channel, for a
+    /// channel scope), asking for a variant when one is named.
     ContentRefresh {
         /// The variant to switch to, if any.
         #[serde(default)]
         variant: Option<String>,
+    },
+    /// Timing change: move the campaign's scheduled, unsent sends on the troubled
+    /// channel that are due within `max_delay_hours` to later hours (the channel's
+    /// best by engagement history, at least an hour from now, within the hourly
+    /// cap), each by at most `max_delay_hours`.
+    TimingChange {
+        /// Guardrail: 1..=168 hours (default 24).
+        #[serde(default = "default_delay_hours")]
+        max_delay_hours: u32,
     },
     /// Resource reallocation: ask the campaign workflow for a rebalance proposal
     /// over the overallocated days.
@@ -268,6 +278,11 @@ pub enum Action {
     },
 }
 
+/// A timing change's guardrail when the rule names none.
+fn default_delay_hours() -> u32 {
+    crate::content::DEFAULT_MAX_DELAY_HOURS
+}
+
 impl Action {
     /// The wire name.
     pub fn kind(&self) -> &'static str {
@@ -275,6 +290,7 @@ impl Action {
             Action::ShiftBudget { .. } => "shift_budget",
             Action::ChannelFailover { .. } => "channel_failover",
             Action::ContentRefresh { .. } => "content_refresh",
+            Action::TimingChange { .. } => "timing_change",
             Action::RebalanceResources => "rebalance_resources",
             Action::Notify { .. } => "notify",
         }

@@ -3,6 +3,8 @@
 //! codes senders retry correctly, exact counters under duplicates, concurrency
 //! and injected store faults, and the KV cost of a 100-event batch.
 
+#[path = "platforms/sendgrid.rs"]
+mod sendgrid;
 mod support;
 
 use base64::Engine as _;
@@ -10,9 +12,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use opsflow_domain::webhooks::{
     DEDUPE_RETENTION_SECS, REPLAY_WINDOW_SECS, Secret, hubspot, mandrill, standard_webhook_headers,
 };
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{Signature, SigningKey};
-use p256::pkcs8::EncodePublicKey;
+use sendgrid::{
+    batch as sendgrid_batch, event as sendgrid_event, headers as sendgrid_headers,
+    key as sendgrid_key, post as post_sendgrid, post_raw,
+};
 use serde_json::{Value, json};
 use support::{App, Reply};
 
@@ -26,17 +29,6 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64
-}
-
-/// A SendGrid-style key pair from a fixed scalar: (signing key, base64 DER public key).
-fn sendgrid_key(seed: u8) -> (SigningKey, String) {
-    let mut scalar = [0x42u8; 32];
-    scalar[31] = seed;
-    let key = SigningKey::from_slice(&scalar).expect("scalar");
-    let der = p256::PublicKey::from(key.verifying_key())
-        .to_public_key_der()
-        .expect("der");
-    (key, B64.encode(der.as_bytes()))
 }
 
 fn generic_secret(n: u8) -> String {
@@ -64,69 +56,6 @@ async fn start(name: &str) -> App {
     let vars = configured();
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     App::start_in(&support::state_dir(name), &refs).await
-}
-
-async fn post_raw(app: &App, path: &str, headers: &[(String, String)], body: Vec<u8>) -> Reply {
-    let mut req = app.client.post(app.url(path)).body(body);
-    for (k, v) in headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let resp = req.send().await.expect("sent");
-    Reply {
-        status: resp.status().as_u16(),
-        headers: resp.headers().clone(),
-        body: resp.text().await.expect("body"),
-    }
-}
-
-// ---- SendGrid ----
-
-fn sendgrid_event(id: &str, event: &str, campaign: Option<&str>) -> Value {
-    let mut e = json!({
-        "email": "someone@example.com",
-        "event": event,
-        "sg_event_id": id,
-        "sg_message_id": "msg-1",
-        "timestamp": now(),
-    });
-    if let Some(c) = campaign {
-        e["campaign_id"] = json!(c);
-        e["channel"] = json!("email");
-    }
-    e
-}
-
-/// `n` events for `campaign`, cycling delivered/open/click, ids `<prefix>-<i>`.
-fn sendgrid_batch(prefix: &str, campaign: &str, n: usize) -> Vec<u8> {
-    let events: Vec<Value> = (0..n)
-        .map(|i| {
-            let kind = ["delivered", "open", "click"][i % 3];
-            sendgrid_event(&format!("{prefix}-{i}"), kind, Some(campaign))
-        })
-        .collect();
-    serde_json::to_vec(&events).expect("json")
-}
-
-fn sendgrid_headers(key: &SigningKey, timestamp: &str, body: &[u8]) -> Vec<(String, String)> {
-    let mut content = timestamp.as_bytes().to_vec();
-    content.extend_from_slice(body);
-    let signature: Signature = key.sign(&content);
-    vec![
-        ("content-type".into(), "application/json".into()),
-        (
-            "X-Twilio-Email-Event-Webhook-Signature".into(),
-            B64.encode(signature.to_der().as_bytes()),
-        ),
-        (
-            "X-Twilio-Email-Event-Webhook-Timestamp".into(),
-            timestamp.into(),
-        ),
-    ]
-}
-
-async fn post_sendgrid(app: &App, body: Vec<u8>) -> Reply {
-    let headers = sendgrid_headers(&sendgrid_key(1).0, &now().to_string(), &body);
-    post_raw(app, "/webhooks/sendgrid", &headers, body).await
 }
 
 // ---- Mandrill ----

@@ -183,6 +183,11 @@ async fn a_literal_path_is_never_taken_for_an_id() {
         .await;
     assert_eq!(r.status, 405, "{}", r.body);
     assert_eq!(r.json()["allow"], json!(["GET", "POST"]));
+    assert_eq!(
+        r.header("allow"),
+        Some("GET, POST"),
+        "RFC 9110: the Allow header"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -41,6 +41,12 @@ impl ApiResponse {
         if let Some(s) = p.retry_after {
             headers.push(("retry-after".into(), s.to_string()));
         }
+        // RFC 9110 §15.5.6: a 405 names the allowed methods in `Allow`, not only in
+        // the body, so generic clients and checkers can read them.
+        if let (405, Some(methods)) = (p.status, p.extra.get("allow").and_then(|a| a.as_array())) {
+            let names: Vec<&str> = methods.iter().filter_map(|m| m.as_str()).collect();
+            headers.push(("allow".into(), names.join(", ")));
+        }
         Self {
             status: p.status,
             headers,

@@ -257,6 +257,15 @@ mod tests {
         assert_eq!((op, p), (TestOp::PutA, vec!["7".to_string()]));
         let refused = find(T, "DELETE", "/a/7").unwrap_err();
         assert_eq!(refused.status, 405);
+        let answer = crate::response::ApiResponse::problem(refused.clone());
+        assert!(
+            answer
+                .headers
+                .iter()
+                .any(|(k, v)| k == "allow" && v == "GET, PUT"),
+            "405 carries Allow (RFC 9110): {:?}",
+            answer.headers
+        );
         assert_eq!(refused.extra["allow"], serde_json::json!(["GET", "PUT"]));
         assert_eq!(find(T, "GET", "/b").unwrap_err().status, 404);
     }

@@ -60,10 +60,32 @@ struct RawStore {
 pub fn load(path: &Path) -> Result<RuntimeConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read runtime config {}", path.display()))?;
-    let raw: RawConfig = toml::from_str(&text)
-        .with_context(|| format!("invalid runtime config {}", path.display()))?;
     let base_dir = path.parent().unwrap_or(Path::new(""));
-    RuntimeConfig::from_raw(raw, base_dir)
+    parse(&text, base_dir).map_err(|e| match e {
+        ParseError::Toml(e) => {
+            anyhow::Error::new(e).context(format!("invalid runtime config {}", path.display()))
+        }
+        ParseError::Store(e) => e,
+    })
+}
+
+/// Why runtime config text was refused: not TOML of the file's shape, or a store
+/// table this host cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The text is not TOML, or not of the file's shape.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// A `[key_value_store.<label>]` table names a type or url this host cannot use.
+    #[error(transparent)]
+    Store(anyhow::Error),
+}
+
+/// Parses runtime config text as [`load`] does (relative store paths resolve
+/// against `base_dir`), without reading a file.
+pub fn parse(text: &str, base_dir: &Path) -> std::result::Result<RuntimeConfig, ParseError> {
+    let raw: RawConfig = toml::from_str(text)?;
+    RuntimeConfig::from_raw(raw, base_dir).map_err(ParseError::Store)
 }
 
 impl RuntimeConfig {
@@ -146,7 +168,7 @@ mod tests {
     use crate::testing::RedisServer;
 
     fn parse(text: &str) -> Result<RuntimeConfig> {
-        RuntimeConfig::from_raw(toml::from_str(text)?, Path::new("/config"))
+        Ok(super::parse(text, Path::new("/config"))?)
     }
 
     fn state_dir() -> PathBuf {

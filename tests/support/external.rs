@@ -232,30 +232,69 @@ fn append(path: &Path) -> File {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
-/// This workspace's `opsflow-host` binary, built (`cargo build -p opsflow-host`,
-/// the dev profile the tests are built in) once per test binary; after `cargo test`
-/// at the workspace root it is already fresh.
+/// This workspace's `opsflow-host` binary. After `cargo test` at the workspace root
+/// `target/debug/opsflow-host` is already built; it is used when it is newer than
+/// every source it is built from. Otherwise it is built once per test binary
+/// (`cargo build -p opsflow-host`, the dev profile the tests are built in); that
+/// build resolves features for one package, not the workspace, so it compiles a
+/// second copy of some dependencies, which is why a fresh binary is preferred.
 pub fn host_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
-            let out = Command::new(env!("CARGO"))
-                .current_dir(super::workspace())
-                .args(["build", "-p", "opsflow-host", "--bin", "opsflow-host"])
-                .args(["--message-format", "json-render-diagnostics"])
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("cargo runs");
-            assert!(out.status.success(), "cargo build -p opsflow-host failed");
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .filter(|m| m["reason"] == "compiler-artifact")
-                .filter(|m| m["target"]["name"] == "opsflow-host")
-                .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-                .expect("cargo reports the opsflow-host executable")
-        })
+        .get_or_init(|| fresh_host_binary().unwrap_or_else(build_host_binary))
         .clone()
+}
+
+/// `target/debug/opsflow-host` when no file it is built from (the host crate, the
+/// workspace manifest and lock) changed after it was linked.
+fn fresh_host_binary() -> Option<PathBuf> {
+    let root = super::workspace();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let binary = target.join("debug").join("opsflow-host");
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok()?;
+    let sources = [
+        root.join("crates/host"),
+        root.join("Cargo.toml"),
+        root.join("Cargo.lock"),
+    ];
+    let newest = sources
+        .iter()
+        .filter_map(|p| newest_modification(p))
+        .max()?;
+    (newest < built).then_some(binary)
+}
+
+/// The latest modification time of a file, or of any file under a directory.
+fn newest_modification(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| newest_modification(&entry.path()))
+        .max()
+}
+
+fn build_host_binary() -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(super::workspace())
+        .args(["build", "-p", "opsflow-host", "--bin", "opsflow-host"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build -p opsflow-host failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter(|m| m["target"]["name"] == "opsflow-host")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reports the opsflow-host executable")
 }
 
 /// Why a runtime did not start.

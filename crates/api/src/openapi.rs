@@ -1,15 +1,25 @@
 //! One OpenAPI 3.1 document for the app, assembled from per-area fragments
-//! (`docs/openapi/*.json`): each fragment contributes `paths` and
-//! `components.schemas`; the base carries `info`, security and shared schemas.
+//! (`docs/openapi/*.json`): each fragment contributes `paths` and components
+//! (schemas, responses, parameters, headers); the base carries `info`, security
+//! and the shared components every fragment refers to.
 
 use serde_json::{Map, Value};
 
-/// Merges `base` with `fragments` (later fragments may not redefine a path or schema).
+/// The sections a fragment may add entries to.
+const SECTIONS: [&str; 5] = [
+    "paths",
+    "components/schemas",
+    "components/responses",
+    "components/parameters",
+    "components/headers",
+];
+
+/// Merges `base` with `fragments` (later fragments may not redefine a path or component).
 pub fn merge(base: &str, fragments: &[&str]) -> Result<Value, String> {
     let mut doc: Value = serde_json::from_str(base).map_err(|e| format!("base: {e}"))?;
     for (i, f) in fragments.iter().enumerate() {
         let frag: Value = serde_json::from_str(f).map_err(|e| format!("fragment {i}: {e}"))?;
-        for section in ["paths", "components/schemas"] {
+        for section in SECTIONS {
             let Some(src) = pointer(&frag, section).and_then(Value::as_object) else {
                 continue;
             };

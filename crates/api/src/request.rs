@@ -127,17 +127,24 @@ impl ApiRequest {
         }
     }
 
-    /// The version named by `If-Match` (`"<n>"` or `W/"<n>"`), if sent.
+    /// The version named by `If-Match` (`"<n>"` or `W/"<n>"`, as the API's ETags are
+    /// written), if sent. Anything else, `*` included, is refused: an update must
+    /// name the version it was based on for the lost-update check to mean anything.
     pub fn if_match(&self) -> Result<Option<u64>, Problem> {
-        match self.header("if-match") {
-            None => Ok(None),
-            Some(v) => {
-                let v = v.trim().trim_start_matches("W/").trim_matches('"');
-                v.parse()
-                    .map(Some)
-                    .map_err(|_| Problem::bad_request("If-Match must be an ETag this API returned"))
-            }
-        }
+        let Some(value) = self.header("if-match") else {
+            return Ok(None);
+        };
+        let tag = value.strip_prefix("W/").unwrap_or(value);
+        tag.strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .filter(|n| (1..=19).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "If-Match must be an ETag this API returned: \"<version>\" or W/\"<version>\"",
+                )
+            })
     }
 
     /// `If-Match` required for a mutation.
@@ -214,6 +221,35 @@ mod tests {
                 .collect(),
             body.as_bytes().to_vec(),
         )
+    }
+
+    #[test]
+    fn if_match_takes_exactly_the_etags_the_api_writes() {
+        let version = |v: &str| req(&[("if-match", v)], "").if_match();
+        assert_eq!(version("\"7\"").ok(), Some(Some(7)));
+        assert_eq!(version("W/\"12\"").ok(), Some(Some(12)));
+        assert_eq!(
+            version("\"9999999999999999999\"").ok(),
+            Some(Some(9_999_999_999_999_999_999))
+        );
+        for refused in [
+            "*",
+            "7",
+            "\"7",
+            "7\"",
+            "\"\"",
+            "\"-1\"",
+            "\"+1\"",
+            "w/\"1\"",
+            " \"1\"",
+            "\"12345678901234567890\"",
+        ] {
+            assert!(
+                version(refused).is_err_and(|p| p.status == 400),
+                "{refused}"
+            );
+        }
+        assert_eq!(req(&[], "").if_match().ok(), Some(None));
     }
 
     /// A type that, like a stored record, does not deny unknown fields itself.

@@ -53,14 +53,17 @@ fn printable(s: &str, max: usize) -> bool {
     !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// Lengths here count characters (as the OpenAPI document's `maxLength` does).
 fn attribution(s: &Option<String>) -> bool {
     s.as_deref().is_none_or(|v| {
-        !v.trim().is_empty() && v.len() <= MAX_ATTRIBUTION_LEN && !v.chars().any(char::is_control)
+        !v.trim().is_empty()
+            && v.chars().count() <= MAX_ATTRIBUTION_LEN
+            && !v.chars().any(char::is_control)
     })
 }
 
 fn campaign_id(id: &str) -> Result<&str, Problem> {
-    if id.len() <= MAX_ATTRIBUTION_LEN && !id.chars().any(char::is_control) {
+    if id.chars().count() <= MAX_ATTRIBUTION_LEN && !id.chars().any(char::is_control) {
         Ok(id)
     } else {
         Err(Problem::bad_request("campaign id too long"))
@@ -200,18 +203,25 @@ pub async fn get_metrics(id: &str, req: &ApiRequest) -> Result<ApiResponse, Prob
         Some(f) => floor(f),
         None => to - if bucket == HOUR_SECS { 24 } else { 30 } * bucket,
     };
+    // Each bound is readable; how they relate is a validation error (422).
+    let range_error = |message: String| {
+        Problem::validation(vec![FieldError {
+            field: "to".into(),
+            message,
+        }])
+    };
     if from >= to {
-        return Err(Problem::bad_request("`from` must be before `to`"));
+        return Err(range_error("must be after `from`".into()));
     }
     if (to - from) / HOUR_SECS > MAX_RANGE_HOURS {
-        return Err(Problem::bad_request(format!(
+        return Err(range_error(format!(
             "a range covers at most {} days",
             MAX_RANGE_HOURS / 24
         )));
     }
     let channel = match req.query("channel") {
         None => None,
-        Some(c) if !c.is_empty() && c.len() <= MAX_ATTRIBUTION_LEN => Some(c),
+        Some(c) if !c.is_empty() && c.chars().count() <= MAX_ATTRIBUTION_LEN => Some(c),
         Some(_) => {
             return Err(Problem::bad_request(format!(
                 "`channel` must be 1 to {MAX_ATTRIBUTION_LEN} characters"

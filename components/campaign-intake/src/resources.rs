@@ -13,7 +13,7 @@ use opsflow_api::{ApiRequest, ApiResponse, Problem, ids};
 use opsflow_domain::campaign::{
     AllocationInput, BookError, Campaign, DateRange, PlanningBook, Priority, ProposalRefusal,
     ProposalStatus, Proposed, RebalanceDecision, RebalanceProposal, Resource, ResourceInput,
-    ResourcePatch, overallocations, parse_day_range, utilization as utilization_of,
+    ResourceKind, ResourcePatch, overallocations, parse_day_range, utilization as utilization_of,
 };
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::{Index, Kv, Records, Versioned};
@@ -132,7 +132,10 @@ pub async fn get(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
 
 pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let (cursor, limit) = page_query(req)?;
-    let kind = req.query("kind");
+    let kind = match req.query("kind") {
+        Some(k) => Some(ResourceKind::parse(k).map_err(|e| invalid_field("kind", e.to_string()))?),
+        None => None,
+    };
     let ids = Index::new(&ctx.kv, keys::resource_index())
         .ids()
         .await
@@ -150,7 +153,7 @@ pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
             .await
             .map_err(Problem::from)?
         {
-            if kind.is_some_and(|k| v.value.kind.as_str() != k) {
+            if kind.is_some_and(|k| v.value.kind != k) {
                 continue;
             }
             if items.len() == limit {

@@ -117,11 +117,17 @@ pub(crate) async fn audit_page(
     req: &ApiRequest,
 ) -> Result<ApiResponse, Problem> {
     let limit = opsflow_api::paging::limit(req.query("limit"))?;
+    // Exactly what `next_cursor` holds (a sequence number), or empty for the first page.
     let after = match req.query("cursor") {
-        None => 0,
-        Some(c) => c
-            .parse::<u64>()
-            .map_err(|_| Problem::bad_request("cursor must be a cursor this API returned"))?,
+        None | Some("") => 0,
+        Some(c) if c.len() <= 19 && c.bytes().all(|b| b.is_ascii_digit()) => {
+            c.parse::<u64>().unwrap_or_default()
+        }
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "cursor must be a cursor this API returned",
+            ));
+        }
     };
     let items = AuditLog::new(&ctx.kv, kind, id)
         .list(after, limit)

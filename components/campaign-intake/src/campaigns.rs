@@ -2,9 +2,10 @@
 //! gates, handoffs, the audit log and the success report.
 
 use crate::support::{
-    Ctx, actor, audit, audit_page, invalid_field, load_record, page_query, update_failed,
+    Ctx, actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
 };
 use chrono::{DateTime, Utc};
+use opsflow_api::request::MAX_JSON_BODY;
 use opsflow_api::response::{check_version, json_value};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, Role, ids};
 use opsflow_domain::campaign::{
@@ -46,7 +47,7 @@ pub(crate) async fn load(ctx: &Ctx, id: &str) -> Result<Campaign, Problem> {
 }
 
 pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    let input: CampaignInput = req.json()?;
+    let input: CampaignInput = json_body(req, MAX_JSON_BODY)?;
     let new = input.parse().map_err(Problem::from)?;
     let id = ids::new_id()?;
     let campaign = Campaign::create(id.clone(), new, actor(ctx)?, ctx.now);
@@ -150,7 +151,7 @@ enum Patched {
 
 pub async fn update(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let sent = req.require_if_match()?;
-    let patch: CampaignPatch = req.json()?;
+    let patch: CampaignPatch = json_body(req, MAX_JSON_BODY)?;
     let fields = patch.fields();
     if fields.is_empty() {
         return Err(invalid_field("body", "send at least one field to change"));
@@ -236,7 +237,7 @@ struct TransitionBody {
 }
 
 pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    let body: TransitionBody = req.json()?;
+    let body: TransitionBody = json_body(req, MAX_JSON_BODY)?;
     let target = match body.target.as_deref() {
         None => return Err(invalid_field("target", "is required")),
         Some(t) => Stage::parse(t).map_err(|e| invalid_field("target", e.to_string()))?,

@@ -8,6 +8,7 @@ use opsflow_store::metrics::{self, Batch, HOUR_SECS, MAX_RANGE_HOURS, Sample, Ta
 use opsflow_store::spin::SpinKv;
 use serde::Deserialize;
 
+use crate::support::json_body;
 use crate::webhooks::now;
 
 /// Most samples one `POST /api/campaigns/{id}/metrics` may carry.
@@ -137,7 +138,7 @@ fn parse_samples(body: SamplesBody, campaign: &str) -> Result<Vec<Sample>, Probl
 
 pub async fn post_samples(id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let campaign = campaign_id(id)?;
-    let body: SamplesBody = req.json_limited(MAX_BODY)?;
+    let body: SamplesBody = json_body(req, MAX_BODY)?;
     let samples = parse_samples(body, campaign)?;
     let scope = format!("manual:{campaign}");
     let nonce = opsflow_api::ids::new_id()?;
@@ -290,14 +291,14 @@ struct CleanupBody {
     #[serde(default)]
     now: Option<i64>,
     #[serde(default)]
-    max_days: Option<usize>,
+    max_days: Option<u64>,
 }
 
 pub async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let body: CleanupBody = if req.body.is_empty() {
         CleanupBody::default()
     } else {
-        req.json()?
+        json_body(req, opsflow_api::request::MAX_JSON_BODY)?
     };
     let real_now = now();
     // A replayed `now` may only look back: a future one would expire markers early.
@@ -311,7 +312,7 @@ pub async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
         Some(t) => t,
         None => real_now,
     };
-    let max_days = body.max_days.unwrap_or(7).clamp(1, 31);
+    let max_days = body.max_days.unwrap_or(7).clamp(1, 31) as usize;
     let kv = SpinKv::default_store();
     let report = metrics::cleanup(&kv, at, max_days).await?;
     Ok(ApiResponse::json(200, &report))

@@ -6,8 +6,9 @@
 
 use crate::campaigns::load as load_campaign;
 use crate::support::{
-    Ctx, actor, audit, audit_page, invalid_field, load_record, page_query, update_failed,
+    Ctx, actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
 };
+use opsflow_api::request::MAX_JSON_BODY;
 use opsflow_api::response::{check_version, json_value, with_version};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, ids};
 use opsflow_domain::campaign::{
@@ -97,7 +98,7 @@ async fn change_book<T>(
 // ---- resources -------------------------------------------------------------------
 
 pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    let input: ResourceInput = req.json()?;
+    let input: ResourceInput = json_body(req, MAX_JSON_BODY)?;
     let id = ids::new_id()?;
     let resource = input.parse(id.clone()).map_err(Problem::from)?;
     Index::new(&ctx.kv, keys::resource_index())
@@ -177,7 +178,7 @@ pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
 
 pub async fn update(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let sent = req.require_if_match()?;
-    let patch: ResourcePatch = req.json()?;
+    let patch: ResourcePatch = json_body(req, MAX_JSON_BODY)?;
     load(ctx, id).await?;
     let mut before = None;
     let v = Records::new(&ctx.kv)
@@ -258,7 +259,7 @@ pub async fn create_allocation(
     _: &str,
     req: &ApiRequest,
 ) -> Result<ApiResponse, Problem> {
-    let input: AllocationInput = req.json()?;
+    let input: AllocationInput = json_body(req, MAX_JSON_BODY)?;
     let allocation = input.parse(ids::new_id()?).map_err(Problem::from)?;
     let campaign = load_campaign(ctx, &allocation.campaign_id)
         .await
@@ -417,7 +418,7 @@ fn book_problem(e: BookError) -> Problem {
 }
 
 pub async fn create_proposal(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    let body: ProposalBody = req.json()?;
+    let body: ProposalBody = json_body(req, MAX_JSON_BODY)?;
     let range = parse_day_range(body.from.as_deref(), body.to.as_deref()).map_err(Problem::from)?;
     let resources = all_resources(ctx).await?;
     let current = book(ctx).await?;
@@ -496,7 +497,7 @@ pub async fn decide_proposal(
     id: &str,
     req: &ApiRequest,
 ) -> Result<ApiResponse, Problem> {
-    let body: DecisionBody = req.json()?;
+    let body: DecisionBody = json_body(req, MAX_JSON_BODY)?;
     let decision = match body.decision.as_deref() {
         Some("approve") => RebalanceDecision::Approve,
         Some("reject") => RebalanceDecision::Reject,

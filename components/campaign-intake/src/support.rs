@@ -60,6 +60,23 @@ where
     .await
 }
 
+/// The JSON body as `T` ([`ApiRequest::json_limited`]), which must be a JSON object:
+/// serde would also fill a struct from an array (`[null, null]`), which the OpenAPI
+/// document rightly does not allow.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    req: &ApiRequest,
+    limit: usize,
+) -> Result<T, Problem> {
+    let value = req.json_limited(limit)?;
+    // The body parsed, so its first non-blank byte says what the top level is.
+    match req.body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(value),
+        _ => Err(Problem::bad_request(
+            "invalid JSON body: expected a JSON object",
+        )),
+    }
+}
+
 /// A 422 problem about one field.
 pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Problem {
     Problem::validation(vec![FieldError {

@@ -722,7 +722,7 @@ async fn manual_samples_are_counted_once_and_read_back_by_day() {
     let r = app
         .get("/api/campaigns/c-manual/metrics?from=7200&to=3600", OPS)
         .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 422);
     assert_eq!(
         totals(&app, "c-manual").await,
         json!({"conversions": 13, "spend": 1250})

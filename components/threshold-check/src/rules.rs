@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use opsflow_api::response::{check_version, json_value};
 use opsflow_api::{ApiRequest, ApiResponse, Principal, Problem, ids, paging};
-use opsflow_domain::monitoring::{Rule, RuleInput, default_rules};
+use opsflow_domain::monitoring::{Category, Rule, RuleInput, default_rules};
 use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
 use opsflow_store::spin::SpinKv;
@@ -68,10 +68,23 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (req, kv) = (&ctx.req, &ctx.kv);
     let limit = paging::limit(req.query("limit"))?;
     let rules = load_rules(kv, crate::wall_secs()).await?;
-    let category = req.query("category");
+    let category = match req.query("category") {
+        None => None,
+        Some(c) => Some(
+            Category::ALL
+                .into_iter()
+                .find(|k| k.as_str() == c)
+                .ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "category must be one of {}",
+                        Category::ALL.map(Category::as_str).join(", ")
+                    ))
+                })?,
+        ),
+    };
     let items = rules
         .iter()
-        .filter(|v| category.is_none_or(|c| v.value.category.as_str() == c))
+        .filter(|v| category.is_none_or(|c| v.value.category == c))
         .map(|v| {
             json_value(&RuleView {
                 rule: &v.value,

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use opsflow_api::{ApiResponse, Problem, paging};
 use opsflow_domain::monitoring::{Trigger, TriggerStatus, TriggerTransitionError};
+use opsflow_domain::validation::is_reference;
 use opsflow_edge::Ctx;
 use opsflow_store::keys::triggers as keys;
 use opsflow_store::spin::SpinKv;
@@ -268,6 +269,11 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
         ),
     };
     let campaign = req.query("campaign_id");
+    if campaign.is_some_and(|c| !is_reference(c)) {
+        return Err(Problem::bad_request(
+            "campaign_id must be 1-64 of A-Z a-z 0-9 _ -",
+        ));
+    }
     let records = Records::new(kv);
     let index = if status.is_some_and(|s| s.is_open()) {
         keys::open_index()
@@ -280,7 +286,8 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
         .map(|v| v.value.into_iter().collect())
         .unwrap_or_default();
     ids.reverse();
-    let cursor = req.query("cursor");
+    // An empty cursor is the first page, as on every other list.
+    let cursor = req.query("cursor").filter(|c| !c.is_empty());
     let mut items: Vec<Trigger> = Vec::new();
     let mut next = None;
     let candidates: Vec<String> = ids

@@ -56,10 +56,7 @@ pub async fn claim<K: Kv>(
         return Ok(Claim::NoKey);
     };
     let key = idempotency(scope, caller, key).as_str().to_string();
-    let body_hash: String = Sha256::digest(&req.body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let body_hash = fingerprint(req);
     let (current, cas) = kv.watch(&key).await?;
     let now = unix_now();
     let take = match current {
@@ -98,6 +95,25 @@ pub async fn claim<K: Kv>(
     } else {
         Ok(Claim::Answer(in_progress()))
     }
+}
+
+/// What makes a repeat "the same request": method, path, query and body (the
+/// caller and the operation are in the key). A key sent to another record's path
+/// (`/api/content/B/submit` after `/api/content/A/submit`, both without a body) is
+/// another request, refused as a reuse, never answered with A's response. Stored
+/// as `body_hash` (its name before the path was part of it).
+fn fingerprint(req: &ApiRequest) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        req.method.as_bytes(),
+        req.path.as_bytes(),
+        req.raw_query.as_bytes(),
+    ] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    hash.update(&req.body);
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unix_now() -> i64 {
@@ -212,6 +228,27 @@ mod tests {
         let (refused, ran) = send(&kv, &post(Some("k1"), r#"{"a":2}"#), 201);
         assert!(!ran);
         assert_eq!(refused.status, 422);
+    }
+
+    #[test]
+    fn the_same_key_on_another_record_is_another_request_not_a_replay() {
+        let kv = MemoryKv::default();
+        let submit = |path: &str| {
+            ApiRequest::new(
+                "POST",
+                path,
+                "",
+                vec![("idempotency-key".into(), "k1".into())],
+                Vec::new(),
+            )
+        };
+        send(&kv, &submit("/api/content/A/submit"), 200);
+        let (other, ran) = send(&kv, &submit("/api/content/B/submit"), 200);
+        assert!(!ran, "B is not submitted under A's key");
+        assert_eq!(
+            other.status, 422,
+            "refused as a reuse, not replayed as A's answer"
+        );
     }
 
     #[test]

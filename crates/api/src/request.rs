@@ -112,13 +112,13 @@ impl ApiRequest {
         }
         let invalid =
             |e: serde_json::Error| Problem::bad_request(format!("invalid JSON body: {e}"));
+        let mut json: serde_json::Value = serde_json::from_slice(&self.body).map_err(invalid)?;
+        integral_floats_as_integers(&mut json);
         let mut unknown: Option<String> = None;
-        let mut de = serde_json::Deserializer::from_slice(&self.body);
-        let value = serde_ignored::deserialize(&mut de, |path| {
+        let value = serde_ignored::deserialize(json, |path| {
             unknown.get_or_insert_with(|| field_path(&path));
         })
         .map_err(invalid)?;
-        de.end().map_err(invalid)?;
         match unknown {
             Some(field) => Err(Problem::bad_request(format!(
                 "invalid JSON body: unknown field `{field}`"
@@ -165,6 +165,27 @@ impl ApiRequest {
                 "Idempotency-Key must be 1-128 printable ASCII characters",
             )),
         }
+    }
+}
+
+/// JSON has one number type: `3.0` is the integer 3 to JSON and to JSON Schema's
+/// `integer`, so an integer field must take it (serde alone refuses a float for an
+/// integer type). Numbers with a fraction, or outside i64, stay as they are.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // 2^63 is exact as an f64; i64's range is [-2^63, 2^63).
+                const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+                if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
@@ -221,6 +242,25 @@ mod tests {
                 .collect(),
             body.as_bytes().to_vec(),
         )
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_and_a_fraction_is_not() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Counts {
+            n: u32,
+            at: i64,
+            ratio: f64,
+        }
+        let json = [("content-type", "application/json")];
+        let ok: Counts = req(&json, r#"{"n":54.0,"at":-7.0e2,"ratio":3}"#)
+            .json()
+            .expect("integral floats are integers");
+        assert_eq!((ok.n, ok.at, ok.ratio), (54, -700, 3.0));
+        let fraction = req(&json, r#"{"n":1.5,"at":1,"ratio":1}"#).json::<Counts>();
+        assert!(fraction.is_err_and(|p| p.status == 400));
+        let huge = req(&json, r#"{"n":1,"at":1e19,"ratio":1}"#).json::<Counts>();
+        assert!(huge.is_err_and(|p| p.status == 400));
     }
 
     #[test]

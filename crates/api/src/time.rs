@@ -12,7 +12,12 @@ pub fn unix_seconds(value: &serde_json::Value, field: &str) -> Result<i64, Probl
         }])
     };
     let t = match value {
-        serde_json::Value::Number(n) => n.as_i64().ok_or_else(bad)?,
+        // `1.0` is the integer 1 to JSON (and to JSON Schema's `integer`).
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i,
+            (None, Some(f)) if f.fract() == 0.0 && (1.0..=1e11).contains(&f) => f as i64,
+            _ => return Err(bad()),
+        },
         serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map_err(|_| bad())?
             .timestamp(),
@@ -39,6 +44,10 @@ mod tests {
         assert_eq!(
             unix_seconds(&json!("1970-01-01T00:01:40Z"), "now").expect("ok"),
             100
+        );
+        assert_eq!(
+            unix_seconds(&json!(1_764_000_000.0), "now").expect("ok"),
+            1_764_000_000
         );
         for bad in [
             json!(0),

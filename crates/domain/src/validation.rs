@@ -61,6 +61,15 @@ pub struct ValidationErrors {
     pub errors: Vec<FieldError>,
 }
 
+/// Whether `s` can name a record: 1-64 of `A-Z a-z 0-9 _ -` (every id the app
+/// makes, and the shipped `default-…` ones). Input that names a record is held to
+/// this before a store key is built from it.
+pub fn is_reference(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 fn summary(errors: &[FieldError]) -> String {
     errors
         .iter()

@@ -1,8 +1,9 @@
 // Merges docs/openapi/*.json into one OpenAPI document exactly as the server
 // does (crates/api/src/openapi.rs::merge, fragment order from
 // components/campaign-intake/src/openapi.rs): start from base.json, then each
-// fragment contributes every `paths` entry and every `components.schemas`
-// entry; a key defined twice is an error. The result feeds openapi-typescript,
+// fragment contributes every `paths` entry and every entry of
+// `components.{schemas,responses,parameters,headers}`; a key defined twice is an
+// error. The result feeds openapi-typescript,
 // so an API change that breaks the UI breaks `npm run build`.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -40,10 +41,18 @@ function pointerMut(v, path) {
   return cur;
 }
 
+const SECTIONS = [
+  'paths',
+  'components/schemas',
+  'components/responses',
+  'components/parameters',
+  'components/headers',
+];
+
 export function merge(base, fragments) {
   const doc = structuredClone(base);
   fragments.forEach((frag, i) => {
-    for (const section of ['paths', 'components/schemas']) {
+    for (const section of SECTIONS) {
       const src = pointer(frag, section);
       if (!isObject(src)) continue;
       const dst = pointerMut(doc, section);

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use opsflow_api::{ApiResponse, Problem};
 use opsflow_domain::monitoring::{Alert, AlertEvent, AlertState, Observation, Rule, Trigger, step};
+use opsflow_domain::validation::is_reference;
 use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
 use opsflow_store::spin::SpinKv;
@@ -182,11 +183,11 @@ fn rfc3339(t: i64) -> String {
 pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (req, kv) = (&ctx.req, &ctx.kv);
     let owner = match (req.query("campaign_id"), req.query("scope")) {
-        (Some(c), None) if !c.is_empty() => c.to_string(),
+        (Some(c), None) if is_reference(c) => c.to_string(),
         (None, Some("resources")) => RESOURCES_OWNER.to_string(),
         _ => {
             return Err(Problem::bad_request(
-                "pass campaign_id=<id> or scope=resources",
+                "pass either campaign_id=<id> (1-64 of A-Z a-z 0-9 _ -) or scope=resources",
             ));
         }
     };

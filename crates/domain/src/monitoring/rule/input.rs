@@ -8,7 +8,7 @@ use super::{
     Action, Approval, Category, Comparator, DEFAULT_ATTEMPTS, MAX_ATTEMPTS, MAX_FOR, MAX_HOLD_SECS,
     MAX_WINDOW_SECS, Metric, Rule, Scope, Severity,
 };
-use crate::validation::ValidationErrors;
+use crate::validation::{ValidationErrors, is_reference};
 
 /// `POST /api/evaluations/rules` and `PUT …/{id}` body.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ fn check_metric(errors: &mut ValidationErrors, metric: &Metric) {
 
 fn check_scope(errors: &mut ValidationErrors, scope: &Scope) {
     match scope {
-        Scope::Campaign { campaign_id, .. } if !crate_id_ok(campaign_id) => {
+        Scope::Campaign { campaign_id, .. } if !is_reference(campaign_id) => {
             errors.push("scope.campaign_id", "must be a campaign id");
         }
         Scope::Channel { channel } if !slug_ok(channel) => {
@@ -122,14 +122,6 @@ fn check_scope(errors: &mut ValidationErrors, scope: &Scope) {
         }
         _ => {}
     }
-}
-
-fn crate_id_ok(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn check_action(errors: &mut ValidationErrors, action: &Action) {
@@ -151,7 +143,7 @@ fn check_action(errors: &mut ValidationErrors, action: &Action) {
             }
         }
         Action::ContentRefresh { variant } => {
-            if variant.as_deref().is_some_and(|v| !crate_id_ok(v)) {
+            if variant.as_deref().is_some_and(|v| !is_reference(v)) {
                 errors.push("action.variant", "must be a variant id");
             }
         }
@@ -167,7 +159,8 @@ fn check_action(errors: &mut ValidationErrors, action: &Action) {
         Action::Notify { url } => {
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
                 && url.len() <= 2_000
-                && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+                // Printable ASCII only: a URL with anything else is percent-encoded.
+                && url.bytes().all(|b| b.is_ascii_graphic())
                 && url.split("://").nth(1).is_some_and(|rest| {
                     !rest.is_empty() && !rest.starts_with('/') && !rest.contains('@')
                 });

@@ -176,9 +176,10 @@ fn integral_floats_as_integers(value: &mut serde_json::Value) {
     match value {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64() {
-                // 2^63 is exact as an f64; i64's range is [-2^63, 2^63).
+                // Open at both ends: an integer literal below i64::MIN is read as
+                // a float that rounds to exactly -2^63, and must not become i64::MIN.
                 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
-                if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
+                if f.fract() == 0.0 && f > -TWO_POW_63 && f < TWO_POW_63 {
                     *value = Value::from(f as i64);
                 }
             }
@@ -261,6 +262,12 @@ mod tests {
         assert!(fraction.is_err_and(|p| p.status == 400));
         let huge = req(&json, r#"{"n":1,"at":1e19,"ratio":1}"#).json::<Counts>();
         assert!(huge.is_err_and(|p| p.status == 400));
+        let below_min =
+            req(&json, r#"{"n":1,"at":-9223372036854775809,"ratio":1}"#).json::<Counts>();
+        assert!(
+            below_min.is_err_and(|p| p.status == 400),
+            "not rounded to i64::MIN"
+        );
     }
 
     #[test]

@@ -261,22 +261,9 @@ fn fresh_host_binary() -> Option<PathBuf> {
     ];
     let newest = sources
         .iter()
-        .filter_map(|p| newest_modification(p))
+        .filter_map(|p| super::newest_modification(p))
         .max()?;
     (newest < built).then_some(binary)
-}
-
-/// The latest modification time of a file, or of any file under a directory.
-fn newest_modification(path: &Path) -> Option<std::time::SystemTime> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_dir() {
-        return meta.modified().ok();
-    }
-    std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| newest_modification(&entry.path()))
-        .max()
 }
 
 fn build_host_binary() -> PathBuf {

@@ -173,22 +173,25 @@ pub fn build_components() {
     });
 }
 
+/// The latest modification time of a file, or of any file under a directory
+/// (skipping `node_modules` and build output, `dist`, which are not sources).
+pub fn newest_modification(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() != "node_modules" && e.file_name() != "dist")
+        .filter_map(|e| newest_modification(&e.path()))
+        .max()
+}
+
 /// Whether the dashboard's `.wasm` is newer than everything it is built from (the
 /// front end's sources, its lock file, the OpenAPI fragments its types come from,
 /// the component and the assets crate), so each test binary does not rebuild it.
 fn dashboard_is_fresh() -> bool {
-    fn newest(path: &Path) -> Option<std::time::SystemTime> {
-        let meta = std::fs::metadata(path).ok()?;
-        if !meta.is_dir() {
-            return meta.modified().ok();
-        }
-        std::fs::read_dir(path)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name() != "node_modules" && e.file_name() != "dist")
-            .filter_map(|e| newest(&e.path()))
-            .max()
-    }
     let root = workspace();
     let built = root.join("target/wasm32-wasip2/release/dashboard.wasm");
     let Some(built) = std::fs::metadata(built).and_then(|m| m.modified()).ok() else {
@@ -206,7 +209,7 @@ fn dashboard_is_fresh() -> bool {
     ];
     sources
         .iter()
-        .all(|s| newest(&root.join(s)).is_some_and(|t| t < built))
+        .all(|s| newest_modification(&root.join(s)).is_some_and(|t| t < built))
 }
 
 /// The `api_tokens` variable for [`TOKENS`] (and the scheduler).

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use faults::Faults;
+pub use runtime::CompileReport;
 pub use stats::Snapshot;
 
 /// Where key-value data lives.
@@ -69,7 +70,8 @@ pub struct UpOptions {
     pub env_vars: Option<BTreeMap<String, String>>,
     /// Fault switches a test can flip while the app runs.
     pub faults: Arc<Faults>,
-    /// Where compiled components are cached between runs (default: the state directory).
+    /// Where compiled components are cached between runs, in `<dir>/wasmtime-cache`
+    /// (default: the state directory). Only the first app a process starts sets it.
     pub compile_cache: Option<PathBuf>,
     /// Print the route table and warnings.
     pub verbose: bool,
@@ -132,6 +134,12 @@ impl RunningApp {
         &self.runtime.shared().faults
     }
 
+    /// Where the components' compiled code came from at start-up (compiled, the
+    /// compile cache, or this process's memory).
+    pub fn compile_report(&self) -> CompileReport {
+        self.runtime.compile_report
+    }
+
     /// Stops serving and waits for the tasks to end.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
@@ -191,6 +199,7 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
     });
 
     if opts.verbose {
+        print_compile_report(&runtime.compile_report);
         print_routes(addr, &runtime.router);
     }
 
@@ -260,6 +269,19 @@ fn build_router(app: &manifest::App, selected: &dyn Fn(&str) -> bool) -> Result<
         anyhow::bail!("routes under {} are reserved", routes::WELL_KNOWN_PREFIX);
     }
     Ok(router)
+}
+
+/// Prints how the components' code was obtained: the line that tells a slow
+/// start (compiled) from a warm one (the compile cache).
+fn print_compile_report(r: &CompileReport) {
+    println!(
+        "Loaded {} component file(s) in {:.2} s: {} compiled, {} from the compile cache, {} already in memory",
+        r.files,
+        r.elapsed.as_secs_f64(),
+        r.compiled,
+        r.from_cache,
+        r.from_memory
+    );
 }
 
 /// Prints where the app serves and its route table, as `spin up` does.

@@ -10,7 +10,9 @@ pub struct Stats {
     requests: AtomicU64,
     instantiations: AtomicU64,
     instantiate_nanos: AtomicU64,
-    kv_calls: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Calls by component, then operation: a call to a component already seen
+    /// allocates nothing.
+    kv_calls: Mutex<BTreeMap<String, BTreeMap<&'static str, u64>>>,
 }
 
 /// A point-in-time copy of [`Stats`].
@@ -57,7 +59,12 @@ impl Stats {
     /// Counts a KV call.
     pub fn kv_call(&self, component: &str, op: &'static str) {
         if let Ok(mut map) = self.kv_calls.lock() {
-            *map.entry((component.to_string(), op)).or_default() += 1;
+            if !map.contains_key(component) {
+                map.insert(component.to_string(), BTreeMap::new());
+            }
+            if let Some(ops) = map.get_mut(component) {
+                *ops.entry(op).or_default() += 1;
+            }
         }
     }
 
@@ -68,7 +75,7 @@ impl Stats {
             .lock()
             .map(|m| {
                 m.iter()
-                    .map(|((c, op), n)| (format!("{c}/{op}"), *n))
+                    .flat_map(|(c, ops)| ops.iter().map(move |(op, n)| (format!("{c}/{op}"), *n)))
                     .collect()
             })
             .unwrap_or_default();

@@ -3,41 +3,13 @@
 //! The fixture (`tests/fixtures/kv-probe`) is built for wasm32-wasip2 once per test
 //! run; each test starts its own host on an ephemeral port.
 
+mod support;
+
 use opsflow_host::{KvMode, RunningApp, UpOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn manifest() -> PathBuf {
-    workspace().join("tests/fixtures/kv-probe/spin.toml")
-}
-
-/// Builds the fixture once. A nested cargo for another target uses its own lock
-/// directory, so it does not wait on the outer `cargo test`.
-fn build_fixture() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .current_dir(workspace())
-            .args([
-                "build",
-                "--target",
-                "wasm32-wasip2",
-                "--release",
-                "-p",
-                "kv-probe",
-            ])
-            .env_remove("CARGO_TARGET_DIR")
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "fixture build failed");
-    });
-}
+use support::{build_fixture, manifest, workspace};
 
 fn state_dir(name: &str) -> PathBuf {
     let dir = workspace()
@@ -517,6 +489,7 @@ async fn injected_kv_faults_fail_calls_and_a_trap_is_a_500() {
 fn acknowledged_writes_survive_kill_9() {
     build_fixture();
     let state = state_dir("kill9");
+    support::share_compile_cache(&state);
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()

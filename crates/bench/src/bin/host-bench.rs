@@ -1,8 +1,13 @@
 //! `cargo run --profile host -p opsflow-bench --bin host-bench`: the local host under load.
 //!
 //! Runs the kv-probe fixture (build it first: `cargo build --target wasm32-wasip2
-//! --release -p kv-probe`) and prints, per scenario, requests/s, latency and the
-//! average per-request instantiation time.
+//! --release -p kv-probe`) and prints, per scenario, requests/s, latency, the
+//! average per-request instantiation time and the CPU time per request of the
+//! whole process (host and load generator). On a shared machine requests/s follow
+//! the neighbours' load; CPU per request much less, so compare builds with it.
+//!
+//! `BENCH_SECS` sets the seconds per row (default 5); `BENCH_ROWS=hello` runs only
+//! the rows whose scenario name contains the text.
 #![forbid(unsafe_code)]
 
 use anyhow::Result;
@@ -68,11 +73,12 @@ async fn main() -> Result<()> {
         .unwrap_or(5);
     let state = root.join("target/bench-state");
     let _ = std::fs::remove_dir_all(&state);
+    let rows = std::env::var("BENCH_ROWS").unwrap_or_default();
     println!(
-        "| scenario | store | connections | requests/s | p50 | p99 | errors | instantiation (avg) |"
+        "| scenario | store | connections | requests/s | p50 | p99 | errors | instantiation (avg) | CPU / request |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for scenario in scenarios() {
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for scenario in scenarios().into_iter().filter(|s| s.name.contains(&rows)) {
         run_scenario(&root, &state, &scenario, Duration::from_secs(secs)).await?;
     }
     Ok(())
@@ -96,13 +102,23 @@ async fn run_scenario(root: &Path, state: &Path, s: &Scenario, duration: Duratio
     let warm_up = Duration::from_millis(500);
     let _ = load(app.addr(), s.method, s.path, "", s.conns, warm_up).await?;
     let before = app.stats();
+    let cpu_before = process_cpu();
     let r = load(app.addr(), s.method, s.path, "", s.conns, duration).await?;
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(a, b)| a.saturating_sub(b));
     let after = app.stats();
     let inst = (after.instantiate_nanos - before.instantiate_nanos) as f64
         / ((after.instantiations - before.instantiations).max(1)) as f64
         / 1000.0;
+    let cpu_per_request = match cpu {
+        Some(cpu) if r.requests > 0 => {
+            format!("{:.0} µs", cpu.as_secs_f64() * 1e6 / r.requests as f64)
+        }
+        _ => "—".to_string(),
+    };
     println!(
-        "| {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {} | {inst:.1} µs |",
+        "| {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {} | {inst:.1} µs | {cpu_per_request} |",
         s.name,
         store_name(&s.kv),
         s.conns,
@@ -113,6 +129,20 @@ async fn run_scenario(root: &Path, state: &Path, s: &Scenario, duration: Duratio
     );
     app.stop().await;
     Ok(())
+}
+
+/// CPU time (user + system) this process has used, all threads, from
+/// `/proc/self/stat` (Linux; `None` elsewhere). Its unit is the clock tick (10 ms),
+/// fine over a run of thousands of requests.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is parenthesised and may hold spaces:
+    // state is field 3, utime 14 and stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux ABI we run on.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// The store column of the table.

@@ -76,14 +76,13 @@ impl WasiHttpHooks for OutboundHooks {
                 return Ok((resp, ready_io()));
             }
             if host == "self" {
-                let path = uri.path().to_string();
-                let Some(m) = runtime.router.route(&path) else {
+                let Some(m) = runtime.router.route(uri.path()) else {
                     let resp = super::plain(404, "Not Found");
                     return Ok((resp, ready_io()));
                 };
-                let component = m.route.component.clone();
-                let req = crate::http_trigger::routed_request(request, &m, None, "self");
-                let resp = runtime.handle_http(&component, req).await;
+                let component = m.route.component.as_str();
+                let req = crate::http_trigger::routed_request(request, m, None, Some("self"));
+                let resp = runtime.handle_http(component, req).await;
                 return Ok((resp, ready_io()));
             }
             let (resp, io) = wasmtime_wasi_http::p3::default_send_request(request, options).await?;

@@ -1,5 +1,6 @@
 //! Keys of the webhooks and metrics area (`wh`: dedupe markers, batch records and
-//! the registries the cleanup pass walks; `met`: counter records).
+//! the registries the cleanup pass walks; `met`: counter records and campaign
+//! rollups).
 //!
 //! Days are UTC day numbers (`unix_seconds.div_euclid(86_400)`), hours are bucket
 //! starts in unix seconds.
@@ -34,6 +35,18 @@ pub fn campaign_hour(campaign_id: &str, hour_start: i64) -> Key {
     Key::new("met", &["c", campaign_id, &hour_start.to_string()])
 }
 
+/// A campaign's rollup: the counter record a batch's compare-and-swap writes
+/// (running day and hour totals by kind and channel, plus the full cells of the
+/// hours still open; see `opsflow_store::metrics` module docs).
+pub fn campaign_rollup(campaign_id: &str) -> Key {
+    Key::new("met", &["r", campaign_id])
+}
+
+/// Whether `key` is a [`campaign_rollup`] key (the registries list both kinds).
+pub fn is_campaign_rollup(key: &str) -> bool {
+    key.starts_with("met:r:")
+}
+
 /// A platform's unattributed and unknown-kind counts (and kept samples) for a day.
 pub fn platform_day(platform: &str, day: i64) -> Key {
     Key::new("met", &["p", platform, &day.to_string()])
@@ -54,6 +67,10 @@ mod tests {
         assert_eq!(batch(19_700, "01J").as_str(), "wh:b:19700:01J");
         assert_eq!(campaign_hour("c1", 3_600).as_str(), "met:c:c1:3600");
         assert_eq!(platform_day("hubspot", -1).as_str(), "met:p:hubspot:-1");
+        assert_eq!(campaign_rollup("c1").as_str(), "met:r:c1");
+        assert!(is_campaign_rollup(
+            campaign_rollup(&"x".repeat(200)).as_str()
+        ));
         assert!(marker("sendgrid", &"x".repeat(200)).as_str().len() < 64);
     }
 }

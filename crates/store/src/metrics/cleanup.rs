@@ -3,6 +3,7 @@
 //! (never by listing keys), and forgets those batches in the counters' `applied`
 //! maps. Counter records are kept.
 
+use super::rollup::{Rollup, close_stale, prune_rollup};
 use super::stored::{BatchDoc, CounterDoc, decode, encode, flatten, get_map};
 use super::{CHUNK, MAX_CAS_ATTEMPTS, RETENTION_DAYS, day_of};
 use crate::keys::metrics as keys;
@@ -49,7 +50,7 @@ pub async fn cleanup<K: Kv>(
         ..CleanupReport::default()
     };
     for day in due.into_iter().take(max_days) {
-        clean_day(kv, day, &mut report).await?;
+        clean_day(kv, day, now, &mut report).await?;
         let text = day.to_string();
         records
             .upsert(
@@ -67,7 +68,12 @@ pub async fn cleanup<K: Kv>(
     Ok(report)
 }
 
-async fn clean_day<K: Kv>(kv: &K, day: i64, report: &mut CleanupReport) -> Result<(), StoreError> {
+async fn clean_day<K: Kv>(
+    kv: &K,
+    day: i64,
+    now: i64,
+    report: &mut CleanupReport,
+) -> Result<(), StoreError> {
     let records = Records::new(kv);
     let registry_key = keys::day_registry(day);
     let groups: Vec<String> = records
@@ -75,9 +81,19 @@ async fn clean_day<K: Kv>(kv: &K, day: i64, report: &mut CleanupReport) -> Resul
         .await?
         .map(|v| v.value.into_iter().collect())
         .unwrap_or_default();
+    // Rollups first: the hours their campaigns stopped writing to are closed,
+    // so those batches are found in the hour records below.
+    for key in groups.iter().filter(|k| keys::is_campaign_rollup(k)) {
+        close_stale(kv, key, now).await?;
+    }
     let counters = get_map(kv, &groups).await?;
     let mut batch_keys = BTreeSet::new();
     for (key, bytes) in &counters {
+        if keys::is_campaign_rollup(key) {
+            let doc: Rollup = decode(key, bytes)?;
+            batch_keys.extend(doc.applied_through(day).cloned());
+            continue;
+        }
         let doc: CounterDoc = decode(key, bytes)?;
         batch_keys.extend(
             doc.applied
@@ -101,7 +117,11 @@ async fn clean_day<K: Kv>(kv: &K, day: i64, report: &mut CleanupReport) -> Resul
     }
     // The batches are gone and too old to re-apply: forget them in the counters.
     for key in counters.keys() {
-        prune(kv, key, day).await?;
+        if keys::is_campaign_rollup(key) {
+            prune_rollup(kv, key, day).await?;
+        } else {
+            prune(kv, key, day).await?;
+        }
     }
     kv.delete(registry_key.as_str()).await
 }

@@ -2,6 +2,7 @@
 //! module documentation of [`metrics`](super) lists (and with the KV-call budget it
 //! states); [`complete`] finishes an earlier batch a retry found half applied.
 
+use super::rollup::apply_campaign;
 use super::stored::{
     BatchDoc, Cell, CounterDoc, GroupDelta, add_cells, decode, encode, flatten, get_map,
 };
@@ -106,9 +107,7 @@ pub async fn ingest<K: Kv>(kv: &K, batch: Batch<'_>, now: i64) -> Result<Ingeste
     let doc = store_batch(kv, &batch, now, day, deltas, &batch_key).await?;
 
     // 6. Apply the deltas, each counter record once.
-    for group in &doc.groups {
-        apply(kv, batch_key.as_str(), day, group).await?;
-    }
+    apply_groups(kv, batch_key.as_str(), day, &doc.groups, now).await?;
     Ok(outcome)
 }
 
@@ -200,11 +199,17 @@ fn fold(batch: &Batch<'_>, fresh: &[Fresh<'_>], day: i64, outcome: &mut Ingested
     };
     for (sample, marker) in fresh {
         let (key, kind) = counted_as(sample, batch.platform, day, outcome);
+        let (campaign, hour) = match &sample.target {
+            Target::Campaign(id) => (Some(id.clone()), Some(hour_of(sample.at))),
+            _ => (None, None),
+        };
         let group = deltas
             .groups
             .entry(key.as_str().to_string())
             .or_insert_with(|| GroupDelta {
                 key: key.as_str().to_string(),
+                campaign,
+                hour,
                 cells: Vec::new(),
                 samples: Vec::new(),
             });
@@ -285,10 +290,21 @@ async fn register_missing<K: Kv>(
     registry: &BTreeSet<String>,
     groups: &BTreeMap<String, GroupDelta>,
 ) -> Result<(), StoreError> {
+    // The hour records (the cells of closed hours and the batches applied to
+    // them end up there) and the campaigns' rollups (the cleanup pass closes
+    // their stale hours).
+    let rollups = groups.values().filter_map(|g| {
+        g.campaign
+            .as_deref()
+            .map(|c| keys::campaign_rollup(c).as_str().to_string())
+    });
     let missing: Vec<String> = groups
         .keys()
-        .filter(|k| !registry.contains(*k))
         .cloned()
+        .chain(rollups)
+        .filter(|k| !registry.contains(k))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -359,6 +375,29 @@ async fn register<K: Kv>(
     Ok(())
 }
 
+/// Applies one batch's deltas: a campaign's groups (one per hour) to its rollup
+/// in one compare-and-swap, any other group (platform days, and campaign groups
+/// of batches stored before rollups) to its own record.
+async fn apply_groups<K: Kv>(
+    kv: &K,
+    batch_key: &str,
+    received_day: i64,
+    groups: &[GroupDelta],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut by_campaign: BTreeMap<&str, Vec<&GroupDelta>> = BTreeMap::new();
+    for group in groups {
+        match (&group.campaign, group.hour) {
+            (Some(campaign), Some(_)) => by_campaign.entry(campaign).or_default().push(group),
+            _ => apply(kv, batch_key, received_day, group).await?,
+        }
+    }
+    for (campaign, groups) in by_campaign {
+        apply_campaign(kv, batch_key, received_day, campaign, &groups, now).await?;
+    }
+    Ok(())
+}
+
 /// Applies one batch's deltas to one counter record, unless already applied.
 async fn apply<K: Kv>(
     kv: &K,
@@ -407,15 +446,35 @@ async fn complete<K: Kv>(
             docs.push((key.clone(), doc));
         }
     }
+    // Campaign groups go to the rollup, which tells applied batches apart
+    // itself (one read per campaign inside `apply_campaign`).
     let group_keys: Vec<String> = docs
         .iter()
-        .flat_map(|(_, d)| d.groups.iter().map(|g| g.key.clone()))
+        .flat_map(|(_, d)| {
+            d.groups
+                .iter()
+                .filter(|g| g.campaign.is_none() || g.hour.is_none())
+                .map(|g| g.key.clone())
+        })
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
     let counters = get_map(kv, &group_keys).await?;
     for (batch_key, doc) in &docs {
-        for group in &doc.groups {
+        let (campaign_groups, others): (Vec<&GroupDelta>, Vec<&GroupDelta>) = doc
+            .groups
+            .iter()
+            .partition(|g| g.campaign.is_some() && g.hour.is_some());
+        let mut by_campaign: BTreeMap<&str, Vec<&GroupDelta>> = BTreeMap::new();
+        for g in campaign_groups {
+            if let Some(c) = g.campaign.as_deref() {
+                by_campaign.entry(c).or_default().push(g);
+            }
+        }
+        for (campaign, groups) in by_campaign {
+            apply_campaign(kv, batch_key, doc.day, campaign, &groups, now).await?;
+        }
+        for group in others {
             let applied = match counters.get(&group.key) {
                 Some(bytes) => decode::<CounterDoc>(&group.key, bytes)?
                     .applied

@@ -13,27 +13,55 @@
 //!    every counter record it touches, it is applied now (a retry after a
 //!    failure completes the earlier attempt; one extra `get_many` of those batch
 //!    records and counter records, only when duplicates arrive).
-//! 3. The new events are folded into per-record deltas: one counter record per
-//!    (campaign, hour) holding every channel × content × kind cell, one per
-//!    (platform, day) for unattributed and unknown-kind events.
-//! 4. Only when today's registry lacks one of those counter records: one
-//!    compare-and-swap adds them (and, on the first batch of a day, the day to
-//!    the list of registered days). The cleanup pass walks these registries.
+//! 3. The new events are folded into per-record deltas: per (campaign, hour) the
+//!    channel × content × kind cells, per (platform, day) the unattributed and
+//!    unknown-kind events.
+//! 4. Only when today's registry lacks one of the records they touch (the hour
+//!    records and the campaigns' rollups): one compare-and-swap adds them (and,
+//!    on the first batch of a day, the day to the list of registered days). The
+//!    cleanup pass walks these registries.
 //! 5. **One `set_many`** writes the new markers and the batch record (its deltas
 //!    and marker keys) together: one transaction on Spin's SQLite backend, one
 //!    `MSET` on Redis. After this the batch is durable: every later delivery of
 //!    its events is a known duplicate.
-//! 6. **One compare-and-swap per counter record** (usually one) adds the deltas
-//!    and records the batch key in the record's `applied` map in the same write,
-//!    so applying a batch twice is a no-op.
+//! 6. **One compare-and-swap per campaign** (usually one) adds the deltas to the
+//!    campaign's **rollup** (`met:r:<campaign>`, see the `rollup` module) and
+//!    records the batch key with each hour it touched, in the same write, so
+//!    applying a batch twice is a no-op. Platform-day records get one
+//!    compare-and-swap each, as before.
 //!
-//! A steady-state 100-event batch to one campaign and hour costs 5 KV calls
-//! (open, `get_many`, `set_many`, CAS read, CAS write) and 2 write commits.
+//! The rollup is the campaign's counter record for its *open* hours (full cells,
+//! the batches applied to them) and its running totals by kind and channel: one
+//! vector per hour of the last [`KEEP_HOURS`] and per day of the last
+//! [`KEEP_DAYS`] (older days summed). An hour closes when it is [`OPEN_HOURS`]
+//! behind the writer's clock: the next write of the rollup first merges the
+//! hour's cells and `applied` entries into its hour record (`met:c:<c>:<hour>`,
+//! compare-and-swap, admitted once by the part's id), then drops it. Late events
+//! reopen their hour in the rollup and are added to its hour and day totals, so
+//! every window counts them.
+//!
+//! A steady-state 100-event batch to one campaign costs 5 KV calls (open,
+//! `get_many`, `set_many`, CAS read, CAS write) and 2 write commits, as before
+//! rollups. The first batch after an hour boundary also closes the hour before
+//! the previous one: 2 calls (hour record read and swap) and 1 commit more.
+//! A batch with events more than an hour late reads their hour records once
+//! (were they applied before the hour closed?): 1 call more.
+//!
+//! # Reading
+//!
+//! [`campaign_totals`] / [`totals_many`] (the metrics API, reports) read the hour
+//! records of a range plus each campaign's rollup, adding the open hours'
+//! cells the hour record has not admitted. [`window_totals_many`] (the
+//! monitoring engine) reads only the rollups, one key per campaign, and answers
+//! every window within the kept hours and days by kind and channel; a window
+//! older than that (a replay with an old `now`) is read from the hour records.
 //!
 //! # Failure and retry
 //!
 //! A failure before step 5 leaves nothing the retry can trip on (a registry entry
-//! at most). A failure after step 5 answers 503; the sender's retry finds the
+//! at most). A failure between closing an hour into its hour record and the
+//! rollup's swap leaves the hour in both; the hour record has admitted the
+//! part's id, so readers count it once and the next close merges nothing. A failure after step 5 answers 503; the sender's retry finds the
 //! markers, and step 2 finishes applying the batch: every event is counted
 //! exactly once, whatever the sender re-batches. Concurrent deliveries of the
 //! same batch derive the same batch key (a hash of the new events' marker keys),
@@ -44,8 +72,9 @@
 //!
 //! There is no TTL. Markers and batch records received on day `d` are deleted by
 //! the cleanup pass once `d + RETENTION_DAYS <= today`, found through the day's
-//! registry → counter records → `applied` entries of day `d` → batch records →
-//! marker keys; never by listing keys. A batch older than
+//! registry → rollups (whose stale open hours it closes first) and hour records →
+//! `applied` entries of day `d` → batch records → marker keys; never by listing
+//! keys. A batch older than
 //! [`APPLY_WINDOW_SECS`] is never re-applied, so pruning `applied` entries then
 //! is safe. Counter records are kept.
 //!
@@ -60,13 +89,15 @@
 //!
 //! # Layout
 //!
-//! One file per seam above: `ingest.rs` (the write path), `read.rs` (totals and
-//! platform days), `cleanup.rs` (retention), and `stored.rs` (the counter and batch
-//! records all three share).
+//! One file per seam above: `ingest.rs` (the write path), `rollup.rs` (campaign
+//! rollups: applying, closing hours, the monitoring read), `read.rs` (totals and
+//! platform days), `cleanup.rs` (retention), and `stored.rs` (the counter and
+//! batch records they share).
 
 mod cleanup;
 mod ingest;
 mod read;
+mod rollup;
 mod stored;
 #[cfg(test)]
 mod tests;
@@ -76,6 +107,9 @@ pub use ingest::{Batch, Ingested, Sample, Target, ingest};
 pub use read::{
     CampaignTotals, PlatformDay, READ_CHUNK, TotalsQuery, campaign_totals, campaigns_totals,
     platform_day, totals_many,
+};
+pub use rollup::{
+    KEEP_DAYS, KEEP_HOURS, OPEN_HOURS, ROLLUP_CHUNK, seed_campaign, window_totals_many,
 };
 pub use stored::{Cell, encode_counter_record};
 

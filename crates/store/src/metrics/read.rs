@@ -3,6 +3,7 @@
 //! platform's unattributed and unknown-kind events of a day ([`platform_day`]).
 //! Reads are batched `get_many` calls, never one call per hour.
 
+use super::rollup::Rollup;
 use super::stored::{CounterDoc, decode};
 use super::{HOUR_SECS, MAX_RANGE_HOURS};
 use crate::keys::metrics as keys;
@@ -118,22 +119,34 @@ pub async fn totals_many<K: Kv>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // The campaigns' rollups too: the cells of their open hours are not in the
+    // hour records yet.
+    let rollup_keys: BTreeSet<String> = queries
+        .iter()
+        .map(|q| keys::campaign_rollup(q.campaign_id).as_str().to_string())
+        .collect();
+    let wanted: Vec<String> = wanted.into_iter().chain(rollup_keys).collect();
     let mut docs: HashMap<String, CounterDoc> = HashMap::new();
+    let mut rollups: HashMap<String, Rollup> = HashMap::new();
     for chunk in wanted.chunks(READ_CHUNK) {
         for (key, bytes) in kv.get_many(chunk).await? {
-            let doc: CounterDoc = decode(&key, &bytes)?;
-            docs.insert(key, doc);
+            if keys::is_campaign_rollup(&key) {
+                rollups.insert(key.clone(), decode(&key, &bytes)?);
+            } else {
+                docs.insert(key.clone(), decode(&key, &bytes)?);
+            }
         }
     }
     let mut out = Vec::with_capacity(plans.len());
-    for (bucket, hours, only_channel) in &plans {
+    for ((bucket, hours, only_channel), q) in plans.iter().zip(queries) {
         let mut totals = CampaignTotals::default();
+        let rollup = rollups.get(keys::campaign_rollup(q.campaign_id).as_str());
         for (hour, key) in hours {
-            let Some(doc) = docs.get(key) else {
-                continue;
-            };
+            let doc = docs.get(key);
+            let open = rollup.map_or(&[][..], |r| r.open_cells(*hour, doc));
+            let closed = doc.map_or(&[][..], |d| &d.cells[..]);
             let bucket_start = hour - hour.rem_euclid(*bucket);
-            for cell in &doc.cells {
+            for cell in closed.iter().chain(open) {
                 if only_channel.is_some_and(|c| cell.channel.as_deref() != Some(c)) {
                     continue;
                 }

@@ -57,8 +57,17 @@ pub(super) struct CounterDoc {
 /// The deltas of one batch for one counter record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct GroupDelta {
-    /// The counter record's key.
+    /// The counter record's key (for campaign events, the hour record the cells
+    /// end up in once their hour closes; registered for the cleanup pass).
     pub(super) key: String,
+    /// For campaign events: the campaign, whose rollup the batch's compare-and-swap
+    /// writes. `None` in platform-day groups and in batches stored before rollups,
+    /// which are applied to `key` directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) campaign: Option<String>,
+    /// For campaign events: the hour bucket of the cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) hour: Option<i64>,
     /// What to add to its cells.
     pub(super) cells: Vec<Cell>,
     /// Unattributed events to keep with it.

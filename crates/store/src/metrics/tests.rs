@@ -148,10 +148,10 @@ fn many_campaigns_are_totalled_in_few_calls() {
         })
         .collect();
     block_on(ingest(&kv, batch(samples), NOW)).unwrap();
-    // One hour of 300 campaigns: 300 keys, two chunks.
+    // One hour of 300 campaigns: 300 hour keys and 300 rollups, three chunks.
     let before = kv.calls();
     let one = block_on(campaigns_totals(&kv, &ids, hour, NOW + 1, HOUR_SECS)).unwrap();
-    assert_eq!(kv.calls() - before, 2);
+    assert_eq!(kv.calls() - before, 3);
     assert_eq!(one.len(), 300);
     assert!(one.values().all(|t| t.by_kind.get("sent") == Some(&1)));
     assert!(one.values().all(|t| !t.by_kind.contains_key("opened")));
@@ -181,8 +181,8 @@ fn many_campaigns_are_totalled_in_few_calls() {
     let before = kv.calls();
     let many = block_on(totals_many(&kv, &queries)).unwrap();
     // The day-bucket range reads the 24 hours of its day bucket; the hour
-    // range's record is one of them.
-    let distinct: usize = 300 * 24;
+    // range's record is one of them; and one rollup per campaign.
+    let distinct: usize = 300 * 24 + 300;
     assert_eq!(
         kv.calls() - before,
         distinct.div_ceil(READ_CHUNK) as u64,
@@ -202,6 +202,177 @@ fn many_campaigns_are_totalled_in_few_calls() {
         .unwrap();
         assert_eq!(&single, t);
     }
+    // The monitoring read: one rollup per campaign, the same kind and channel
+    // totals.
+    let before = kv.calls();
+    let windows = block_on(window_totals_many(&kv, &queries)).unwrap();
+    assert_eq!(kv.calls() - before, 1, "300 rollups, one get_many");
+    for (w, t) in windows.iter().zip(&many) {
+        assert_eq!((&w.by_kind, &w.by_channel), (&t.by_kind, &t.by_channel));
+    }
+}
+
+/// Every window the monitoring engine may ask, read from the rollups and from the
+/// hour records, for events on time, late by hours and days, and ahead.
+fn assert_windows_agree(kv: &MemoryKv, campaign: &str, now: i64) {
+    let hour = now - now.rem_euclid(HOUR_SECS);
+    let mut queries = Vec::new();
+    for lookback_hours in [1, 2, 3, 24, 48, 192, 216] {
+        for channel in [None, Some("email"), Some("sms")] {
+            queries.push(TotalsQuery {
+                campaign_id: campaign,
+                from: hour + HOUR_SECS - lookback_hours * HOUR_SECS,
+                to: now + 1,
+                bucket_secs: HOUR_SECS,
+                channel,
+            });
+        }
+    }
+    for days in [0, 1, 7, 30, 60, 120] {
+        let start = day_of(now) * DAY_SECS - days * DAY_SECS;
+        queries.push(TotalsQuery {
+            campaign_id: campaign,
+            from: start + 1_234,
+            to: now + 1,
+            bucket_secs: DAY_SECS,
+            channel: None,
+        });
+    }
+    let slow = block_on(totals_many(kv, &queries)).unwrap();
+    let fast = block_on(window_totals_many(kv, &queries)).unwrap();
+    for ((q, s), f) in queries.iter().zip(&slow).zip(&fast) {
+        assert_eq!(
+            (&f.by_kind, &f.by_channel),
+            (&s.by_kind, &s.by_channel),
+            "{q:?}"
+        );
+    }
+}
+
+#[test]
+fn rollups_close_hours_into_hour_records_and_count_late_events_once() {
+    let kv = MemoryKv::default();
+    let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    let mut n = 0;
+    let mut one = |at: i64, kind: &str, channel: &str| {
+        n += 1;
+        let mut s = sample(&format!("x{n}"), Some("c1"), kind, at);
+        s.channel = Some(channel.to_string());
+        s.content_id = Some(format!("k{}", n % 3));
+        s
+    };
+    let mut expected = 0;
+    // Ten hours of events, each batch with some late ones (an hour, a day and
+    // ten days back) and one a few minutes ahead; each delivered twice.
+    for h in 0..10 {
+        let now = hour + h * HOUR_SECS + 600;
+        let samples = vec![
+            one(now, "sent", "email"),
+            one(now - 60, "delivered", "email"),
+            one(now - HOUR_SECS, "opened", "sms"),
+            one(now - 26 * HOUR_SECS, "clicked", "email"),
+            one(now - 10 * DAY_SECS, "sent", "sms"),
+            one(now + 120, "sent", "email"),
+        ];
+        expected += samples.len() as i64;
+        let b = batch(samples);
+        block_on(ingest(&kv, b.clone(), now)).unwrap();
+        let again = block_on(ingest(&kv, b, now + 5)).unwrap();
+        assert_eq!(again.accepted, 0);
+        assert_windows_agree(&kv, "c1", now);
+    }
+    let later = hour + 12 * HOUR_SECS;
+    let t = block_on(campaign_totals(
+        &kv,
+        "c1",
+        later - 20 * DAY_SECS,
+        later + DAY_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(t.by_kind.values().sum::<i64>(), expected);
+    assert_eq!(
+        t.by_content.values().flat_map(|m| m.values()).sum::<i64>(),
+        expected
+    );
+    // Closed hours are in their hour records, the open ones in the rollup.
+    assert!(kv.keys().iter().any(|k| k == &format!("met:c:c1:{hour}")));
+    assert!(kv.keys().iter().any(|k| k == "met:r:c1"));
+    // The cleanup pass closes what is left and forgets every batch.
+    let report = block_on(cleanup(&kv, later + 5 * DAY_SECS, 10)).unwrap();
+    assert!(report.batches > 0);
+    assert!(
+        kv.keys().iter().all(|k| !k.starts_with("wh:b:")),
+        "{:?}",
+        kv.keys()
+    );
+    let after = block_on(campaign_totals(
+        &kv,
+        "c1",
+        later - 20 * DAY_SECS,
+        later + DAY_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(after, t);
+    assert_windows_agree(&kv, "c1", later + 5 * DAY_SECS);
+}
+
+#[test]
+fn a_retry_after_the_hour_closed_and_reopened_counts_nothing_twice() {
+    let kv = MemoryKv::default();
+    let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    let first = batch(vec![sample("a", Some("c1"), "opened", hour + 10)]);
+    block_on(ingest(&kv, first.clone(), hour + 20)).unwrap();
+    // Three hours later the hour closes; a late event reopens it.
+    let late = batch(vec![sample("b", Some("c1"), "opened", hour + 30)]);
+    block_on(ingest(&kv, late, hour + 3 * HOUR_SECS)).unwrap();
+    let reopen = batch(vec![sample("c", Some("c1"), "opened", hour + 40)]);
+    block_on(ingest(&kv, reopen, hour + 3 * HOUR_SECS + 60)).unwrap();
+    // The first batch, delivered again (with a new event), counts only the new one.
+    let mut retry = first.samples.clone();
+    retry.push(sample("d", Some("c1"), "opened", hour + 50));
+    block_on(ingest(&kv, batch(retry), hour + 3 * HOUR_SECS + 120)).unwrap();
+    let t = block_on(campaign_totals(
+        &kv,
+        "c1",
+        hour,
+        hour + HOUR_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(t.by_kind["opened"], 4);
+    assert_windows_agree(&kv, "c1", hour + 3 * HOUR_SECS + 120);
+}
+
+#[test]
+fn seeded_records_read_as_ingested_ones() {
+    let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    let cells = |v: i64| {
+        vec![Cell {
+            kind: "sent".into(),
+            channel: Some("email".into()),
+            content_id: None,
+            value: v,
+        }]
+    };
+    let hours: Vec<(i64, Vec<Cell>)> = (0..30).map(|h| (hour - h * HOUR_SECS, cells(h))).collect();
+    let kv = MemoryKv::default();
+    block_on(kv.set_many(&seed_campaign("c1", &hours, NOW).unwrap())).unwrap();
+    assert_windows_agree(&kv, "c1", NOW);
+    let t = block_on(campaign_totals(
+        &kv,
+        "c1",
+        hour - 2 * DAY_SECS,
+        NOW,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(t.by_kind["sent"], (0..30).sum::<i64>());
 }
 
 #[test]

@@ -124,8 +124,9 @@ async fn campaigns_to_watch(kv: &SpinKv, rules: &[&Rule]) -> Result<Vec<String>,
 }
 
 /// What `rules` observe in one batch of campaigns. Every window of every campaign
-/// of the batch is read together: one `get_many` per READ_CHUNK hour records, not
-/// one per campaign and window.
+/// of the batch is answered from the campaigns' rollups, read together: one
+/// `get_many` per ROLLUP_CHUNK campaigns, whatever the windows (hour records only
+/// for a window older than a rollup keeps, as a replay with an old `now` asks).
 async fn observe<'r>(
     tally: &Tally<'_>,
     rules: &[&'r Rule],
@@ -154,7 +155,7 @@ async fn observe<'r>(
             })
         })
         .collect();
-    let mut totals = opsflow_store::metrics::totals_many(tally.kv, &queries)
+    let mut totals = opsflow_store::metrics::window_totals_many(tally.kv, &queries)
         .await?
         .into_iter();
     let mut observations = Vec::new();

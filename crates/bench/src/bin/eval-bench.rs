@@ -8,9 +8,11 @@
 //! -p threshold-check -p trigger-dispatch -p scheduler`.
 //!
 //! For each N it creates one campaign over HTTP, then seeds N copies of it in the
-//! distribution stage, the campaign index and `BENCH_METRIC_HOURS` hours of counter
-//! records per campaign directly into the app's store (same keys and records as the
-//! components write), and times `POST /api/evaluations/run` twice: the first run
+//! distribution stage, the campaign index and `BENCH_METRIC_HOURS` hours of counters
+//! per campaign directly into the app's store (same keys and records as the
+//! components write; the counters as `opsflow_store::metrics::seed_campaign` builds
+//! what ingest leaves: a rollup per campaign and the hour records of closed
+//! hours), and times `POST /api/evaluations/run` twice: the first run
 //! (every category due) and the next minute's tick (the steady state). KV calls are
 //! threshold-check's, counted by the host.
 //!
@@ -26,8 +28,8 @@ use hyper_util::rt::TokioIo;
 use opsflow_host::kv::{Backend, MAX_VALUE_BYTES};
 use opsflow_host::{KvMode, UpOptions};
 use opsflow_store::campaigns::{CampaignIndex, IndexEntry};
-use opsflow_store::keys::{campaigns as ckeys, metrics as mkeys};
-use opsflow_store::metrics::{Cell, HOUR_SECS, encode_counter_record};
+use opsflow_store::keys::campaigns as ckeys;
+use opsflow_store::metrics::{Cell, HOUR_SECS, seed_campaign};
 use opsflow_store::{Kv, Records, StoreError, Versioned};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -244,9 +246,9 @@ fn campaign_index(ids: &[String], template: &Template) -> CampaignIndex {
         .collect()
 }
 
-/// Writes a copy of `template` under each id, with up to `metric_hours` hourly counter
-/// records (none before `start`), in `SEED_CHUNK`-pair batches; returns the number of
-/// counter records.
+/// Writes a copy of `template` under each id, with up to `metric_hours` hours of
+/// counters (none before `start`), in `SEED_CHUNK`-pair batches; returns the number
+/// of counter records (rollups and hour records).
 async fn write_campaigns(
     kv: &HostKv,
     ids: &[String],
@@ -265,17 +267,17 @@ async fn write_campaigns(
             serde_json::to_vec(&doc)?,
         ));
         let bounced = if i % BOUNCY_EVERY == 0 { 10 } else { 1 };
-        for h in 0..metric_hours {
-            let hour = now_hour - h * HOUR_SECS;
-            if hour < start {
-                break;
-            }
-            pairs.push((
-                mkeys::campaign_hour(id, hour).as_str().to_string(),
-                encode_counter_record(hour_cells(bounced))?,
-            ));
-            records += 1;
-        }
+        // What ingest leaves for one batch per hour received at `NOW`: the
+        // campaign's rollup (its open hours and running totals) and the hour
+        // records of the hours already closed.
+        let hours: Vec<(i64, Vec<Cell>)> = (0..metric_hours)
+            .map(|h| now_hour - h * HOUR_SECS)
+            .take_while(|hour| *hour >= start)
+            .map(|hour| (hour, hour_cells(bounced)))
+            .collect();
+        let written = seed_campaign(id, &hours, NOW)?;
+        records += written.len();
+        pairs.extend(written);
         if pairs.len() >= SEED_CHUNK {
             kv.set_many(&pairs).await?;
             pairs.clear();

@@ -14,6 +14,8 @@ mod content_routes;
 mod evaluation_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
 mod trigger_routes;
+#[path = "../components/platform-webhooks/src/routes.rs"]
+mod webhook_routes;
 
 use base64::Engine as _;
 use opsflow_api::{Access, Operation, Role, RouteDef, route};
@@ -456,6 +458,7 @@ fn post_access(component: &str, path: &str) -> Option<Access> {
     }
     match component {
         "campaign-intake" => find(campaign_routes::ROUTES, path),
+        "platform-webhooks" => find(webhook_routes::ROUTES, path),
         "content-approval" => find(content_routes::ROUTES, path),
         "threshold-check" => find(evaluation_routes::ROUTES, path),
         "trigger-dispatch" => find(trigger_routes::ROUTES, path),

@@ -61,6 +61,7 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
             "campaign-intake",
             "content-approval",
             "dashboard",
+            "platform-webhooks",
             "scheduler",
             "threshold-check",
             "trigger-dispatch"
@@ -74,6 +75,17 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
             assert_eq!(c.key_value_stores, ["default"], "{id}");
         }
     }
+    // Senders sign and hold no token: the webhook component gets the platforms'
+    // secrets and the URL they sign, and no API token table.
+    let webhooks = &app.components["platform-webhooks"];
+    assert!(!webhooks.variables.contains_key("api_tokens"));
+    assert!(webhooks.variables.contains_key("sendgrid_verification_key"));
+    assert!(webhooks.variables.contains_key("public_base_url"));
+    assert!(
+        !app.components["campaign-intake"]
+            .variables
+            .contains_key("sendgrid_verification_key")
+    );
     let dashboard = &app.components["dashboard"];
     assert!(dashboard.key_value_stores.is_empty() && dashboard.allowed_outbound_hosts.is_empty());
     assert!(dashboard.variables.is_empty());
@@ -134,11 +146,12 @@ fn the_shipped_manifest_meets_every_trigger_types_host_requirements() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn selective_deployment_serves_the_four_http_components_without_the_scheduler() {
+async fn selective_deployment_serves_the_http_components_without_the_scheduler() {
     let state = support::state_dir("selective");
     let mut opts = support::options(&state, &[]);
     opts.component_ids = [
         "campaign-intake",
+        "platform-webhooks",
         "content-approval",
         "threshold-check",
         "trigger-dispatch",
@@ -148,4 +161,6 @@ async fn selective_deployment_serves_the_four_http_components_without_the_schedu
     let app = support::App::up(opts).await;
     let r = app.send("GET", "/api/openapi.json", None, None, &[]).await;
     assert_eq!(r.status, 200);
+    let r = app.send("GET", "/webhooks/sendgrid", None, None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -10,6 +10,8 @@ mod content_routes;
 mod evaluation_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
 mod trigger_routes;
+#[path = "../components/platform-webhooks/src/routes.rs"]
+mod webhook_routes;
 
 use opsflow_api::{Operation, RouteDef, route};
 use std::collections::BTreeSet;
@@ -41,6 +43,7 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
     }
     [
         rows(campaign_routes::ROUTES),
+        rows(webhook_routes::ROUTES),
         rows(content_routes::ROUTES),
         rows(evaluation_routes::ROUTES),
         rows(trigger_routes::ROUTES),
@@ -65,6 +68,7 @@ fn check_reachable<Op: Operation>(table: &[RouteDef<Op>]) {
 #[test]
 fn every_route_in_every_table_is_reachable() {
     check_reachable(campaign_routes::ROUTES);
+    check_reachable(webhook_routes::ROUTES);
     check_reachable(content_routes::ROUTES);
     check_reachable(evaluation_routes::ROUTES);
     check_reachable(trigger_routes::ROUTES);
@@ -82,6 +86,7 @@ fn every_declared_operation_has_a_route() {
         }
     }
     all_routed(campaign_routes::Op::ALL, campaign_routes::ROUTES);
+    all_routed(webhook_routes::Op::ALL, webhook_routes::ROUTES);
     all_routed(content_routes::Op::ALL, content_routes::ROUTES);
     all_routed(evaluation_routes::Op::ALL, evaluation_routes::ROUTES);
     all_routed(trigger_routes::Op::ALL, trigger_routes::ROUTES);

@@ -1,4 +1,5 @@
-//! Platform webhooks and metrics, through the compiled campaign-intake component:
+//! Platform webhooks and metrics, through the compiled platform-webhooks component
+//! (and campaign-intake's metrics API, which reads what it counts):
 //! every signature scheme (good, wrong secret, tampered, stale, rotated), status
 //! codes senders retry correctly, exact counters under duplicates, concurrency
 //! and injected store faults, and the KV cost of a 100-event batch.
@@ -612,10 +613,10 @@ async fn a_hundred_event_batch_costs_at_most_ten_kv_calls() {
     let mut costs = Vec::new();
     for i in 0..3 {
         let body = sendgrid_batch(&format!("cost{i}"), "c-cost", 100);
-        let before = app.host().stats().kv_total("campaign-intake");
+        let before = app.host().stats().kv_total("platform-webhooks");
         let r = post_sendgrid(&app, body).await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let after = app.host().stats().kv_total("campaign-intake");
+        let after = app.host().stats().kv_total("platform-webhooks");
         costs.push(after - before);
     }
     let detail = app.host().stats().kv_calls;

@@ -24,6 +24,9 @@ mod campaign_intake;
 #[path = "../../components/content-approval/src/routes.rs"]
 mod content_approval;
 #[allow(dead_code)]
+#[path = "../../components/platform-webhooks/src/routes.rs"]
+mod platform_webhooks;
+#[allow(dead_code)]
 #[path = "../../components/threshold-check/src/routes.rs"]
 mod threshold_check;
 #[allow(dead_code)]
@@ -100,6 +103,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     route(campaign_intake::ROUTES, &req);
+    route(platform_webhooks::ROUTES, &req);
     route(content_approval::ROUTES, &req);
     route(threshold_check::ROUTES, &req);
     route(trigger_dispatch::ROUTES, &req);

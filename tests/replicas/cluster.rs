@@ -10,8 +10,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 /// The HTTP components of spin.toml: what a SpinKube SpinApp runs.
-const HTTP_COMPONENTS: [&str; 5] = [
+const HTTP_COMPONENTS: [&str; 6] = [
     "campaign-intake",
+    "platform-webhooks",
     "content-approval",
     "threshold-check",
     "trigger-dispatch",

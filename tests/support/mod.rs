@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The components of spin.toml, built for wasm32-wasip2.
-const COMPONENTS: [&str; 5] = [
+const COMPONENTS: [&str; 6] = [
     "campaign-intake",
+    "platform-webhooks",
     "content-approval",
     "threshold-check",
     "trigger-dispatch",

@@ -1,5 +1,6 @@
-//! The campaign-intake component: campaigns, resources, platform webhooks, metrics,
-//! the caller's identity and the app's OpenAPI document.
+//! The campaign-intake component: campaigns, resources, the metrics API (what the
+//! platform-webhooks component counts, read back; samples from sources without
+//! webhooks), the caller's identity and the app's OpenAPI document.
 #![forbid(unsafe_code)]
 
 mod campaigns;
@@ -9,13 +10,17 @@ mod openapi;
 mod resources;
 mod routes;
 mod support;
-mod webhooks;
 
 use opsflow_api::{ApiRequest, ApiResponse, Operation, Problem};
 use routes::Op;
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
 use support::{Ctx, idempotent};
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
@@ -36,9 +41,6 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
     let result: Result<ApiResponse, Problem> = match routed.op {
         Op::OpenApi => Ok(openapi::document()),
         Op::Me => signed_in().map(me::respond),
-        Op::ReceiveWebhook => Ok(webhooks::receive(param, &req).await),
-        Op::CheckWebhook => Ok(webhooks::check(param, false)),
-        Op::CheckWebhookHead => Ok(webhooks::check(param, true)),
         Op::PostCampaignMetrics => metrics_api::post_samples(param, &req).await,
         Op::GetCampaignMetrics => metrics_api::get_metrics(param, &req).await,
         Op::ListUnattributedEvents => metrics_api::unattributed(&req).await,
@@ -110,10 +112,7 @@ async fn plan(op: Op, ctx: Ctx) -> Result<ApiResponse, Problem> {
         Op::DecideRebalanceProposal => {
             Ok(idempotent(ctx, op, id, req, resources::decide_proposal).await)
         }
-        Op::ReceiveWebhook
-        | Op::CheckWebhook
-        | Op::CheckWebhookHead
-        | Op::PostCampaignMetrics
+        Op::PostCampaignMetrics
         | Op::GetCampaignMetrics
         | Op::ListUnattributedEvents
         | Op::CleanupMetrics

@@ -8,8 +8,8 @@ use opsflow_store::metrics::{self, Batch, HOUR_SECS, MAX_RANGE_HOURS, Sample, Ta
 use opsflow_store::spin::SpinKv;
 use serde::Deserialize;
 
+use crate::now;
 use crate::support::json_body;
-use crate::webhooks::now;
 
 /// Most samples one `POST /api/campaigns/{id}/metrics` may carry.
 const MAX_SAMPLES: usize = 1_000;

@@ -1,6 +1,6 @@
 //! This component's operations and routes (pure data: the tests read it too):
-//! campaigns, resources, platform webhooks, metrics, the caller and the OpenAPI
-//! document.
+//! campaigns, resources, the metrics API, the caller and the OpenAPI document.
+//! The platform webhooks that feed the metrics are platform-webhooks' routes.
 
 use opsflow_api::{RouteDef, def, roles};
 
@@ -30,10 +30,6 @@ opsflow_api::operations! {
         CreateRebalanceProposal = "create_rebalance_proposal" => Access::Roles(roles::OPERATIONS),
         GetRebalanceProposal = "get_rebalance_proposal" => Access::Roles(roles::EVERYONE),
         DecideRebalanceProposal = "decide_rebalance_proposal" => Access::Roles(roles::OPERATIONS),
-        /// Senders authenticate by signature, not by bearer token.
-        ReceiveWebhook = "receive_webhook" => Access::Public,
-        CheckWebhook = "check_webhook" => Access::Public,
-        CheckWebhookHead = "check_webhook_head" => Access::Public,
         ListUnattributedEvents = "list_unattributed_events" => Access::Roles(roles::PLANNERS),
         CleanupMetrics = "cleanup_metrics" => Access::Roles(roles::OPERATIONS),
         GetCampaignMetrics = "get_campaign_metrics" => Access::Roles(roles::METRICS_READERS),
@@ -103,9 +99,6 @@ pub const ROUTES: &[RouteDef<Op>] = &[
         "/api/resources/rebalance-proposals/{id}/decision",
         Op::DecideRebalanceProposal,
     ),
-    def("POST", "/webhooks/{platform}", Op::ReceiveWebhook),
-    def("GET", "/webhooks/{platform}", Op::CheckWebhook),
-    def("HEAD", "/webhooks/{platform}", Op::CheckWebhookHead),
     def("GET", "/api/me", Op::Me),
     def("GET", "/api/openapi.json", Op::OpenApi),
 ];

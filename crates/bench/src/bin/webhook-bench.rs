@@ -1,13 +1,13 @@
 //! `cargo run --profile host -p opsflow-bench --bin webhook-bench`: signed SendGrid
 //! batches through the real app.
 //!
-//! Starts the shipped spin.toml (campaign-intake only, so the scheduler's cron adds
-//! no noise) on the local host with a P-256 verification key generated here, posts
+//! Starts the shipped spin.toml (platform-webhooks, and campaign-intake for the
+//! metrics API, so the scheduler's cron adds no noise) on the local host with a P-256 verification key generated here, posts
 //! `BENCH_BATCHES` (default 200) signed batches of 100 distinct SendGrid events over
 //! 1 and 4 keep-alive connections, on SQLite (group commit) and in-memory KV, and
 //! prints events/s, batch latency, KV calls per batch and whether the metrics API
 //! reports exactly the posted totals. Build the components first:
-//! `cargo build --target wasm32-wasip2 --release -p campaign-intake -p content-approval
+//! `cargo build --target wasm32-wasip2 --release -p campaign-intake -p platform-webhooks -p content-approval
 //! -p threshold-check -p trigger-dispatch -p scheduler`.
 //!
 //! Every request is signed before the clock starts, so the load generator spends
@@ -190,8 +190,12 @@ async fn main() -> Result<()> {
                 B64.encode(public.as_bytes()),
             ),
         ]));
-        // Only the webhook receiver: the scheduler's every-minute cron would add noise.
-        opts.component_ids = vec!["campaign-intake".to_string()];
+        // The webhook receiver and the metrics API that reads its counters back: the
+        // scheduler's every-minute cron would add noise.
+        opts.component_ids = vec![
+            "platform-webhooks".to_string(),
+            "campaign-intake".to_string(),
+        ];
         let app = opsflow_host::up(opts).await?;
 
         let (warm, _) = prepare(&key, &format!("warm{run}"), 1, WARMUP_BATCHES)?;
@@ -200,9 +204,9 @@ async fn main() -> Result<()> {
         if w.errors > 0 {
             bail!("warm-up: {} errors", w.errors);
         }
-        let before = app.stats().kv_total("campaign-intake");
+        let before = app.stats().kv_total("platform-webhooks");
         let r = post_all(app.addr(), Arc::new(batches), conns).await?;
-        let after = app.stats().kv_total("campaign-intake");
+        let after = app.stats().kv_total("platform-webhooks");
         let exact = exact(app.addr(), &expected).await?;
 
         let pick = |q: f64| {

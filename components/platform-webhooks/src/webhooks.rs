@@ -1,7 +1,7 @@
-//! Platform webhooks (`/webhooks/{platform}`) and the metrics API: parse the
-//! platform, load its secret, verify the raw request, parse the batch, count it
-//! exactly once (`opsflow_store::metrics::ingest`, whose documentation gives the
-//! write order), answer with a status senders retry correctly:
+//! Platform webhooks (`/webhooks/{platform}`): parse the platform, load its
+//! secret, verify the raw request, parse the batch, count it exactly once
+//! (`opsflow_store::metrics::ingest`, whose documentation gives the write order),
+//! answer with a status senders retry correctly:
 //!
 //! | outcome | status |
 //! |---|---|
@@ -25,7 +25,7 @@ use opsflow_store::spin::SpinKv;
 const UNCONFIGURED_RETRY_SECS: u32 = 300;
 
 /// Unix seconds now.
-pub(crate) fn now() -> i64 {
+fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 

@@ -106,8 +106,11 @@ pub async fn ingest<K: Kv>(kv: &K, batch: Batch<'_>, now: i64) -> Result<Ingeste
     // 5. Markers and batch record, in one write.
     let doc = store_batch(kv, &batch, now, day, deltas, &batch_key).await?;
 
-    // 6. Apply the deltas, each counter record once.
-    apply_groups(kv, batch_key.as_str(), day, &doc.groups, now).await?;
+    // 6. Apply the deltas, each counter record once. The first batch of a day
+    // (which registered the day: 4 calls) leaves due hours open for the next
+    // write, so no batch pays both and every batch stays within 10 calls.
+    let close = !seen.registry.is_empty();
+    apply_groups(kv, batch_key.as_str(), day, &doc.groups, now, close).await?;
     Ok(outcome)
 }
 
@@ -384,6 +387,7 @@ async fn apply_groups<K: Kv>(
     received_day: i64,
     groups: &[GroupDelta],
     now: i64,
+    close: bool,
 ) -> Result<(), StoreError> {
     let mut by_campaign: BTreeMap<&str, Vec<&GroupDelta>> = BTreeMap::new();
     for group in groups {
@@ -393,7 +397,7 @@ async fn apply_groups<K: Kv>(
         }
     }
     for (campaign, groups) in by_campaign {
-        apply_campaign(kv, batch_key, received_day, campaign, &groups, now).await?;
+        apply_campaign(kv, batch_key, received_day, campaign, &groups, now, close).await?;
     }
     Ok(())
 }
@@ -472,7 +476,7 @@ async fn complete<K: Kv>(
             }
         }
         for (campaign, groups) in by_campaign {
-            apply_campaign(kv, batch_key, doc.day, campaign, &groups, now).await?;
+            apply_campaign(kv, batch_key, doc.day, campaign, &groups, now, true).await?;
         }
         for group in others {
             let applied = match counters.get(&group.key) {

@@ -310,7 +310,8 @@ impl Rollup {
 
 /// Applies one batch's deltas for one campaign (`groups`, one per hour) to the
 /// campaign's rollup in one compare-and-swap, unless already applied; closes the
-/// hours that are due first. `now` is the writer's clock.
+/// hours that are due first (unless `close` is false: the next write closes
+/// them). `now` is the writer's clock.
 pub(super) async fn apply_campaign<K: Kv>(
     kv: &K,
     batch_key: &str,
@@ -318,6 +319,7 @@ pub(super) async fn apply_campaign<K: Kv>(
     campaign: &str,
     groups: &[&GroupDelta],
     now: i64,
+    close: bool,
 ) -> Result<(), StoreError> {
     let key = keys::campaign_rollup(campaign);
     let hours: Vec<i64> = groups.iter().filter_map(|g| g.hour).collect();
@@ -357,7 +359,11 @@ pub(super) async fn apply_campaign<K: Kv>(
                 doc.add(batch_key, received_day, hour, &g.cells);
             }
         }
-        close_due(kv, &mut doc, now).await?;
+        if close {
+            close_due(kv, &mut doc, now).await?;
+        } else {
+            doc.trim(now);
+        }
         if kv.swap(cas, &encode(&doc)?).await? {
             return Ok(());
         }

@@ -556,3 +556,40 @@ fn markers_outlive_the_replay_window_whatever_the_time_of_receipt() {
     assert_eq!(RETENTION_DAYS, 4);
     assert_eq!(APPLY_WINDOW_SECS, DEDUPE_RETENTION_SECS);
 }
+
+/// design.md §4: every batch within 10 KV calls (here without the store open),
+/// across hour and day boundaries where hours close and registries grow.
+#[test]
+fn every_batch_stays_within_the_call_budget_across_hours_and_days() {
+    let kv = MemoryKv::default();
+    let day_start = NOW - NOW.rem_euclid(DAY_SECS);
+    let mut costs = Vec::new();
+    for h in 0..30 {
+        for b in 0..2 {
+            let now = day_start + 20 * HOUR_SECS + h * HOUR_SECS + 60 * b;
+            let samples = (0..100)
+                .map(|i| sample(&format!("h{h}b{b}e{i}"), Some("c1"), "opened", now + 30))
+                .collect();
+            let before = kv.calls();
+            block_on(ingest(&kv, batch(samples), now)).unwrap();
+            costs.push(kv.calls() - before);
+        }
+    }
+    assert!(costs.iter().all(|c| *c <= 9), "{costs:?}");
+    // The second batch of each hour is the steady state: get_many, set_many,
+    // rollup CAS read and write (after a day's first batch, which leaves the due
+    // hour open, it closes that hour: 2 more).
+    let steady: Vec<u64> = costs.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(steady.iter().filter(|c| **c == 4).count(), 28, "{costs:?}");
+    assert_windows_agree(&kv, "c1", day_start + 50 * HOUR_SECS);
+    let all = block_on(campaign_totals(
+        &kv,
+        "c1",
+        day_start,
+        day_start + 3 * DAY_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(all.by_kind["opened"], 6_000);
+}

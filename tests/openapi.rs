@@ -130,3 +130,43 @@ async fn the_served_document_is_the_merged_one() {
     assert_eq!(r.json(), document());
     assert_eq!(r.json()["openapi"], "3.1.0");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_document_is_sent_gzipped_to_clients_that_accept_it_and_revalidates_with_304() {
+    let app = support::start("openapi-gzip").await;
+    let plain = app.send("GET", "/api/openapi.json", None, None, &[]).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+    assert_eq!(plain.header("vary"), Some("accept-encoding"));
+    let etag = plain.header("etag").expect("a validator").to_string();
+    let gzipped = app
+        .send(
+            "GET",
+            "/api/openapi.json",
+            None,
+            None,
+            &[("accept-encoding", "gzip, deflate")],
+        )
+        .await;
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    let gz_etag = gzipped.header("etag").expect("a validator").to_string();
+    assert_ne!(
+        gz_etag, etag,
+        "each representation has its own strong validator"
+    );
+    for (tag, accept) in [(&etag, "identity"), (&gz_etag, "gzip")] {
+        let again = app
+            .send(
+                "GET",
+                "/api/openapi.json",
+                None,
+                None,
+                &[("if-none-match", tag), ("accept-encoding", accept)],
+            )
+            .await;
+        assert_eq!(again.status, 304, "{accept}");
+        assert!(again.body.is_empty());
+    }
+}

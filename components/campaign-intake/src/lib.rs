@@ -39,7 +39,7 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         .unwrap_or_default();
     let signed_in = || opsflow_edge::caller(routed.who.clone());
     let result: Result<ApiResponse, Problem> = match routed.op {
-        Op::OpenApi => Ok(openapi::document()),
+        Op::OpenApi => Ok(openapi::document(&req)),
         Op::Me => signed_in().map(me::respond),
         Op::PostCampaignMetrics => metrics_api::post_samples(param, &req).await,
         Op::GetCampaignMetrics => metrics_api::get_metrics(param, &req).await,

@@ -1,19 +1,32 @@
-//! `GET /api/openapi.json`: the whole app's document, merged from the fragments.
+//! `GET /api/openapi.json`: the whole app's document, merged from the fragments at
+//! build time (`build.rs`) and embedded gzip-compressed: sent as it is to clients
+//! that accept gzip, inflated for the others, with a strong `ETag` of the document.
 
-use opsflow_api::{ApiResponse, Problem};
+use opsflow_api::{ApiRequest, ApiResponse};
 
-const BASE: &str = include_str!("../../../docs/openapi/base.json");
-const FRAGMENTS: [&str; 5] = [
-    include_str!("../../../docs/openapi/campaigns.json"),
-    include_str!("../../../docs/openapi/webhooks.json"),
-    include_str!("../../../docs/openapi/content.json"),
-    include_str!("../../../docs/openapi/evaluations.json"),
-    include_str!("../../../docs/openapi/triggers.json"),
-];
+include!(concat!(env!("OUT_DIR"), "/openapi.rs"));
 
-pub fn document() -> ApiResponse {
-    match opsflow_api::openapi::merge(BASE, &FRAGMENTS) {
-        Ok(doc) => ApiResponse::json(200, &doc),
-        Err(e) => Problem::new(500, "openapi", "OpenAPI document invalid", e).into(),
+pub fn document(req: &ApiRequest) -> ApiResponse {
+    let answer = opsflow_assets::serve(
+        &DOCUMENT,
+        &opsflow_assets::Request {
+            method: &req.method,
+            path: &req.path,
+            accept_encoding: req.header("accept-encoding"),
+            if_none_match: req.header("if-none-match"),
+        },
+    );
+    ApiResponse {
+        status: answer.status,
+        headers: answer
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect(),
+        body: match answer.body {
+            opsflow_assets::Body::Empty => Vec::new(),
+            opsflow_assets::Body::Static(bytes) => bytes.to_vec(),
+            opsflow_assets::Body::Owned(bytes) => bytes,
+        },
     }
 }

@@ -139,7 +139,11 @@ pub fn respond(assets: &[Asset], req: &Request<'_>) -> Response {
     with_security(serve(asset, req))
 }
 
-fn serve(asset: &Asset, req: &Request<'_>) -> Response {
+/// Answers a `GET`/`HEAD` for one asset: its validator, a `304` on a match, and
+/// the bytes (gzip for clients that accept it, inflated for the others). No
+/// security headers: [`respond`] adds them for the page; an API document served
+/// by another component (the OpenAPI document) uses this alone.
+pub fn serve(asset: &Asset, req: &Request<'_>) -> Response {
     let gzip = asset.gzipped && req.accept_encoding.is_some_and(accepts_gzip);
     // A different representation needs a different strong validator.
     let etag = if gzip {

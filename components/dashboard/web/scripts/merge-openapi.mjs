@@ -1,6 +1,6 @@
 // Merges docs/openapi/*.json into one OpenAPI document exactly as the server
 // does (crates/api/src/openapi.rs::merge, fragment order from
-// components/campaign-intake/src/openapi.rs): start from base.json, then each
+// components/campaign-intake/build.rs): start from base.json, then each
 // fragment contributes every `paths` entry and every entry of
 // `components.{schemas,responses,parameters,headers}`; a key defined twice is an
 // error. The result feeds openapi-typescript,

@@ -75,12 +75,9 @@ pub(super) fn decode_tracking<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<(Versioned<T>, Trail), StoreError> {
     let mut unknown = Vec::new();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let stored: StoredEnvelope<T> = serde_ignored::deserialize(&mut de, |path| {
+    let stored: StoredEnvelope<T> = decode_stored(key, bytes, &mut |path| {
         unknown.push(steps(&path));
-    })
-    .and_then(|stored| de.end().map(|()| stored))
-    .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+    })?;
     let record = Versioned {
         version: stored.version,
         value: stored.value,
@@ -111,13 +108,27 @@ fn steps(path: &serde_ignored::Path<'_>) -> Vec<Step> {
     out
 }
 
+/// The stored form, each field this build does not know reported to `unknown`.
+/// Reads and rewrites both come here, with the callback as a trait object, so each
+/// record type's deserializer is compiled once into a component, not once per way
+/// of reading it (see BENCHMARKS.md, "Component sizes").
+fn decode_stored<T: DeserializeOwned>(
+    key: &Key,
+    bytes: &[u8],
+    unknown: &mut dyn FnMut(serde_ignored::Path<'_>),
+) -> Result<StoredEnvelope<T>, StoreError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_ignored::deserialize(&mut de, unknown)
+        .and_then(|stored| de.end().map(|()| stored))
+        .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
+}
+
 /// A record for reading only: unknown fields are skipped, not tracked.
 pub(super) fn decode<T: DeserializeOwned>(
     key: &Key,
     bytes: &[u8],
 ) -> Result<Versioned<T>, StoreError> {
-    let stored: StoredEnvelope<T> =
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))?;
+    let stored: StoredEnvelope<T> = decode_stored(key, bytes, &mut |_| {})?;
     Ok(Versioned {
         version: stored.version,
         value: stored.value,

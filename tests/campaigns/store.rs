@@ -52,6 +52,8 @@ async fn campaign_operations_make_few_kv_calls() {
     let app = start("campaigns-kv").await;
     let rid = create_resource(&app, person("Ann", 8)).await;
     let calls = || app.host().stats().kv_total("campaign-intake");
+    // The store's first campaign also writes the campaign index's directory.
+    create_campaign(&app, MIA, campaign("First")).await;
     let before = calls();
     let c = create_campaign(&app, MIA, campaign("Counted")).await;
     let create = calls() - before;
@@ -75,8 +77,10 @@ async fn campaign_operations_make_few_kv_calls() {
     let get = calls() - before;
     println!("kv calls: create {create}, transition {moved}, utilization {usage}, get {get}");
     println!("by op: {:?}", app.host().stats().kv_calls);
-    assert!(create <= 8, "create made {create} KV calls");
-    assert!(moved <= 11, "transition made {moved} KV calls");
+    // Create and transition each read the campaign index's directory to find
+    // the shard they change (one call more than when the index was one record).
+    assert!(create <= 9, "create made {create} KV calls");
+    assert!(moved <= 12, "transition made {moved} KV calls");
     assert!(usage <= 5, "utilization made {usage} KV calls");
     assert!(get <= 2, "get made {get} KV calls");
 }

@@ -17,8 +17,8 @@ pub struct ContentSummary {
     pub due: Option<String>,
 }
 
-/// Every content item linked to `campaign_id`: one index read and one `get_many`
-/// per 100 items. Items are stored as `Versioned<ContentItem>`; only the summary
+/// Every content item linked to `campaign_id`: the index (its directory and
+/// shards) and one `get_many` per 256 items. Items are stored as `Versioned<ContentItem>`; only the summary
 /// fields are decoded here.
 pub async fn linked_items<K: Kv>(
     kv: &K,
@@ -67,6 +67,7 @@ mod tests {
                 .expect("ok");
             let before = kv.calls();
             let items = linked_items(&kv, "C1").await.expect("ok");
+            // The index (its directory and only shard, together), then the items.
             assert_eq!(kv.calls() - before, 2);
             assert_eq!(
                 items,

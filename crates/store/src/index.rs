@@ -1,68 +1,106 @@
-//! Sorted id sets stored beside the records they index, changed with compare-and-swap.
+//! Sorted id sets stored beside the records they index, in shards (see
+//! [`crate::sharded`]) so a set can grow with the data.
 //!
-//! One value per index keeps listing to one read; ids sort by creation time, so the
-//! set is also the listing order. An index of 26-byte ids stays under Spin's 1 MiB
-//! value limit up to ~35,000 entries.
+//! Ids sort by creation time, so the set is also the listing order. A set that was
+//! one record at its key before sharding is migrated on first use.
 
 use crate::keys::Key;
 use crate::kv::{Kv, StoreError};
-use crate::records::{Records, UpdateError};
-use std::collections::BTreeSet;
+use crate::sharded::{Scan, Sharded};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// One index: the sorted id set stored under its key.
+/// Ids per shard: ~70 KiB of JSON per shard at 26-byte ids.
+const SHARD_CAPACITY: usize = 2_000;
+
+/// One index: the sorted id set under its key.
 pub struct Index<'a, K: Kv> {
-    records: Records<'a, K>,
-    key: Key,
+    shards: Sharded<'a, K, ()>,
 }
 
-fn flatten(e: UpdateError<std::convert::Infallible>) -> StoreError {
-    match e {
-        UpdateError::Store(s) => s,
-        UpdateError::NotFound => StoreError::Corrupt("index vanished".into()),
-        UpdateError::Refused(never) => match never {},
-    }
+fn legacy(value: serde_json::Value) -> Option<BTreeMap<String, ()>> {
+    serde_json::from_value::<BTreeSet<String>>(value)
+        .ok()
+        .map(|ids| ids.into_iter().map(|id| (id, ())).collect())
 }
 
 impl<'a, K: Kv> Index<'a, K> {
     /// The index at `key`.
     pub fn new(kv: &'a K, key: Key) -> Self {
         Self {
-            records: Records::new(kv),
-            key,
+            shards: Sharded::new(kv, key.clone(), SHARD_CAPACITY).with_legacy(key, legacy),
         }
     }
 
     /// Every id, sorted.
     pub async fn ids(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .records
-            .get::<BTreeSet<String>>(&self.key)
-            .await?
-            .map(|v| v.value.into_iter().collect())
-            .unwrap_or_default())
+        Ok(self.shards.all().await?.into_keys().collect())
     }
 
-    /// Adds an id (one compare-and-swap: watch, then swap; retried on a lost race).
+    /// Ids after `after`, from at most `max_shards` shards (see [`Sharded::scan`]).
+    pub async fn ids_after(
+        &self,
+        after: Option<&str>,
+        max_shards: usize,
+    ) -> Result<(Vec<String>, Option<String>), StoreError> {
+        let Scan { entries, next } = self.shards.scan(after, max_shards).await?;
+        Ok((entries.into_iter().map(|(id, _)| id).collect(), next))
+    }
+
+    /// Adds an id (one compare-and-swap on its shard, retried on a lost race).
     pub async fn add(&self, id: &str) -> Result<(), StoreError> {
-        self.records
-            .upsert(&self.key, |mut v: crate::Versioned<BTreeSet<String>>| {
-                v.value.insert(id.to_string());
-                Ok(v.value)
-            })
+        self.shards
+            .update(id, |current| current.is_none().then_some(()))
             .await
-            .map(|_| ())
-            .map_err(flatten)
     }
 
-    /// Removes an id (missing is fine), like [`Index::add`].
+    /// Removes an id (missing is fine).
     pub async fn remove(&self, id: &str) -> Result<(), StoreError> {
-        self.records
-            .upsert(&self.key, |mut v: crate::Versioned<BTreeSet<String>>| {
-                v.value.remove(id);
-                Ok(v.value)
-            })
-            .await
-            .map(|_| ())
-            .map_err(flatten)
+        self.shards.remove(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryKv, Records};
+    use futures::executor::block_on;
+
+    #[test]
+    fn a_set_stored_as_one_record_is_migrated_and_grows_in_shards() {
+        let kv = MemoryKv::default();
+        let key = crate::keys::content::item_index();
+        block_on(async {
+            let old: BTreeSet<String> = (0..5).map(|i| format!("a{i}")).collect();
+            assert!(Records::new(&kv).create(&key, &old).await.expect("ok"));
+            let index = Index::new(&kv, key.clone());
+            assert_eq!(index.ids().await.expect("ok").len(), 5);
+            assert!(
+                Records::new(&kv)
+                    .get::<serde_json::Value>(&key)
+                    .await
+                    .expect("ok")
+                    .is_none(),
+                "the legacy record is gone"
+            );
+            for i in 0..(SHARD_CAPACITY + 10) {
+                index.add(&format!("b{i:06}")).await.expect("ok");
+            }
+            index.remove("a3").await.expect("ok");
+            index.remove("a3").await.expect("ok");
+            let ids = index.ids().await.expect("ok");
+            assert_eq!(ids.len(), SHARD_CAPACITY + 14);
+            assert!(ids.windows(2).all(|w| w[0] < w[1]));
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let (page, next) = index.ids_after(after.as_deref(), 1).await.expect("ok");
+                seen.extend(page);
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, ids, "paging by shard visits every id once");
+        });
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Components never format a key or serialise a record themselves: they go through
 //! [`Records`] (versioned JSON records written with compare-and-swap), [`Index`]
-//! (sorted id sets kept beside the records), [`AuditLog`] (append-only, one counter
+//! (sorted id sets kept beside the records, sharded like every index that grows
+//! with the data: [`sharded`]), [`AuditLog`] (append-only, one counter
 //! increment and one write per entry), [`Slots`] (hourly send-capacity counters)
 //! and the area modules below. The [`Kv`] trait is the seam: [`spin::SpinKv`] on
 //! Spin, [`MemoryKv`] in native tests.
@@ -22,6 +23,7 @@ mod memory;
 pub mod metrics;
 pub mod monitoring;
 mod records;
+pub mod sharded;
 mod slots;
 #[cfg(feature = "spin")]
 pub mod spin;

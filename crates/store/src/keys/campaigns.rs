@@ -3,7 +3,8 @@
 //! | key | value |
 //! |---|---|
 //! | `cmp:c:<id>` | a campaign: `Versioned<opsflow_domain::campaign::Campaign>` |
-//! | `cmp:idx:all` | the campaign index: `Versioned<`[`crate::campaigns::CampaignIndex`]`>`, id → stage and version |
+//! | `cmp:idx:cmp:dir`, `cmp:idx:cmp:s:<n>` | the campaign index ([`crate::campaigns`]): its shard directory and shards, id → stage, version and owner tags |
+//! | `cmp:idx:all` | the unsharded campaign index of earlier builds, migrated and deleted on first use |
 //! | `cmp:r:<id>` | a resource: `Versioned<opsflow_domain::campaign::Resource>` |
 //! | `cmp:idx:resources` | the ids of every resource (an [`crate::Index`]) |
 //! | `cmp:alloc` | the planning book: every allocation and the rebalance proposals, one versioned record |
@@ -15,9 +16,14 @@ pub fn campaign(id: &str) -> Key {
     Key::new("cmp", &["c", id])
 }
 
-/// The campaign index: every campaign id with its stage (see [`crate::campaigns`]).
-/// One record, so a transition moves an id between stages with one compare-and-swap.
+/// The base key of the campaign index (see [`crate::campaigns`]): one entry per
+/// campaign, so a transition moves an id between stages with one compare-and-swap.
 pub fn campaign_index() -> Key {
+    Key::new("cmp", &["idx", "cmp"])
+}
+
+/// The campaign index of builds before it was sharded: one record.
+pub fn legacy_campaign_index() -> Key {
     Key::new("cmp", &["idx", "all"])
 }
 

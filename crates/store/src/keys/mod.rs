@@ -37,6 +37,11 @@ impl Key {
         Self(k)
     }
 
+    /// A key below this one (`<this>:<part>`), e.g. the shards of a sharded index.
+    pub(crate) fn join(&self, part: &str) -> Key {
+        Self(format!("{}:{}", self.0, self::part(part)))
+    }
+
     /// The key text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -33,6 +33,10 @@ use envelope::{Trail, decode, decode_tracking, encode_next};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use token::{Settled, WriteToken, settle};
 
+/// Keys per `get_many` call: a full page of records (the API's pages hold up to
+/// 200) or the shards of a 256,000-campaign index in one round trip.
+pub const GET_MANY_CHUNK: usize = 256;
+
 /// How many times an update re-reads and retries after losing a race.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -61,6 +65,14 @@ pub enum UpdateError<E> {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Decodes a record read with a raw `get_many` (reads that mix record types).
+pub(crate) fn decode_record<T: DeserializeOwned>(
+    key: &Key,
+    bytes: &[u8],
+) -> Result<Versioned<T>, StoreError> {
+    decode(key, bytes)
 }
 
 /// Typed access to records.
@@ -92,7 +104,7 @@ impl<'a, K: Kv> Records<'a, K> {
     ) -> Result<Vec<Versioned<T>>, StoreError> {
         let raw: Vec<String> = keys.iter().map(|k| k.as_str().to_string()).collect();
         let mut found = std::collections::HashMap::new();
-        for chunk in raw.chunks(100) {
+        for chunk in raw.chunks(GET_MANY_CHUNK) {
             for (k, v) in self.kv.get_many(chunk).await? {
                 found.insert(k, v);
             }

@@ -33,12 +33,10 @@ pub async fn list(ctx: &Ctx) -> Res {
         Some(c) => keys::campaign_items(c),
         None => keys::item_index(),
     };
-    let ids = Index::new(&ctx.kv, index).ids().await?;
-    let after: Vec<&String> = ids
-        .iter()
-        .filter(|id| cursor.is_none_or(|c| id.as_str() > c))
-        .take(MAX_SCAN)
-        .collect();
+    // The index shard holding the cursor (and the directory, read with the first
+    // shard): a page reads a bounded part of the index however many items exist.
+    let (ids, next_shard) = Index::new(&ctx.kv, index).ids_after(cursor, 1).await?;
+    let after: Vec<&String> = ids.iter().take(MAX_SCAN).collect();
     let mut items = Vec::new();
     let mut last_scanned = None;
     let chunk = limit.clamp(20, 100);
@@ -62,10 +60,15 @@ pub async fn list(ctx: &Ctx) -> Res {
             }
         }
     }
-    let more = last_scanned.is_some_and(|l| ids.last().is_some_and(|x| x.as_str() > l));
+    let stopped_early = last_scanned.is_some_and(|l| ids.last().is_some_and(|x| x.as_str() > l));
+    let next = if stopped_early {
+        last_scanned.map(str::to_string)
+    } else {
+        next_shard
+    };
     let mut body = serde_json::json!({ "items": items });
-    if more && let Some(l) = last_scanned {
-        body["next_cursor"] = serde_json::json!(l);
+    if let Some(next) = next {
+        body["next_cursor"] = serde_json::json!(next);
     }
     Ok(ApiResponse::json(200, &body))
 }

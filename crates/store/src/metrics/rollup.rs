@@ -43,6 +43,8 @@ pub const KEEP_DAYS: i64 = 35;
 pub const OPEN_HOURS: i64 = 2;
 /// Future hours kept open at most this far ahead (samples may be dated ahead).
 const OPEN_AHEAD_SECS: i64 = DAY_SECS;
+/// Open hours a rollup holds at most (each with its cells and applied batches).
+const MAX_OPEN: usize = 8;
 /// (kind, channel) slots per rollup; events of further channels count in their
 /// kind's channel-less slot (campaign-wide totals stay exact).
 const MAX_SLOTS: usize = 200;
@@ -228,14 +230,34 @@ impl Rollup {
         }
     }
 
-    /// The open hours a write at `now` closes.
-    fn closing(&self, now: i64) -> Vec<i64> {
+    /// The open hours a write at `now` closes: those [`OPEN_HOURS`] behind or a
+    /// day ahead, except the ones this write adds to (`touched`) within a day
+    /// behind (a stream of events hours late keeps its hour open instead of
+    /// reopening and closing it every batch); and the oldest beyond
+    /// [`MAX_OPEN`] in any case.
+    fn closing(&self, now: i64, touched: &[i64]) -> Vec<i64> {
         let current = hour_of(now);
-        self.open
+        let due = |h: i64| h < current - OPEN_HOURS * HOUR_SECS || h > current + OPEN_AHEAD_SECS;
+        let kept = |h: i64| {
+            touched.contains(&h) && h >= current - DAY_SECS && h <= current + OPEN_AHEAD_SECS
+        };
+        let mut closing: Vec<i64> = self
+            .open
             .keys()
             .copied()
-            .filter(|h| *h < current - OPEN_HOURS * HOUR_SECS || *h > current + OPEN_AHEAD_SECS)
-            .collect()
+            .filter(|h| due(*h) && !kept(*h))
+            .collect();
+        let mut left = self.open.len() - closing.len();
+        for h in self.open.keys() {
+            if left <= MAX_OPEN {
+                break;
+            }
+            if !closing.contains(h) {
+                closing.push(*h);
+                left -= 1;
+            }
+        }
+        closing
     }
 
     /// The totals of buckets starting in `[q.from, q.to)` as [`totals_many`]
@@ -360,7 +382,7 @@ pub(super) async fn apply_campaign<K: Kv>(
             }
         }
         if close {
-            close_due(kv, &mut doc, now).await?;
+            close_due(kv, &mut doc, now, &hours).await?;
         } else {
             doc.trim(now);
         }
@@ -373,9 +395,14 @@ pub(super) async fn apply_campaign<K: Kv>(
 
 /// Trims `doc` and merges its hours that are due into their hour records,
 /// dropping them from `doc` (the caller swaps it in).
-async fn close_due<K: Kv>(kv: &K, doc: &mut Rollup, now: i64) -> Result<(), StoreError> {
+async fn close_due<K: Kv>(
+    kv: &K,
+    doc: &mut Rollup,
+    now: i64,
+    touched: &[i64],
+) -> Result<(), StoreError> {
     doc.trim(now);
-    for hour in doc.closing(now) {
+    for hour in doc.closing(now, touched) {
         if let Some(part) = doc.open.remove(&hour) {
             let key = keys::campaign_hour(&doc.campaign, hour);
             close_hour(kv, key.as_str(), &part, day_of(now)).await?;
@@ -393,10 +420,10 @@ pub(super) async fn close_stale<K: Kv>(kv: &K, key: &str, now: i64) -> Result<()
             return Ok(());
         };
         let mut doc: Rollup = decode(key, &bytes)?;
-        if doc.closing(now).is_empty() {
+        if doc.closing(now, &[]).is_empty() {
             return Ok(());
         }
-        close_due(kv, &mut doc, now).await?;
+        close_due(kv, &mut doc, now, &[]).await?;
         if kv.swap(cas, &encode(&doc)?).await? {
             return Ok(());
         }
@@ -530,7 +557,7 @@ pub fn seed_campaign(
     }
     doc.trim(now);
     let mut pairs = Vec::new();
-    for hour in doc.closing(now) {
+    for hour in doc.closing(now, &[]) {
         if let Some(part) = doc.open.remove(&hour) {
             let mut record = CounterDoc::default();
             for cell in &part.cells {

@@ -36,7 +36,9 @@
 //! [`KEEP_DAYS`] (older days summed). An hour closes when it is [`OPEN_HOURS`]
 //! behind the writer's clock: the next write of the rollup first merges the
 //! hour's cells and `applied` entries into its hour record (`met:c:<c>:<hour>`,
-//! compare-and-swap, admitted once by the part's id), then drops it. Late events
+//! compare-and-swap, admitted once by the part's id), then drops it.
+//! An hour the write adds to stays open while within a day behind (late
+//! streams do not reopen and close it every batch), at most 8 open hours. Late events
 //! reopen their hour in the rollup and are added to its hour and day totals, so
 //! every window counts them.
 //!

@@ -3,7 +3,8 @@
 //!
 //! **Layout.** Under a base key `B`: a directory `B:dir` (the shards, each with the
 //! lowest id it takes) and the shards `B:s:<n>`, each a versioned `id → entry`
-//! map. Ids sort by creation time, so shard `n` takes the ids from its `first` up to
+//! map. An index of one shard — most per-campaign indexes — has no directory: it
+//! is written when the second shard opens. Ids sort by creation time, so shard `n` takes the ids from its `first` up to
 //! the next shard's, and new ids land in the last shard. When the last shard holds
 //! `capacity` entries a new id opens a new shard (one directory compare-and-swap per
 //! `capacity` creations). An id older than the newest boundary — two creations
@@ -158,6 +159,14 @@ where
                 directory: decode_record::<Directory>(&dir_key, bytes)?.value,
                 stored: true,
                 first: Some(first),
+            });
+        }
+        if let Some(bytes) = found.get(first_key.as_str()) {
+            // One shard and no directory: it is written when a second shard opens.
+            return Ok(Head {
+                directory: Directory::empty(),
+                stored: true,
+                first: Some(decode_record::<BTreeMap<String, V>>(&first_key, bytes)?.value),
             });
         }
         if let Some((key, convert)) = &self.legacy
@@ -331,14 +340,7 @@ where
         mut change: impl FnMut(Option<&V>) -> Option<V>,
     ) -> Result<(), StoreError> {
         let records = Records::new(self.kv);
-        let Head {
-            mut directory,
-            stored,
-            ..
-        } = self.head().await?;
-        if !stored && !records.create(&self.directory_key(), &directory).await? {
-            directory = self.directory().await?;
-        }
+        let mut directory = self.head().await?.directory;
         // A full last shard opens a new one and the write goes again; a racing
         // creator may open it first, so allow a few rounds.
         for _ in 0..4 {
@@ -385,10 +387,14 @@ where
     /// Opens a shard after `full` starting at `first`, unless another writer
     /// already opened one after it; returns the directory as it now stands.
     async fn open_shard(&self, full: u32, first: &str) -> Result<Directory, StoreError> {
+        // An index of one shard has no directory yet: this writes the first.
         let result = Records::new(self.kv)
-            .update(
+            .upsert(
                 &self.directory_key(),
                 |mut v: crate::Versioned<Directory>| {
+                    if v.version == 0 {
+                        v.value = Directory::empty();
+                    }
                     let last = v.value.shards.last().map(|s| s.n);
                     if last != Some(full) {
                         return Err(());

@@ -115,10 +115,13 @@ impl ApiRequest {
         let mut json: serde_json::Value = serde_json::from_slice(&self.body).map_err(invalid)?;
         integral_floats_as_integers(&mut json);
         let mut unknown: Option<String> = None;
-        let value = serde_ignored::deserialize(json, |path| {
+        // A trait object, not a closure: serde_ignored's wrappers are generic over
+        // the callback, and a closure here would be a new type per `T`, compiling
+        // every nested type's deserializer again for each body type that holds it.
+        let on_unknown: &mut dyn FnMut(serde_ignored::Path<'_>) = &mut |path| {
             unknown.get_or_insert_with(|| field_path(&path));
-        })
-        .map_err(invalid)?;
+        };
+        let value = serde_ignored::deserialize(json, on_unknown).map_err(invalid)?;
         match unknown {
             Some(field) => Err(Problem::bad_request(format!(
                 "invalid JSON body: unknown field `{field}`"

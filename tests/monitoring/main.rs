@@ -10,6 +10,7 @@ mod builders;
 mod receiver;
 
 mod actions;
+mod chunks;
 mod cron;
 mod optimization;
 mod rules;

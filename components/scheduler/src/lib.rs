@@ -9,6 +9,12 @@
 //! templates the component's `allowed_outbound_hosts`, so one setting decides
 //! where the ticks go in each deployment.
 //!
+//! An evaluation run over many campaigns takes several requests: each does a
+//! bounded chunk and answers 202 until the tick is done (docs/monitoring.md). The
+//! scheduler calls again while it gets 202, at most [`MAX_CALLS`] times and for
+//! [`MAX_SECS`] seconds per cron event, then goes on to dispatch; the next event's
+//! first call continues the unfinished run before claiming its own tick.
+//!
 //! It is the only component with a cron trigger, so runtimes without the cron
 //! plugin (SpinKube) run the other components with `--component-id` and an external
 //! scheduler calls the same authenticated routes.
@@ -30,6 +36,13 @@ use bindings::{Error, Guest, Metadata};
 
 /// The routes each tick drives, in order.
 const TARGETS: [&str; 2] = ["/api/evaluations/run", "/api/triggers/dispatch"];
+
+/// Calls of one route per cron event while it answers 202 (more to do).
+const MAX_CALLS: usize = 30;
+
+/// Seconds of one cron event after which no further call starts: the next event
+/// (a minute after this one) continues.
+const MAX_SECS: u64 = 40;
 
 /// The daily maintenance pass.
 const CLEANUP: &str = "/api/campaigns/metrics/cleanup";
@@ -79,9 +92,10 @@ impl Guest for Scheduler {
         let mut failures = Vec::new();
         let daily = opsflow_domain::monitoring::cadence::is_maintenance_tick(metadata.timestamp)
             .then_some(CLEANUP);
+        let started = std::time::Instant::now();
         for path in TARGETS.into_iter().chain(daily) {
             let target = format!("{base}{path}");
-            match post(&target, &token, &body).await {
+            match drive(&target, &token, &body, started).await {
                 Ok(status) if status < 300 => {}
                 // Another replica (or an external cron) already ran this tick.
                 Ok(409) => {}
@@ -95,6 +109,23 @@ impl Guest for Scheduler {
             Err(Error::Other(failures.join("; ")))
         }
     }
+}
+
+/// POSTs `body` to `url`, again while it answers 202 (a chunk done, more to do),
+/// within [`MAX_CALLS`] and [`MAX_SECS`]; the last status.
+async fn drive(
+    url: &str,
+    token: &str,
+    body: &str,
+    started: std::time::Instant,
+) -> Result<u16, String> {
+    let mut status = post(url, token, body).await?;
+    let mut calls = 1;
+    while status == 202 && calls < MAX_CALLS && started.elapsed().as_secs() < MAX_SECS {
+        status = post(url, token, body).await?;
+        calls += 1;
+    }
+    Ok(status)
 }
 
 async fn post(url: &str, token: &str, body: &str) -> Result<u16, String> {

@@ -1,13 +1,23 @@
 //! Alert states, one record per owner (a campaign, or the resource pool): read a
 //! batch of them, step each (rule, scope) with its observation, write the new
-//! triggers first and the alert records after (so a crash in between re-fires the
-//! same episode, which the trigger's operation id recognises, rather than losing
-//! its trigger), then audit what fired and resolved.
+//! triggers first, then the audit entries, then the alert records.
+//!
+//! Exactly once per run: each alert record carries the mark of the run that last
+//! stepped it ([`RunMark`]: the run id and what stepping it counted), written with
+//! the new states in the same value. A chunk redone after a crash (its cursor was
+//! not committed) finds the owners it already stepped marked: it counts them from
+//! the mark and does not step them again, so hysteresis counts never double.
+//! A crash after the triggers but before the alert records re-steps the same
+//! episode, whose trigger id (the run's `now` and the operation id) is recognised
+//! and not written again; a crash after the audit entries but before the alert
+//! records may repeat an entry (same episode), never lose one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::monitoring::{Alert, AlertEvent, AlertState, Observation, Rule, Trigger, step};
+use opsflow_domain::monitoring::{
+    Alert, AlertEvent, AlertState, Observation, Rule, RunCounts, Trigger, step,
+};
 use opsflow_domain::validation::is_reference;
 use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
@@ -26,6 +36,16 @@ pub(super) const RESOURCES_OWNER: &str = "_resources";
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AlertDoc {
     alerts: BTreeMap<String, Alert>,
+    /// The run that last stepped these alerts, and what that counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<RunMark>,
+}
+
+/// What one run's stepping of one owner counted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RunMark {
+    run_id: String,
+    counts: RunCounts,
 }
 
 fn owner_of(o: &Observation) -> String {
@@ -34,27 +54,66 @@ fn owner_of(o: &Observation) -> String {
         .unwrap_or_else(|| RESOURCES_OWNER.to_string())
 }
 
-/// What stepping a batch of alerts produced: triggers to write and audit entries
-/// (owner, action, detail) to append once everything is stored.
+/// What stepping a batch of alerts produced: per owner's record key, the counts;
+/// triggers to write (with their owner's key) and audit entries (owner, action,
+/// detail) to append.
 #[derive(Default)]
 struct Stepped {
-    triggers: Vec<Trigger>,
+    counts: BTreeMap<String, RunCounts>,
+    triggers: Vec<(String, Trigger)>,
     audits: Vec<(String, &'static str, serde_json::Value)>,
 }
 
-/// Steps the alerts of `owners` with `observations` and stores the outcome.
+/// Steps the alerts of `owners` with `observations` and stores the outcome; owners
+/// this run stepped already are counted from their mark instead.
 pub(super) async fn apply(
     tally: &mut Tally<'_>,
     owners: &[String],
     observations: Vec<(&Rule, Observation)>,
 ) -> Result<(), Problem> {
     let mut docs = load_docs(tally.kv, owners).await?;
-    let stepped = step_all(tally, &mut docs, &observations);
-    if !stepped.triggers.is_empty() {
-        write_triggers(tally, stepped.triggers).await?;
+    let mut counts = RunCounts::default();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    for (key, doc) in &docs {
+        if let Some(mark) = doc.run.as_ref().filter(|m| m.run_id == tally.run_id) {
+            counts.add(&mark.counts);
+            done.insert(key.clone());
+        }
     }
+    docs.retain(|k, _| !done.contains(k));
+    let fresh: Vec<(&Rule, Observation)> = observations
+        .into_iter()
+        .filter(|(_, o)| !done.contains(keys::alerts(&owner_of(o)).as_str()))
+        .collect();
+    let mut stepped = step_all(tally, &mut docs, &fresh);
+    let ours = if stepped.triggers.is_empty() {
+        BTreeSet::new()
+    } else {
+        let all: Vec<Trigger> = stepped.triggers.iter().map(|(_, t)| t.clone()).collect();
+        write_triggers(tally, all).await?
+    };
+    for (key, t) in &stepped.triggers {
+        if ours.contains(&t.id) {
+            stepped
+                .counts
+                .entry(key.clone())
+                .or_default()
+                .triggers
+                .push(t.id.clone());
+        }
+    }
+    for (key, doc) in docs.iter_mut() {
+        let mine = stepped.counts.remove(key).unwrap_or_default();
+        counts.add(&mine);
+        doc.run = Some(RunMark {
+            run_id: tally.run_id.to_string(),
+            counts: mine,
+        });
+    }
+    audit_events(tally, stepped.audits).await?;
     store_docs(tally, docs).await?;
-    audit_events(tally, stepped.audits).await
+    tally.record.counts.add(&counts);
+    Ok(())
 }
 
 /// The alert records of `owners`, by key; an owner with none yet is absent.
@@ -74,9 +133,9 @@ async fn load_docs(kv: &SpinKv, owners: &[String]) -> Result<HashMap<String, Ale
     Ok(docs)
 }
 
-/// Steps every observed (rule, scope) and counts the outcome in the run record.
+/// Steps every observed (rule, scope) and counts the outcome per owner.
 fn step_all(
-    tally: &mut Tally<'_>,
+    tally: &Tally<'_>,
     docs: &mut HashMap<String, AlertDoc>,
     observations: &[(&Rule, Observation)],
 ) -> Stepped {
@@ -84,9 +143,8 @@ fn step_all(
     let mut out = Stepped::default();
     for (rule, o) in observations {
         let owner = owner_of(o);
-        let doc = docs
-            .entry(keys::alerts(&owner).as_str().to_string())
-            .or_default();
+        let key = keys::alerts(&owner).as_str().to_string();
+        let doc = docs.entry(key.clone()).or_default();
         let slot = format!("{}|{}", rule.id, o.scope_key);
         let current = doc.alerts.get(&slot).cloned().unwrap_or_else(|| Alert {
             rule_id: rule.id.clone(),
@@ -95,20 +153,23 @@ fn step_all(
             ..Alert::default()
         });
         let (next, event) = step(&current, rule, o.value, now);
-        count_state(tally, next.state);
+        let counts = out.counts.entry(key.clone()).or_default();
+        count_state(counts, next.state);
         match event {
             Some(AlertEvent::Fired { episode }) => {
-                tally.record.fired += 1;
-                out.triggers.push(trigger(tally, rule, o, episode, 0));
+                counts.fired += 1;
+                out.triggers
+                    .push((key, trigger(tally, rule, o, episode, 0)));
                 out.audits
                     .push((owner, "alert.fired", alert_detail(rule, o, episode)));
             }
             Some(AlertEvent::Repeated { episode, repeat }) => {
-                tally.record.repeated += 1;
-                out.triggers.push(trigger(tally, rule, o, episode, repeat));
+                counts.repeated += 1;
+                out.triggers
+                    .push((key, trigger(tally, rule, o, episode, repeat)));
             }
             Some(AlertEvent::Resolved { episode, no_data }) => {
-                tally.record.resolved += 1;
+                counts.resolved += 1;
                 let mut d = alert_detail(rule, o, episode);
                 d["no_data"] = serde_json::json!(no_data);
                 out.audits.push((owner, "alert.resolved", d));
@@ -120,12 +181,12 @@ fn step_all(
     out
 }
 
-fn count_state(tally: &mut Tally<'_>, state: AlertState) {
-    tally.record.scopes += 1;
+fn count_state(counts: &mut RunCounts, state: AlertState) {
+    counts.scopes += 1;
     match state {
-        AlertState::NoData => tally.record.no_data += 1,
-        AlertState::Pending => tally.record.pending += 1,
-        AlertState::Firing => tally.record.firing += 1,
+        AlertState::NoData => counts.no_data += 1,
+        AlertState::Pending => counts.pending += 1,
+        AlertState::Firing => counts.firing += 1,
         _ => {}
     }
 }

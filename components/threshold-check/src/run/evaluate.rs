@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use opsflow_api::Problem;
 use opsflow_domain::campaign::{Campaign, PlanningBook, Resource};
 use opsflow_domain::monitoring::metric::{self, Totals, Window, peak_utilization, watches};
-use opsflow_domain::monitoring::{Category, Claim, Metric, Observation, Rule, Scope};
+use opsflow_domain::monitoring::{Category, Metric, Observation, Rule, Scope};
 use opsflow_store::keys::campaigns as ckeys;
 use opsflow_store::metrics::TotalsQuery;
 use opsflow_store::spin::SpinKv;
@@ -23,43 +23,33 @@ pub(super) struct Tally<'a> {
     pub(super) requested_by: &'a str,
     pub(super) now: i64,
     pub(super) record: RunRecord,
-    /// Suffixes (the operation part) of every known trigger id, read once.
-    pub(super) known_ops: Option<BTreeSet<String>>,
+    /// Every known trigger id, and their suffixes (the operation part), read once.
+    pub(super) known: Option<(BTreeSet<String>, BTreeSet<String>)>,
     pub(super) rule_ids: BTreeSet<String>,
 }
 
+/// Where a chunk left the run.
+pub(super) struct Step {
+    /// The last campaign fully evaluated.
+    pub(super) cursor: Option<String>,
+    /// Whether the run is done (every campaign, and the resource pool).
+    pub(super) done: bool,
+}
+
+/// Evaluates one chunk of the run: the next `limit` watched campaigns after
+/// `after` (in id order), and, once the campaigns are done, the resource pool.
 pub(super) async fn evaluate(
-    kv: &SpinKv,
-    claim: &Claim,
-    requested_by: &str,
-    now: i64,
-) -> Result<RunRecord, Problem> {
-    let rules: Vec<Rule> = crate::rules::load_rules(kv, now)
-        .await?
-        .into_iter()
-        .map(|v| v.value)
-        .collect();
+    tally: &mut Tally<'_>,
+    rules: &[Rule],
+    categories: &[Category],
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Step, Problem> {
     let due: Vec<&Rule> = rules
         .iter()
-        .filter(|r| r.enabled && claim.categories.contains(&r.category))
+        .filter(|r| r.enabled && categories.contains(&r.category))
         .collect();
-    let mut tally = Tally {
-        kv,
-        run_id: &claim.run_id,
-        requested_by,
-        now,
-        record: RunRecord {
-            id: claim.run_id.clone(),
-            now,
-            requested_by: requested_by.to_string(),
-            categories: claim.categories.clone(),
-            rules: due.len(),
-            took_over: claim.took_over.clone(),
-            ..RunRecord::default()
-        },
-        known_ops: None,
-        rule_ids: rules.iter().map(|r| r.id.clone()).collect(),
-    };
+    tally.record.rules = due.len();
     let campaign_rules: Vec<&Rule> = due
         .iter()
         .copied()
@@ -70,27 +60,46 @@ pub(super) async fn evaluate(
         .copied()
         .filter(|r| r.category == Category::ResourceUtilization)
         .collect();
+    let mut step = Step {
+        cursor: after.map(str::to_string),
+        done: true,
+    };
     if !campaign_rules.is_empty() {
-        evaluate_campaigns(&mut tally, &campaign_rules).await?;
+        step = evaluate_campaigns(tally, &campaign_rules, after, limit).await?;
     }
-    if !resource_rules.is_empty() {
-        evaluate_resources(&mut tally, &resource_rules).await?;
+    if step.done && !resource_rules.is_empty() {
+        evaluate_resources(tally, &resource_rules).await?;
     }
-    Ok(tally.record)
+    Ok(step)
 }
 
-async fn evaluate_campaigns(tally: &mut Tally<'_>, rules: &[&Rule]) -> Result<(), Problem> {
-    let ids = campaigns_to_watch(tally.kv, rules).await?;
+/// The next `limit` watched campaigns after `after`, in id order, in batches.
+async fn evaluate_campaigns(
+    tally: &mut Tally<'_>,
+    rules: &[&Rule],
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Step, Problem> {
+    let mut ids = campaigns_to_watch(tally.kv, rules).await?;
+    ids.retain(|id| after.is_none_or(|c| id.as_str() > c));
+    ids.sort_unstable();
+    let take = ids.len().min(limit.max(1));
     let records = Records::new(tally.kv);
-    for chunk in ids.chunks(BATCH) {
+    for chunk in ids[..take].chunks(BATCH) {
         let keys: Vec<_> = chunk.iter().map(|id| ckeys::campaign(id)).collect();
         let campaigns: Vec<Versioned<Campaign>> = records.get_many(&keys).await?;
         let observations = observe(tally, rules, &campaigns).await?;
-        tally.record.campaigns += campaigns.len();
+        tally.record.counts.campaigns += campaigns.len();
         let owners: Vec<String> = campaigns.iter().map(|c| c.value.id().to_string()).collect();
         apply(tally, &owners, observations).await?;
     }
-    Ok(())
+    Ok(Step {
+        cursor: ids[..take]
+            .last()
+            .cloned()
+            .or_else(|| after.map(str::to_string)),
+        done: take == ids.len(),
+    })
 }
 
 /// The campaigns a run looks at: every live one (distribution, monitoring,

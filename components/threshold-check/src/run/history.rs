@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use opsflow_api::{ApiResponse, Problem, paging};
-use opsflow_domain::monitoring::Category;
+use opsflow_domain::monitoring::{Category, RunCounts};
 use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
 use opsflow_store::spin::SpinKv;
@@ -26,18 +26,18 @@ pub struct RunRecord {
     pub(crate) duration_ms: i64,
     pub(crate) categories: Vec<Category>,
     pub(crate) rules: usize,
-    pub(crate) campaigns: usize,
-    pub(crate) scopes: usize,
-    pub(crate) fired: usize,
-    pub(crate) repeated: usize,
-    pub(crate) resolved: usize,
-    pub(crate) no_data: usize,
-    pub(crate) pending: usize,
-    pub(crate) firing: usize,
-    pub(crate) triggers: Vec<String>,
+    /// Campaigns, alert outcomes and triggers, summed over the run's chunks.
+    #[serde(flatten)]
+    pub(crate) counts: RunCounts,
+    /// The request whose expired hold on the run another request took over, if any.
     pub(crate) took_over: Option<String>,
+    /// Chunks the run took (one per request on a small store).
+    #[serde(default)]
+    pub(crate) chunks: u32,
 }
 
+/// Stores a finished run and indexes it. Idempotent: a run redone after a crash
+/// between this and the schedule's finish finds its record already there.
 pub(super) async fn save_run(kv: &SpinKv, record: &RunRecord) -> Result<(), Problem> {
     let records = Records::new(kv);
     records.create(&keys::run(&record.id), record).await?;

@@ -23,7 +23,10 @@ pub mod rule;
 pub mod trigger;
 
 pub use alert::{Alert, AlertEvent, AlertState, step};
-pub use cadence::{CLAIM_LEASE_SECS, Claim, ClaimRefusal, Schedule, due_categories};
+pub use cadence::{
+    CLAIM_LEASE_SECS, Claim, ClaimRefusal, HoldRequest, Progress, RunCounts, Schedule,
+    due_categories,
+};
 pub use guardrail::{BudgetShift, ChannelBudgetLine, failover_plan, shift_budget_plan};
 pub use metric::{Observation, Totals, evaluate};
 pub use rule::{

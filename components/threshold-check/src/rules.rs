@@ -33,16 +33,18 @@ fn view(v: &Versioned<Rule>) -> ApiResponse {
 
 /// Every rule, installing the defaults on first use. Two reads once installed.
 pub async fn load_rules<K: Kv>(kv: &K, now: i64) -> Result<Vec<Versioned<Rule>>, StoreError> {
-    let records = Records::new(kv);
-    let ids = match records.get::<BTreeSet<String>>(&keys::rule_index()).await? {
-        Some(v) => v.value,
+    let ids = match opsflow_store::Index::new(kv, keys::rule_index())
+        .stored_ids()
+        .await?
+    {
+        Some(ids) => ids,
         None => install_defaults(kv, now).await?,
     };
     let keys: Vec<_> = ids.iter().map(|id| keys::rule(id)).collect();
-    records.get_many(&keys).await
+    Records::new(kv).get_many(&keys).await
 }
 
-async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<BTreeSet<String>, StoreError> {
+async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<Vec<String>, StoreError> {
     let defaults = default_rules(now);
     let pairs: Vec<(String, Vec<u8>)> = defaults
         .iter()
@@ -51,17 +53,15 @@ async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<BTreeSet<String>, S
     let ids: BTreeSet<String> = defaults.iter().map(|r| r.id.clone()).collect();
     // The index is created with compare-and-swap after the rules exist: whoever
     // wins, the rules it names are there. A loser reads the winner's index.
-    let records = Records::new(kv);
-    let (current, _) = kv.watch(keys::rule_index().as_str()).await?;
-    if current.is_none() {
+    let index = opsflow_store::Index::new(kv, keys::rule_index());
+    if index.stored_ids().await?.is_none() {
         kv.set_many(&pairs).await?;
-        records.create(&keys::rule_index(), &ids).await?;
+        index.create(&ids).await?;
     }
-    Ok(records
-        .get::<BTreeSet<String>>(&keys::rule_index())
+    Ok(index
+        .stored_ids()
         .await?
-        .map(|v| v.value)
-        .unwrap_or(ids))
+        .unwrap_or_else(|| ids.into_iter().collect()))
 }
 
 pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {

@@ -36,6 +36,22 @@ impl<'a, K: Kv> Index<'a, K> {
         Ok(self.shards.all().await?.into_keys().collect())
     }
 
+    /// Every id, or `None` when the index was never written.
+    pub async fn stored_ids(&self) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(self
+            .shards
+            .stored_all()
+            .await?
+            .map(|m| m.into_keys().collect()))
+    }
+
+    /// Writes `ids` (up to 2,000) as the whole index if it was never written;
+    /// `false` when another writer got there first.
+    pub async fn create(&self, ids: &BTreeSet<String>) -> Result<bool, StoreError> {
+        let entries = ids.iter().map(|id| (id.clone(), ())).collect();
+        self.shards.create(&entries).await
+    }
+
     /// Ids after `after`, from at most `max_shards` shards (see [`Sharded::scan`]).
     pub async fn ids_after(
         &self,

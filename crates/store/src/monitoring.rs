@@ -1,9 +1,9 @@
 //! What other areas may read about monitoring rules (owned by the monitoring work).
 
+use crate::Index;
 use crate::keys::monitoring::{rule, rule_index};
 use crate::kv::{Kv, StoreError};
 use crate::records::Records;
-use std::collections::BTreeSet;
 
 /// Ids of the monitoring rules that apply to `campaign_id` (campaign-scoped rules
 /// and rules scoped to all campaigns or their channels), enabled ones only.
@@ -13,8 +13,8 @@ pub async fn rule_ids_for_campaign<K: Kv>(
     campaign_id: &str,
 ) -> Result<Vec<String>, StoreError> {
     let records = Records::new(kv);
-    let ids: Vec<String> = match records.get::<BTreeSet<String>>(&rule_index()).await? {
-        Some(v) => v.value.into_iter().collect(),
+    let ids: Vec<String> = match Index::new(kv, rule_index()).stored_ids().await? {
+        Some(ids) => ids,
         // Never initialised: the shipped defaults apply to every campaign.
         None => {
             return Ok(opsflow_domain::monitoring::default_rules(0)
@@ -56,8 +56,13 @@ mod tests {
                 each_channel: false,
             };
             assert!(r.create(&rule("only-c2"), &one).await.expect("create"));
-            let idx: BTreeSet<String> = ["only-c2".to_string()].into();
-            assert!(r.create(&rule_index(), &idx).await.expect("create"));
+            let idx: std::collections::BTreeSet<String> = ["only-c2".to_string()].into();
+            assert!(
+                Index::new(&kv, rule_index())
+                    .create(&idx)
+                    .await
+                    .expect("create")
+            );
             assert!(
                 rule_ids_for_campaign(&kv, "c1")
                     .await

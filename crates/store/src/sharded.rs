@@ -268,13 +268,19 @@ where
     /// Every entry, in id order: one call for an index of one shard, otherwise
     /// one more `get_many` per 256 shards.
     pub async fn all(&self) -> Result<BTreeMap<String, V>, StoreError> {
+        Ok(self.stored_all().await?.unwrap_or_default())
+    }
+
+    /// Like [`Sharded::all`], but `None` for an index never written (which an
+    /// empty index that was written is not).
+    pub async fn stored_all(&self) -> Result<Option<BTreeMap<String, V>>, StoreError> {
         let Head {
             directory,
             stored,
             mut first,
         } = self.head().await?;
         if !stored {
-            return Ok(BTreeMap::new());
+            return Ok(None);
         }
         let mut all = BTreeMap::new();
         for shard in self
@@ -283,7 +289,24 @@ where
         {
             all.extend(shard);
         }
-        Ok(all)
+        Ok(Some(all))
+    }
+
+    /// Writes `entries` (at most one shard's worth) as the whole index if it was
+    /// never written: one compare-and-swap, so of two racing writers one wins and
+    /// the other gets `false`.
+    pub async fn create(&self, entries: &BTreeMap<String, V>) -> Result<bool, StoreError> {
+        if entries.len() > self.capacity {
+            return Err(StoreError::Corrupt(
+                "more entries than one shard takes".into(),
+            ));
+        }
+        if self.head().await?.stored {
+            return Ok(false);
+        }
+        Records::new(self.kv)
+            .create(&self.shard_key(0), entries)
+            .await
     }
 
     /// Entries with ids after `after` (from the start when `None`), read from at

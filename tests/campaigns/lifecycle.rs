@@ -24,7 +24,7 @@ async fn campaigns_are_created_in_planning_listed_by_stage_and_owner_and_paged()
     let mut other = campaign("Beta");
     other["marketing_owner"] = json!("max");
     create_campaign(&app, MAX, other).await;
-    create_campaign(&app, MIA, campaign("Gamma")).await;
+    let gamma = create_campaign(&app, MIA, campaign("Gamma")).await;
 
     let names = |r: &Reply| -> Vec<String> {
         r.json()["items"]
@@ -36,6 +36,30 @@ async fn campaigns_are_created_in_planning_listed_by_stage_and_owner_and_paged()
     };
     let all = app.get("/api/campaigns", VIC).await;
     assert_eq!(names(&all), ["Alpha", "Beta", "Gamma"], "oldest first");
+    let by_owner = app.get("/api/campaigns?owner=max", VIC).await;
+    assert_eq!(names(&by_owner), ["Beta"]);
+    // The owner filter reads the index's owner tags: a new owner is found at once.
+    let gamma_path = format!("/api/campaigns/{}", gamma["id"].as_str().expect("id"));
+    let moved = patch(
+        &app,
+        MIA,
+        &gamma_path,
+        "\"1\"",
+        json!({"marketing_owner": "max"}),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let by_owner = app.get("/api/campaigns?owner=max", VIC).await;
+    assert_eq!(names(&by_owner), ["Beta", "Gamma"]);
+    let patched_back = patch(
+        &app,
+        MIA,
+        &gamma_path,
+        "\"2\"",
+        json!({"marketing_owner": "mia"}),
+    )
+    .await;
+    assert_eq!(patched_back.status, 200, "{}", patched_back.body);
     let by_owner = app.get("/api/campaigns?owner=max", VIC).await;
     assert_eq!(names(&by_owner), ["Beta"]);
     let planning = app.get("/api/campaigns?stage=planning&limit=2", VIC).await;

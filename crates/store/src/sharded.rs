@@ -188,6 +188,14 @@ where
         })
     }
 
+    /// The head of an index that was written (`None` for one never written).
+    async fn written_head(
+        &self,
+    ) -> Result<Option<(Directory, Option<BTreeMap<String, V>>)>, StoreError> {
+        let head = self.head().await?;
+        Ok(head.stored.then_some((head.directory, head.first)))
+    }
+
     /// Reads the shards at `positions` of `directory`, taking the first from
     /// `head` when it holds it.
     async fn read_shards(
@@ -246,6 +254,7 @@ where
         let ids: Vec<&String> = entries.keys().collect();
         for (n, chunk) in ids.chunks(self.capacity).enumerate().skip(1) {
             directory.shards.push(ShardRef {
+                // Shard numbers past u32 would need 4 billion shards' worth of ids.
                 n: u32::try_from(n).unwrap_or(u32::MAX),
                 first: chunk[0].clone(),
             });
@@ -274,14 +283,9 @@ where
     /// Like [`Sharded::all`], but `None` for an index never written (which an
     /// empty index that was written is not).
     pub async fn stored_all(&self) -> Result<Option<BTreeMap<String, V>>, StoreError> {
-        let Head {
-            directory,
-            stored,
-            mut first,
-        } = self.head().await?;
-        if !stored {
+        let Some((directory, mut first)) = self.written_head().await? else {
             return Ok(None);
-        }
+        };
         let mut all = BTreeMap::new();
         for shard in self
             .read_shards(&directory, 0..directory.shards.len(), &mut first)
@@ -317,17 +321,12 @@ where
         after: Option<&str>,
         max_shards: usize,
     ) -> Result<Scan<V>, StoreError> {
-        let Head {
-            directory,
-            stored,
-            mut first,
-        } = self.head().await?;
-        if !stored {
+        let Some((directory, mut first)) = self.written_head().await? else {
             return Ok(Scan {
                 entries: Vec::new(),
                 next: None,
             });
-        }
+        };
         let mut at = after.map_or(0, |a| directory.position(a));
         let mut entries = Vec::new();
         loop {

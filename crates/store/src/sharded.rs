@@ -137,28 +137,39 @@ where
     /// is one, otherwise the directory of an empty index, which is not written
     /// until the index is.
     pub async fn directory(&self) -> Result<Directory, StoreError> {
-        Ok(self.head().await?.directory)
+        Ok(self.read_head(false).await?.directory)
     }
 
     /// The directory, the first shard and the legacy record in one `get_many`,
     /// so an index of one shard — most of them — is read in one call, as when it
     /// was one record.
     async fn head(&self) -> Result<Head<V>, StoreError> {
+        self.read_head(true).await
+    }
+
+    /// [`Sharded::head`], leaving out the first shard when `with_first` is false
+    /// (writes need only the directory: a change to shard 7 of a large index
+    /// should not carry shard 0's bytes). Without the first shard, `stored` is
+    /// only known when a directory is.
+    async fn read_head(&self, with_first: bool) -> Result<Head<V>, StoreError> {
         let (dir_key, first_key) = (self.directory_key(), self.shard_key(0));
-        let mut keys = vec![dir_key.as_str().to_string(), first_key.as_str().to_string()];
+        let mut keys = vec![dir_key.as_str().to_string()];
+        if with_first {
+            keys.push(first_key.as_str().to_string());
+        }
         if let Some((legacy, _)) = &self.legacy {
             keys.push(legacy.as_str().to_string());
         }
         let found: BTreeMap<String, Vec<u8>> = self.kv.get_many(&keys).await?.into_iter().collect();
         if let Some(bytes) = found.get(dir_key.as_str()) {
             let first = match found.get(first_key.as_str()) {
-                Some(b) => decode_record::<BTreeMap<String, V>>(&first_key, b)?.value,
-                None => BTreeMap::new(),
+                Some(b) => Some(decode_record::<BTreeMap<String, V>>(&first_key, b)?.value),
+                None => with_first.then(BTreeMap::new),
             };
             return Ok(Head {
                 directory: decode_record::<Directory>(&dir_key, bytes)?.value,
                 stored: true,
-                first: Some(first),
+                first,
             });
         }
         if let Some(bytes) = found.get(first_key.as_str()) {
@@ -184,7 +195,7 @@ where
         Ok(Head {
             directory: Directory::empty(),
             stored: false,
-            first: Some(BTreeMap::new()),
+            first: with_first.then(BTreeMap::new),
         })
     }
 
@@ -362,7 +373,7 @@ where
         mut change: impl FnMut(Option<&V>) -> Option<V>,
     ) -> Result<(), StoreError> {
         let records = Records::new(self.kv);
-        let mut directory = self.head().await?.directory;
+        let mut directory = self.directory().await?;
         // A full last shard opens a new one and the write goes again; a racing
         // creator may open it first, so allow a few rounds.
         for _ in 0..4 {

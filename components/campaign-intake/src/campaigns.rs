@@ -484,9 +484,9 @@ pub async fn report(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
     let (totals, span) = totals(ctx, &c, false).await?;
     let (fired, taken) = automation_counts(ctx, id).await?;
     let as_f64 = |m: &BTreeMap<String, i64>| {
-        m.iter()
-            .map(|(k, v)| (k.clone(), *v as f64))
-            .collect::<BTreeMap<String, f64>>()
+        let mut out = BTreeMap::new();
+        out.extend(m.iter().map(|(k, v)| (k.clone(), *v as f64)));
+        out
     };
     let inputs = ReportInputs {
         kpi_totals: as_f64(&totals.by_kind),

@@ -133,7 +133,7 @@ async fn due_sends(
             }
         }
     }
-    due.sort_by_key(|v| {
+    opsflow_domain::sort::sort_by_key(&mut due, |v| {
         (
             v.value.scheduled.as_ref().map(|s| s.slot_hour),
             v.value.id.clone(),

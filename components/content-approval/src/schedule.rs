@@ -356,7 +356,7 @@ pub async fn calendar(ctx: &Ctx) -> Res {
     };
     let mut entries: Vec<(String, CalendarEntry)> =
         days.into_iter().flat_map(|d| d.value.into_iter()).collect();
-    entries.sort_by(|a, b| a.1.at.cmp(&b.1.at).then(a.0.cmp(&b.0)));
+    opsflow_domain::sort::sort_by(&mut entries, |a, b| a.1.at.cmp(&b.1.at).then(a.0.cmp(&b.0)));
     let item_keys: Vec<_> = entries.iter().map(|(id, _)| keys::item(id)).collect();
     let items: BTreeMap<String, ContentItem> = Records::new(&ctx.kv)
         .get_many::<ContentItem>(&item_keys)

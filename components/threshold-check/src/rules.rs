@@ -50,7 +50,8 @@ async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<Vec<String>, StoreE
         .iter()
         .map(|r| encode_record(1, r).map(|b| (keys::rule(&r.id).as_str().to_string(), b)))
         .collect::<Result<_, _>>()?;
-    let ids: BTreeSet<String> = defaults.iter().map(|r| r.id.clone()).collect();
+    let mut ids = BTreeSet::new();
+    ids.extend(defaults.iter().map(|r| r.id.clone()));
     // The index is created with compare-and-swap after the rules exist: whoever
     // wins, the rules it names are there. A loser reads the winner's index.
     let index = opsflow_store::Index::new(kv, keys::rule_index());

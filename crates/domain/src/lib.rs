@@ -8,5 +8,6 @@
 pub mod campaign;
 pub mod content;
 pub mod monitoring;
+pub mod sort;
 pub mod validation;
 pub mod webhooks;

@@ -131,7 +131,7 @@ impl<'a, K: Kv> AuditLog<'a, K> {
                 }
             }
         }
-        out.sort_by_key(|e| e.seq);
+        opsflow_domain::sort::sort_by_key(&mut out, |e| e.seq);
         Ok(out)
     }
 }

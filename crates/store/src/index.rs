@@ -20,7 +20,11 @@ pub struct Index<'a, K: Kv> {
 fn legacy(value: serde_json::Value) -> Option<BTreeMap<String, ()>> {
     serde_json::from_value::<BTreeSet<String>>(value)
         .ok()
-        .map(|ids| ids.into_iter().map(|id| (id, ())).collect())
+        .map(|ids| {
+            let mut index = BTreeMap::new();
+            index.extend(ids.into_iter().map(|id| (id, ())));
+            index
+        })
 }
 
 impl<'a, K: Kv> Index<'a, K> {

@@ -51,7 +51,8 @@ impl<'a, K: Kv> Slots<'a, K> {
             .iter()
             .map(|h| slot(self.channel, *h).as_str().to_string())
             .collect();
-        let found: BTreeMap<String, Vec<u8>> = self.kv.get_many(&keys).await?.into_iter().collect();
+        let mut found: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        found.extend(self.kv.get_many(&keys).await?);
         hours
             .iter()
             .zip(&keys)

@@ -427,7 +427,7 @@ fn parse_send_plan(
             windows.push(window);
         }
     }
-    windows.sort_by_key(|w| w.start);
+    crate::sort::sort_by_key(&mut windows, |w| w.start);
     if windows.windows(2).any(|pair| pair[0].end > pair[1].start) {
         errs.push(format!("{field}.windows"), "windows must not overlap");
     }

@@ -130,12 +130,15 @@ pub fn success_report(
     now: DateTime<Utc>,
 ) -> SuccessReport {
     let totals = finite(&inputs.kpi_totals);
-    let by_channel: BTreeMap<String, BTreeMap<String, f64>> = inputs
-        .channel_totals
-        .iter()
-        .map(|(c, m)| (c.clone(), finite(m)))
-        .filter(|(_, m)| !m.is_empty())
-        .collect();
+    // `extend`, not `collect`: no sort compiled for it (crate::sort).
+    let mut by_channel: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    by_channel.extend(
+        inputs
+            .channel_totals
+            .iter()
+            .map(|(c, m)| (c.clone(), finite(m)))
+            .filter(|(_, m)| !m.is_empty()),
+    );
     let has_data = !totals.is_empty() || !by_channel.is_empty();
     let mut notes = Vec::new();
     if !has_data {
@@ -168,10 +171,13 @@ pub fn success_report(
 
 /// The counters with a finite value.
 fn finite(m: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
-    m.iter()
-        .filter(|(_, v)| v.is_finite())
-        .map(|(k, v)| (k.clone(), *v))
-        .collect()
+    let mut out = BTreeMap::new();
+    out.extend(
+        m.iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(k, v)| (k.clone(), *v)),
+    );
+    out
 }
 
 /// Progress of one objective, given its counter's total (`None`: no counter)

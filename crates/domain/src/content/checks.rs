@@ -419,7 +419,7 @@ fn check_required_fields(
 ) {
     let mut required: Vec<Field> = standard.required_fields.clone();
     required.extend(rules.required_fields.iter().copied());
-    required.sort();
+    crate::sort::sort(&mut required);
     required.dedup();
     for f in required {
         let present = match f {

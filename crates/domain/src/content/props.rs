@@ -145,7 +145,7 @@ fn independently_approved(item: &ContentItem) -> bool {
                         })
                         .map(|d| d.approver.as_str())
                         .collect();
-                    who.sort_unstable();
+                    crate::sort::sort(&mut who);
                     who.dedup();
                     who.len() >= s.needed()
                 })

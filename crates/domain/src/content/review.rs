@@ -400,7 +400,7 @@ impl ContentItem {
             .filter(|d| stage.lists(&d.approver))
             .map(|d| d.approver.as_str())
             .collect();
-        who.sort_unstable();
+        crate::sort::sort(&mut who);
         who.dedup();
         who.len()
     }

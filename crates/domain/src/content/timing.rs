@@ -153,7 +153,9 @@ pub fn candidates(rules: &SendRules, now: i64, curve: &Curve) -> Vec<Candidate> 
             score: curve.scores[hour_of_week_unix(hour)],
         })
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.hour.cmp(&b.hour)));
+    crate::sort::sort_by(&mut out, |a, b| {
+        b.score.total_cmp(&a.score).then(a.hour.cmp(&b.hour))
+    });
     out
 }
 

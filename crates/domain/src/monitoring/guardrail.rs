@@ -126,7 +126,7 @@ pub fn shift_budget_plan(
         .iter()
         .filter(|c| scores.contains_key(c.channel.as_str()))
         .collect();
-    ranked.sort_by(|a, b| {
+    crate::sort::sort_by(&mut ranked, |a, b| {
         score(a)
             .total_cmp(&score(b))
             .then_with(|| a.channel.as_str().cmp(b.channel.as_str()))

@@ -377,7 +377,7 @@ pub fn peak_utilization(
             }
         }
     }
-    over.sort();
+    crate::sort::sort(&mut over);
     Observation {
         scope_key: "resources".to_string(),
         campaign_id: None,

@@ -44,7 +44,7 @@ pub async fn cleanup<K: Kv>(
         .filter_map(|d| d.parse::<i64>().ok())
         .filter(|d| *d <= cutoff)
         .collect();
-    due.sort_unstable();
+    opsflow_domain::sort::sort(&mut due);
     let mut report = CleanupReport {
         more: due.len() > max_days,
         ..CleanupReport::default()

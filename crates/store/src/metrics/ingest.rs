@@ -138,7 +138,7 @@ async fn look_up<K: Kv>(kv: &K, batch: &Batch<'_>, day: i64) -> Result<Lookup, S
         .collect();
     let registry_key = keys::day_registry(day);
     let mut read: Vec<String> = marker_of.iter().flatten().cloned().collect();
-    read.sort();
+    opsflow_domain::sort::sort(&mut read);
     read.dedup();
     read.push(registry_key.as_str().to_string());
     let found = get_map(kv, &read).await?;
@@ -301,14 +301,13 @@ async fn register_missing<K: Kv>(
             .as_deref()
             .map(|c| keys::campaign_rollup(c).as_str().to_string())
     });
-    let missing: Vec<String> = groups
-        .keys()
-        .cloned()
-        .chain(rollups)
-        .filter(|k| !registry.contains(k))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let missing: Vec<String> = opsflow_domain::sort::sorted_unique(
+        groups
+            .keys()
+            .cloned()
+            .chain(rollups)
+            .filter(|k| !registry.contains(k)),
+    );
     if missing.is_empty() {
         return Ok(());
     }
@@ -452,17 +451,13 @@ async fn complete<K: Kv>(
     }
     // Campaign groups go to the rollup, which tells applied batches apart
     // itself (one read per campaign inside `apply_campaign`).
-    let group_keys: Vec<String> = docs
-        .iter()
-        .flat_map(|(_, d)| {
+    let group_keys: Vec<String> =
+        opsflow_domain::sort::sorted_unique(docs.iter().flat_map(|(_, d)| {
             d.groups
                 .iter()
                 .filter(|g| g.campaign.is_none() || g.hour.is_none())
                 .map(|g| g.key.clone())
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+        }));
     let counters = get_map(kv, &group_keys).await?;
     for (batch_key, doc) in &docs {
         let (campaign_groups, others): (Vec<&GroupDelta>, Vec<&GroupDelta>) = doc

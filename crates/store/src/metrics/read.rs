@@ -10,7 +10,7 @@ use crate::keys::metrics as keys;
 use crate::kv::{Kv, StoreError};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Totals for one campaign over a time range.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -113,18 +113,18 @@ pub async fn totals_many<K: Kv>(
             (bucket, keyed, q.channel)
         })
         .collect();
-    let wanted: Vec<String> = plans
-        .iter()
-        .flat_map(|(_, hours, _)| hours.iter().map(|(_, k)| k.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let wanted: Vec<String> = opsflow_domain::sort::sorted_unique(
+        plans
+            .iter()
+            .flat_map(|(_, hours, _)| hours.iter().map(|(_, k)| k.clone())),
+    );
     // The campaigns' rollups too: the cells of their open hours are not in the
     // hour records yet.
-    let rollup_keys: BTreeSet<String> = queries
-        .iter()
-        .map(|q| keys::campaign_rollup(q.campaign_id).as_str().to_string())
-        .collect();
+    let rollup_keys = opsflow_domain::sort::sorted_unique(
+        queries
+            .iter()
+            .map(|q| keys::campaign_rollup(q.campaign_id).as_str().to_string()),
+    );
     let wanted: Vec<String> = wanted.into_iter().chain(rollup_keys).collect();
     let mut docs: HashMap<String, CounterDoc> = HashMap::new();
     let mut rollups: HashMap<String, Rollup> = HashMap::new();

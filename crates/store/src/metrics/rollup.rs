@@ -508,7 +508,7 @@ pub async fn window_totals_many<K: Kv>(
         .iter()
         .map(|q| keys::campaign_rollup(q.campaign_id).as_str().to_string())
         .collect();
-    wanted.sort();
+    opsflow_domain::sort::sort(&mut wanted);
     wanted.dedup();
     let mut rollups: HashMap<String, Rollup> = HashMap::new();
     for chunk in wanted.chunks(ROLLUP_CHUNK) {

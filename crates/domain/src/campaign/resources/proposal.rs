@@ -174,7 +174,9 @@ impl<'a> Planner<'a> {
             .enumerate()
             .filter(|(_, a)| a.resource_id == resource.id && a.days.contains(day))
             .collect();
-        donors.sort_by(|(_, x), (_, y)| rank(x).cmp(&rank(y)).then_with(|| x.id.cmp(&y.id)));
+        crate::sort::sort_by(&mut donors, |(_, x), (_, y)| {
+            rank(x).cmp(&rank(y)).then_with(|| x.id.cmp(&y.id))
+        });
         donors
     }
 

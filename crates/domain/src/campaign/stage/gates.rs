@@ -158,8 +158,8 @@ pub fn gate(campaign: &Campaign, ctx: &GateContext) -> Vec<Unmet> {
 
 fn resource_planning(c: &Campaign, ctx: &GateContext) -> Vec<Unmet> {
     let days = c.schedule.days();
-    let known: BTreeMap<&str, &Resource> =
-        ctx.resources.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut known: BTreeMap<&str, &Resource> = BTreeMap::new();
+    known.extend(ctx.resources.iter().map(|r| (r.id.as_str(), r)));
     let mine: Vec<&Allocation> = ctx
         .allocations
         .iter()

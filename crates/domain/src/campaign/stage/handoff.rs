@@ -101,7 +101,8 @@ fn planning_summaries(c: &Campaign, ctx: &GateContext) -> (String, String) {
         .iter()
         .filter(|a| a.campaign_id == c.id)
         .collect();
-    let resources: BTreeSet<&str> = mine.iter().map(|a| a.resource_id.as_str()).collect();
+    let mut resources = BTreeSet::new();
+    resources.extend(mine.iter().map(|a| a.resource_id.as_str()));
     (
         format!(
             "{} objective(s): {}",

@@ -294,6 +294,21 @@ struct CleanupBody {
     max_days: Option<u64>,
 }
 
+/// What the daily maintenance pass removed.
+#[derive(serde::Serialize)]
+struct Maintenance {
+    /// Dedupe markers and batch records (the fields the route always answered).
+    #[serde(flatten)]
+    metrics: metrics::CleanupReport,
+    /// Closed triggers past their retention, and stale open-index entries.
+    triggers: opsflow_store::triggers::PruneReport,
+    /// Evaluation runs past their retention.
+    runs: opsflow_store::runs::PruneReport,
+}
+
+/// Index shards (2,000 ids each) the daily pass prunes per index and call.
+const PRUNE_SHARDS: usize = 4;
+
 pub async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let body: CleanupBody = if req.body.is_empty() {
         CleanupBody::default()
@@ -315,5 +330,14 @@ pub async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     let max_days = body.max_days.unwrap_or(7).clamp(1, 31) as usize;
     let kv = SpinKv::default_store();
     let report = metrics::cleanup(&kv, at, max_days).await?;
-    Ok(ApiResponse::json(200, &report))
+    // The same daily pass prunes the indexes that grow with the monitoring
+    // history (docs/monitoring.md "Retention"), a bounded number of shards each.
+    let triggers = opsflow_store::triggers::prune(&kv, at, PRUNE_SHARDS).await?;
+    let runs = opsflow_store::runs::prune(&kv, at, PRUNE_SHARDS).await?;
+    let body = Maintenance {
+        metrics: report,
+        triggers,
+        runs,
+    };
+    Ok(ApiResponse::json(200, &body))
 }

@@ -1,7 +1,5 @@
 //! The outbox: dispatch due triggers exactly once, list, approve, reject, replay.
 
-use std::collections::BTreeSet;
-
 use opsflow_api::{ApiResponse, Problem, paging};
 use opsflow_domain::monitoring::{Trigger, TriggerStatus, TriggerTransitionError};
 use opsflow_domain::validation::is_reference;
@@ -13,6 +11,15 @@ use serde::Deserialize;
 
 /// Most triggers one dispatch call attempts (the rest wait for the next call).
 const MAX_PER_CALL: usize = 50;
+
+/// Ids a list reads per step (one `get_many` of their records).
+const SCAN_STEP: usize = 100;
+
+/// Ids a list looks at before answering a short page with a cursor.
+const MAX_SCAN: usize = 2_000;
+
+/// Most index shards (2,000 ids each) one step of a list reads.
+const PAGE_SHARDS: usize = 16;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,25 +66,16 @@ pub(crate) async fn audit(
         .map(|_| ())
 }
 
+/// Adds and removes ids in the open index (one compare-and-swap per shard touched).
 async fn set_open(kv: &SpinKv, add: &[String], remove: &[String]) -> Result<(), Problem> {
-    if add.is_empty() && remove.is_empty() {
-        return Ok(());
+    let open = opsflow_store::triggers::open(kv);
+    if !remove.is_empty() {
+        open.remove_many(&remove.iter().cloned().collect()).await?;
     }
-    Records::new(kv)
-        .upsert(&keys::open_index(), |mut v: Versioned<BTreeSet<String>>| {
-            for id in remove {
-                v.value.remove(id);
-            }
-            v.value.extend(add.iter().cloned());
-            Ok::<_, std::convert::Infallible>(v.value)
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            UpdateError::Store(s) => s.into(),
-            UpdateError::NotFound => Problem::from(StoreError::Corrupt("index vanished".into())),
-            UpdateError::Refused(never) => match never {},
-        })
+    if !add.is_empty() {
+        open.add_many(None, &add.iter().cloned().collect()).await?;
+    }
+    Ok(())
 }
 
 pub async fn dispatch(ctx: &Ctx) -> Result<ApiResponse, Problem> {
@@ -85,11 +83,9 @@ pub async fn dispatch(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let input: DispatchInput = req.json()?;
     let now = opsflow_api::time::unix_seconds(&input.now, "now")?;
     let records = Records::new(kv);
-    let open: Vec<String> = records
-        .get::<BTreeSet<String>>(&keys::open_index())
-        .await?
-        .map(|v| v.value.into_iter().collect())
-        .unwrap_or_default();
+    // The open index holds only triggers with work left (the outbox's backlog,
+    // not its history).
+    let open: Vec<String> = opsflow_store::triggers::open(kv).ids().await?;
     let mut due: Vec<Versioned<Trigger>> = Vec::new();
     let mut closed: Vec<String> = Vec::new();
     for chunk in open.chunks(100) {
@@ -274,28 +270,28 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
             "campaign_id must be 1-64 of A-Z a-z 0-9 _ -",
         ));
     }
-    let records = Records::new(kv);
     let index = if status.is_some_and(|s| s.is_open()) {
-        keys::open_index()
+        opsflow_store::triggers::open(kv)
     } else {
-        keys::trigger_index()
+        opsflow_store::triggers::all(kv)
     };
-    let mut ids: Vec<String> = records
-        .get::<BTreeSet<String>>(&index)
-        .await?
-        .map(|v| v.value.into_iter().collect())
-        .unwrap_or_default();
-    ids.reverse();
     // An empty cursor is the first page, as on every other list.
-    let cursor = req.query("cursor").filter(|c| !c.is_empty());
+    let mut before = req
+        .query("cursor")
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let records = Records::new(kv);
     let mut items: Vec<Trigger> = Vec::new();
-    let mut next = None;
-    let candidates: Vec<String> = ids
-        .into_iter()
-        .filter(|id| cursor.is_none_or(|c| id.as_str() < c))
-        .collect();
-    'outer: for chunk in candidates.chunks(100) {
-        let keys: Vec<_> = chunk.iter().map(|id| keys::trigger(id)).collect();
+    let mut scanned = 0;
+    // Ids newest first, a read of records per 100; a filter that matches little
+    // stops after MAX_SCAN ids with a short page and the cursor to go on from.
+    let next = loop {
+        let (ids, more) = index
+            .newest_first(before.as_deref(), SCAN_STEP, PAGE_SHARDS)
+            .await?;
+        scanned += ids.len();
+        let keys: Vec<_> = ids.iter().map(|id| keys::trigger(id)).collect();
+        let mut overflow = false;
         for t in records.get_many::<Trigger>(&keys).await? {
             let t = t.value;
             if status.is_some_and(|s| s != t.status)
@@ -304,12 +300,20 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
                 continue;
             }
             if items.len() == limit {
-                next = items.last().map(|t: &Trigger| t.id.clone());
-                break 'outer;
+                overflow = true;
+                break;
             }
             items.push(t);
         }
-    }
+        if overflow {
+            // Another match follows the page: go on after its last item.
+            break items.last().map(|t| t.id.clone());
+        }
+        match more {
+            Some(cursor) if scanned < MAX_SCAN => before = Some(cursor),
+            other => break other,
+        }
+    };
     Ok(ApiResponse::json(
         200,
         &serde_json::json!({ "items": items, "next_cursor": next }),

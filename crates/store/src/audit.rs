@@ -73,8 +73,24 @@ impl<'a, K: Kv> AuditLog<'a, K> {
         at: &str,
         entries: &[(String, String, serde_json::Value)],
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        let (out, pairs) = self.prepare_many(at, entries).await?;
+        if !pairs.is_empty() {
+            self.kv.set_many(&pairs).await?;
+        }
+        Ok(out)
+    }
+
+    /// Reserves sequence numbers for `entries` (actor, action, detail) with one
+    /// increment and returns them with the key/value pairs to store, for a caller
+    /// that writes them in one `set_many` with other records (or other logs'
+    /// entries). Pairs never written leave a gap in the log, which lists skip.
+    pub async fn prepare_many(
+        &self,
+        at: &str,
+        entries: &[(String, String, serde_json::Value)],
+    ) -> Result<(Vec<AuditEntry>, Vec<(String, Vec<u8>)>), StoreError> {
         if entries.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let n = i64::try_from(entries.len()).map_err(|_| StoreError::Corrupt("too many".into()))?;
         let last = self
@@ -104,8 +120,7 @@ impl<'a, K: Kv> AuditLog<'a, K> {
             ));
             out.push(entry);
         }
-        self.kv.set_many(&pairs).await?;
-        Ok(out)
+        Ok((out, pairs))
     }
 
     /// Entries after `after` (a sequence number), at most `limit`.

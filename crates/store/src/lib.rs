@@ -3,7 +3,8 @@
 //! Components never format a key or serialise a record themselves: they go through
 //! [`Records`] (versioned JSON records written with compare-and-swap), [`Index`]
 //! (sorted id sets kept beside the records, sharded like every index that grows
-//! with the data: [`sharded`]), [`AuditLog`] (append-only, one counter
+//! with the data: [`sharded`]; [`IdSet`] for the sets changed many ids at a time
+//! and paged newest first: [`triggers`], [`runs`]), [`AuditLog`] (append-only, one counter
 //! increment and one write per entry), [`Slots`] (hourly send-capacity counters)
 //! and the area modules below. The [`Kv`] trait is the seam: [`spin::SpinKv`] on
 //! Spin, [`MemoryKv`] in native tests.
@@ -16,6 +17,7 @@
 mod audit;
 pub mod campaigns;
 pub mod content;
+mod id_set;
 mod index;
 pub mod keys;
 mod kv;
@@ -23,12 +25,16 @@ mod memory;
 pub mod metrics;
 pub mod monitoring;
 mod records;
+mod retention;
+pub mod runs;
 pub mod sharded;
 mod slots;
 #[cfg(feature = "spin")]
 pub mod spin;
+pub mod triggers;
 
 pub use audit::{AuditEntry, AuditLog};
+pub use id_set::IdSet;
 pub use index::Index;
 pub use keys::Key;
 pub use kv::{Kv, StoreError};

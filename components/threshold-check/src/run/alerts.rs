@@ -1,6 +1,8 @@
 //! Alert states, one record per owner (a campaign, or the resource pool): read a
-//! batch of them, step each (rule, scope) with its observation, write the new
-//! triggers first, then the audit entries, then the alert records.
+//! batch of them (with the trigger indexes' directories), step each (rule, scope)
+//! with its observation, write the new triggers and the audit entries (one
+//! `set_many`, after one increment per audited owner for the entries' numbers),
+//! index the triggers, then write the alert records.
 //!
 //! Exactly once per run: each alert record carries the mark of the run that last
 //! stepped it ([`RunMark`]: the run id and what stepping it counted), written with
@@ -21,13 +23,12 @@ use opsflow_domain::monitoring::{
 use opsflow_domain::validation::is_reference;
 use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
-use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, Kv, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::BATCH;
 use super::evaluate::Tally;
-use super::triggers::{trigger, write_triggers};
+use super::triggers::{IndexHeads, head_keys, heads, trigger, write_triggers};
 
 /// The alert record of the resource pool.
 pub(super) const RESOURCES_OWNER: &str = "_resources";
@@ -71,7 +72,7 @@ pub(super) async fn apply(
     owners: &[String],
     observations: Vec<(&Rule, Observation)>,
 ) -> Result<(), Problem> {
-    let mut docs = load_docs(tally.kv, owners).await?;
+    let (mut docs, heads) = load_docs(tally, owners).await?;
     let mut counts = RunCounts::default();
     let mut done: BTreeSet<String> = BTreeSet::new();
     for (key, doc) in &docs {
@@ -86,11 +87,12 @@ pub(super) async fn apply(
         .filter(|(_, o)| !done.contains(keys::alerts(&owner_of(o)).as_str()))
         .collect();
     let mut stepped = step_all(tally, &mut docs, &fresh);
-    let ours = if stepped.triggers.is_empty() {
+    let ours = if stepped.triggers.is_empty() && stepped.audits.is_empty() {
         BTreeSet::new()
     } else {
         let all: Vec<Trigger> = stepped.triggers.iter().map(|(_, t)| t.clone()).collect();
-        write_triggers(tally, all).await?
+        let audits = audit_entries(tally, std::mem::take(&mut stepped.audits)).await?;
+        write_triggers(tally, heads, &all, audits).await?
     };
     for (key, t) in &stepped.triggers {
         if ours.contains(&t.id) {
@@ -110,27 +112,41 @@ pub(super) async fn apply(
             counts: mine,
         });
     }
-    audit_events(tally, stepped.audits).await?;
     store_docs(tally, docs).await?;
     tally.record.counts.add(&counts);
     Ok(())
 }
 
-/// The alert records of `owners`, by key; an owner with none yet is absent.
-async fn load_docs(kv: &SpinKv, owners: &[String]) -> Result<HashMap<String, AlertDoc>, Problem> {
+/// The alert records of `owners`, by key (an owner with none yet is absent), and
+/// the trigger indexes' directories, read in the first `get_many`.
+async fn load_docs(
+    tally: &Tally<'_>,
+    owners: &[String],
+) -> Result<(HashMap<String, AlertDoc>, IndexHeads), Problem> {
     let keys: Vec<String> = owners
         .iter()
         .map(|o| keys::alerts(o).as_str().to_string())
         .collect();
+    let heads_keys = head_keys(tally);
     let mut docs = HashMap::new();
-    for chunk in keys.chunks(BATCH) {
-        for (k, v) in kv.get_many(chunk).await? {
+    let mut found_heads = BTreeMap::new();
+    let mut chunks: Vec<Vec<String>> = keys.chunks(BATCH).map(<[String]>::to_vec).collect();
+    match chunks.first_mut() {
+        Some(first) => first.extend(heads_keys.iter().cloned()),
+        None => chunks.push(heads_keys.clone()),
+    }
+    for chunk in &chunks {
+        for (k, v) in tally.kv.get_many(chunk).await? {
+            if heads_keys.contains(&k) {
+                found_heads.insert(k, v);
+                continue;
+            }
             let doc: AlertDoc = serde_json::from_slice(&v)
                 .map_err(|e| Problem::from(StoreError::Corrupt(format!("{k}: {e}"))))?;
             docs.insert(k, doc);
         }
     }
-    Ok(docs)
+    Ok((docs, heads(tally, &found_heads).await?))
 }
 
 /// Steps every observed (rule, scope) and counts the outcome per owner.
@@ -208,22 +224,32 @@ async fn store_docs(tally: &Tally<'_>, docs: HashMap<String, AlertDoc>) -> Resul
     Ok(())
 }
 
-/// Appends what fired and resolved to each campaign's audit log (the resource
-/// pool has none).
-async fn audit_events(
+/// What fired and resolved, as entries of each campaign's audit log (the resource
+/// pool has none): one increment per campaign takes their numbers; the caller
+/// stores the returned pairs with the triggers.
+async fn audit_entries(
     tally: &Tally<'_>,
     audits: Vec<(String, &'static str, serde_json::Value)>,
-) -> Result<(), Problem> {
+) -> Result<Vec<(String, Vec<u8>)>, Problem> {
     let at = rfc3339(tally.now);
     let actor = format!("system:threshold-check ({})", tally.requested_by);
+    let mut by_owner: BTreeMap<String, Vec<(String, String, serde_json::Value)>> = BTreeMap::new();
     for (owner, action, detail) in audits {
         if owner != RESOURCES_OWNER {
-            AuditLog::new(tally.kv, "campaign", &owner)
-                .append(&at, &actor, action, detail)
-                .await?;
+            by_owner
+                .entry(owner)
+                .or_default()
+                .push((actor.clone(), action.to_string(), detail));
         }
     }
-    Ok(())
+    let mut pairs = Vec::new();
+    for (owner, entries) in by_owner {
+        let (_, mine) = AuditLog::new(tally.kv, "campaign", &owner)
+            .prepare_many(&at, &entries)
+            .await?;
+        pairs.extend(mine);
+    }
+    Ok(pairs)
 }
 
 fn alert_detail(rule: &Rule, o: &Observation, episode: u64) -> serde_json::Value {

@@ -1,20 +1,24 @@
 //! Triggers a run fires: one per fired or repeated episode, its id derived from
-//! the run's `now` and an operation id (rule, scope, episode, repeat), so the same
-//! episode seen again by a retried run is recognised and not written twice. A
-//! trigger already stored under the very same id was written by this run (no other
-//! run has its `now`) before a crash: it is not written again, and still counts as
-//! this run's.
+//! the run's `now` and an operation id (rule, scope, episode, repeat). No other run
+//! has this run's `now`, so a trigger stored under the very same id was written by
+//! this run before a crash (its batch redone): it is not written again — it may
+//! have been dispatched since — and still counts as this run's.
+//!
+//! What a batch costs does not grow with the history: one `get_many` of the
+//! batch's own trigger ids (which of them are stored), one `set_many` of the new
+//! records together with the batch's audit entries, and one compare-and-swap on
+//! the last shard of each trigger index ([`opsflow_store::triggers`]), whose
+//! directories were read with the batch's alert records.
 
 use std::collections::BTreeSet;
 
 use opsflow_api::{Problem, ids};
 use opsflow_domain::monitoring::{Observation, Rule, Trigger, operation_id};
 use opsflow_store::keys::triggers as tkeys;
-use opsflow_store::spin::SpinKv;
-use opsflow_store::{Kv, Records, Versioned, encode_record};
+use opsflow_store::sharded::Directory;
+use opsflow_store::{Kv, Records, encode_record};
 
 use super::evaluate::Tally;
-use super::flatten;
 
 pub(super) fn trigger(
     tally: &Tally<'_>,
@@ -40,94 +44,80 @@ pub(super) fn trigger(
     )
 }
 
-/// The operation part of a trigger id (its last 16 characters).
-fn op_suffix(id: &str) -> &str {
-    id.get(10..).unwrap_or(id)
+/// The directories of the two trigger indexes, as read with a batch's alert
+/// records.
+pub(super) struct IndexHeads {
+    pub(super) open: Directory,
+    pub(super) all: Directory,
 }
 
-/// Writes the triggers whose operation is new and indexes them; returns the ids
-/// that are this run's (written now, or by this run before a crash).
+/// Keys to read with the alert records so [`IndexHeads`] cost no call of their own.
+pub(super) fn head_keys(tally: &Tally<'_>) -> Vec<String> {
+    let mut keys = opsflow_store::triggers::open(tally.kv).head_keys();
+    keys.extend(opsflow_store::triggers::all(tally.kv).head_keys());
+    keys
+}
+
+/// The heads from the answer of a `get_many` that asked for [`head_keys`].
+pub(super) async fn heads(
+    tally: &Tally<'_>,
+    found: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<IndexHeads, Problem> {
+    Ok(IndexHeads {
+        open: opsflow_store::triggers::open(tally.kv)
+            .directory_in(found)
+            .await?,
+        all: opsflow_store::triggers::all(tally.kv)
+            .directory_in(found)
+            .await?,
+    })
+}
+
+/// Writes the triggers not stored yet, with `extra` (the batch's audit entries)
+/// in the same `set_many`, and indexes them; returns the ids that are this run's
+/// (every one of `triggers`: written now, or by this run before a crash).
 ///
-/// Write order: the trigger records (never over one already stored: it may have
-/// been dispatched since), the open index, then the index of all triggers, which
-/// is what marks them known. A crash anywhere in between is redone by the next
-/// request whole; an id put in the open index twice is harmless (dispatch drops
-/// closed ones from it).
+/// Write order: the trigger records (never over one already stored), the open
+/// index, then the index of all. A crash anywhere in between is redone by the
+/// next request whole; an id put in the open index twice is harmless (dispatch
+/// drops closed ones from it).
 pub(super) async fn write_triggers(
-    tally: &mut Tally<'_>,
-    triggers: Vec<Trigger>,
+    tally: &Tally<'_>,
+    heads: IndexHeads,
+    triggers: &[Trigger],
+    extra: Vec<(String, Vec<u8>)>,
 ) -> Result<BTreeSet<String>, Problem> {
+    // evaluate.rs still declares a cache of every trigger id ever (read once per
+    // request by earlier builds); nothing fills it any more.
+    debug_assert!(tally.known.is_none());
     let kv = tally.kv;
-    let records = Records::new(kv);
-    if tally.known.is_none() {
-        let all = records
-            .get::<BTreeSet<String>>(&tkeys::trigger_index())
-            .await?
-            .map(|v| v.value)
-            .unwrap_or_default();
-        let ops = all.iter().map(|id| op_suffix(id).to_string()).collect();
-        tally.known = Some((all, ops));
-    }
-    let (known_ids, known_ops) = tally
-        .known
-        .get_or_insert_with(|| (BTreeSet::new(), BTreeSet::new()));
-    // Indexed under this very id: this run wrote it before a crash.
-    let rewritten: Vec<String> = triggers
-        .iter()
-        .filter(|t| known_ids.contains(&t.id))
-        .map(|t| t.id.clone())
-        .collect();
-    let fresh: Vec<Trigger> = triggers
-        .into_iter()
-        .filter(|t| !known_ops.contains(op_suffix(&t.id)))
-        .collect();
-    if fresh.is_empty() && rewritten.is_empty() {
-        return Ok(BTreeSet::new());
-    }
-    if !fresh.is_empty() {
-        let keys: Vec<_> = fresh.iter().map(|t| tkeys::trigger(&t.id)).collect();
-        let stored: BTreeSet<String> = records
+    let mut pairs = extra;
+    if !triggers.is_empty() {
+        let keys: Vec<_> = triggers.iter().map(|t| tkeys::trigger(&t.id)).collect();
+        let stored: BTreeSet<String> = Records::new(kv)
             .get_many::<Trigger>(&keys)
             .await?
             .into_iter()
             .map(|v| v.value.id)
             .collect();
-        let pairs: Vec<(String, Vec<u8>)> = fresh
-            .iter()
-            .filter(|t| !stored.contains(&t.id))
-            .map(|t| encode_record(1, t).map(|b| (tkeys::trigger(&t.id).as_str().to_string(), b)))
-            .collect::<Result<_, _>>()?;
-        if !pairs.is_empty() {
-            kv.set_many(&pairs).await?;
+        for t in triggers.iter().filter(|t| !stored.contains(&t.id)) {
+            pairs.push((
+                tkeys::trigger(&t.id).as_str().to_string(),
+                encode_record(1, t)?,
+            ));
         }
     }
-    let ids: Vec<String> = fresh.iter().map(|t| t.id.clone()).collect();
-    let ours: BTreeSet<String> = ids.iter().chain(&rewritten).cloned().collect();
-    add_to_index(&records, tkeys::open_index(), &ours).await?;
-    if !ids.is_empty() {
-        add_to_index(&records, tkeys::trigger_index(), &ids).await?;
+    if !pairs.is_empty() {
+        // Sorted keys: one transaction that takes its row locks in one order.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        kv.set_many(&pairs).await?;
     }
-    let (known_ids, known_ops) = tally
-        .known
-        .get_or_insert_with(|| (BTreeSet::new(), BTreeSet::new()));
-    for id in ids {
-        known_ops.insert(op_suffix(&id).to_string());
-        known_ids.insert(id);
-    }
+    let ours: BTreeSet<String> = triggers.iter().map(|t| t.id.clone()).collect();
+    opsflow_store::triggers::open(kv)
+        .add_many(Some(heads.open), &ours)
+        .await?;
+    opsflow_store::triggers::all(kv)
+        .add_many(Some(heads.all), &ours)
+        .await?;
     Ok(ours)
-}
-
-async fn add_to_index<'i>(
-    records: &Records<'_, SpinKv>,
-    key: opsflow_store::keys::Key,
-    ids: impl IntoIterator<Item = &'i String> + Clone,
-) -> Result<(), Problem> {
-    records
-        .upsert(&key, |mut v: Versioned<BTreeSet<String>>| {
-            v.value.extend(ids.clone().into_iter().cloned());
-            Ok::<_, std::convert::Infallible>(v.value)
-        })
-        .await
-        .map(|_| ())
-        .map_err(flatten)
 }

@@ -29,7 +29,13 @@ pub fn run(id: &str) -> Key {
     Key::new("mon", &["run", id])
 }
 
-/// The ids of the recent runs (bounded).
+/// The ids of the recent runs (an id set in shards; older runs are pruned by the
+/// retention pass).
 pub fn run_index() -> Key {
     Key::new("mon", &["idx", "runs"])
+}
+
+/// How far the retention pass has pruned the run history.
+pub fn run_prune_cursor() -> Key {
+    Key::new("mon", &["runs-pruned"])
 }

@@ -13,6 +13,7 @@ mod actions;
 mod chunks;
 mod cron;
 mod optimization;
+mod retention;
 mod rules;
 mod runs;
 mod triggers;

@@ -246,6 +246,11 @@ async fn indexes_stored_as_one_record_by_an_earlier_build_still_list_dispatch_an
     assert_eq!(report["triggers"]["deleted"], json!(1), "{report}");
     assert_eq!(report["triggers"]["kept_open"], json!(1), "{report}");
     assert_eq!(report["runs"]["deleted"], json!(1), "{report}");
+    assert_eq!(
+        report["slots"]["hours"],
+        json!(0),
+        "no content, no slots: {report}"
+    );
     let all = app.get("/api/triggers", "viewer-token").await.json();
     want.retain(|id| *id != old_done);
     assert_eq!(ids(&all), want, "{all}");

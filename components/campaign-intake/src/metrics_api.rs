@@ -304,6 +304,8 @@ struct Maintenance {
     triggers: opsflow_store::triggers::PruneReport,
     /// Evaluation runs past their retention.
     runs: opsflow_store::runs::PruneReport,
+    /// Send-slot counters of hours a week past.
+    slots: opsflow_store::SlotPruneReport,
 }
 
 /// Index shards (2,000 ids each) the daily pass prunes per index and call.
@@ -334,10 +336,12 @@ pub async fn cleanup(req: &ApiRequest) -> Result<ApiResponse, Problem> {
     // history (docs/monitoring.md "Retention"), a bounded number of shards each.
     let triggers = opsflow_store::triggers::prune(&kv, at, PRUNE_SHARDS).await?;
     let runs = opsflow_store::runs::prune(&kv, at, PRUNE_SHARDS).await?;
+    let slots = opsflow_store::prune_slots(&kv, at).await?;
     let body = Maintenance {
         metrics: report,
         triggers,
         runs,
+        slots,
     };
     Ok(ApiResponse::json(200, &body))
 }

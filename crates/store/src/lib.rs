@@ -40,4 +40,4 @@ pub use keys::Key;
 pub use kv::{Kv, StoreError};
 pub use memory::MemoryKv;
 pub use records::{Records, SCHEMA, UpdateError, Versioned, encode as encode_record};
-pub use slots::Slots;
+pub use slots::{SlotPruneReport, Slots, prune_slots};

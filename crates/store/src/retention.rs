@@ -24,6 +24,14 @@ pub(crate) fn time_prefix(millis: i64) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The time (unix milliseconds) an id was made at, from its first 10 characters.
+pub(crate) fn time_of(id: &str) -> Option<i64> {
+    id.get(..10)?.bytes().try_fold(0_i64, |m, c| {
+        let digit = ALPHABET.iter().position(|a| *a == c)?;
+        Some(m * 32 + i64::try_from(digit).ok()?)
+    })
+}
+
 /// Where a retention pass left an index.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Cursor {
@@ -107,5 +115,8 @@ mod tests {
         assert!(time_prefix(t - 1) < time_prefix(t));
         assert_eq!(time_prefix(0), "0000000000");
         assert_eq!(time_prefix(t).len(), 10);
+        let id = format!("{}{}", time_prefix(t), "ABCDEFGHJKMNPQRS");
+        assert_eq!(time_of(&id), Some(t));
+        assert_eq!(time_of("short"), None);
     }
 }

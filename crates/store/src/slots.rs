@@ -7,10 +7,125 @@
 //! overrun the cap (at worst a claim racing a release is refused). Counters are
 //! decoded with [`decode_counter`]: a corrupt counter is an error, never a silent 0
 //! that would let a full hour look empty.
+//!
+//! **Retention** ([`prune_slots`], the daily maintenance pass). Nothing reads an
+//! hour's counter a week after the hour, and the store cannot list keys, so the
+//! pass keeps a register (`cnt:slot-channels`): each channel that may have counters,
+//! with the lowest hour that may still have one. Channels are found in the content
+//! items (a counter is only claimed for an item's channel, at or after the item was
+//! created), read from the item index after the register's cursor, at most
+//! [`DISCOVER_SHARDS`] index shards per call — nothing on the claim path. Each
+//! channel's counters are then deleted from its mark up to [`RETENTION_DAYS`]
+//! before `now`, at most [`PRUNE_HOURS`] hours per channel and call, and the mark
+//! moves on. An item moved to a channel after the pass read it is not seen; its
+//! counters stay until another item of that channel is found.
 
-use crate::keys::content::slot;
+use crate::Index;
+use crate::keys::content::{item_index, slot, slot_channels};
 use crate::kv::{Kv, StoreError, decode_counter};
+use crate::records::{Records, UpdateError, Versioned};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Days an hour's counter is kept after the hour (a send withdrawn late still
+/// gives its slot back to a counter that exists).
+pub const RETENTION_DAYS: i64 = 7;
+
+/// Hours per channel one [`prune_slots`] call clears (a month).
+pub const PRUNE_HOURS: i64 = 31 * 24;
+
+/// Shards of the content item index (2,000 ids each) one call reads for channels.
+pub const DISCOVER_SHARDS: usize = 2;
+
+const HOUR: i64 = 3_600;
+
+/// The pass's register of channels with counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Register {
+    /// The last content item whose channel is registered.
+    after: Option<String>,
+    /// Channel → the lowest hour that may still have a counter.
+    marks: BTreeMap<String, i64>,
+}
+
+/// The part of a content item the pass reads.
+#[derive(Deserialize)]
+struct ItemChannel {
+    id: String,
+    channel: String,
+}
+
+/// What one [`prune_slots`] call cleared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlotPruneReport {
+    /// Channels registered.
+    pub channels: usize,
+    /// Channel hours whose counters were deleted (whether or not one existed).
+    pub hours: usize,
+    /// Whether items or hours are left for another call.
+    pub more: bool,
+}
+
+/// Prunes the send-slot counters of hours more than [`RETENTION_DAYS`] before
+/// `now` (unix seconds): see the module docs.
+pub async fn prune_slots<K: Kv>(kv: &K, now: i64) -> Result<SlotPruneReport, StoreError> {
+    let records = Records::new(kv);
+    let mut register: Register = records
+        .get::<Register>(&slot_channels())
+        .await?
+        .map(|v| v.value)
+        .unwrap_or_default();
+    let before = register.clone();
+    let (ids, next) = Index::new(kv, item_index())
+        .ids_after(register.after.as_deref(), DISCOVER_SHARDS)
+        .await?;
+    let keys: Vec<_> = ids
+        .iter()
+        .map(|id| crate::keys::content::item(id))
+        .collect();
+    for item in records.get_many::<ItemChannel>(&keys).await? {
+        let created = crate::retention::time_of(&item.value.id).unwrap_or_default() / 1_000;
+        let hour = created.div_euclid(HOUR) * HOUR;
+        let mark = register.marks.entry(item.value.channel).or_insert(hour);
+        *mark = (*mark).min(hour);
+    }
+    let mut report = SlotPruneReport {
+        more: next.is_some(),
+        ..SlotPruneReport::default()
+    };
+    register.after = next.or_else(|| ids.last().cloned()).or(register.after);
+    let cutoff = (now - RETENTION_DAYS * 86_400).div_euclid(HOUR) * HOUR;
+    for (channel, mark) in register.marks.iter_mut() {
+        if *mark >= cutoff {
+            continue;
+        }
+        let end = cutoff.min(*mark + PRUNE_HOURS * HOUR);
+        let keys: Vec<String> = (*mark..end)
+            .step_by(HOUR as usize)
+            .map(|h| slot(channel, h).as_str().to_string())
+            .collect();
+        for chunk in keys.chunks(256) {
+            kv.delete_many(chunk).await?;
+        }
+        report.hours += keys.len();
+        report.more |= end < cutoff;
+        *mark = end;
+    }
+    report.channels = register.marks.len();
+    if register != before {
+        let result = records
+            .upsert(&slot_channels(), |_: Versioned<Register>| {
+                Ok::<_, std::convert::Infallible>(register.clone())
+            })
+            .await;
+        match result {
+            Ok(_) | Err(UpdateError::NotFound) => {}
+            Err(UpdateError::Store(e)) => return Err(e),
+            Err(UpdateError::Refused(never)) => match never {},
+        }
+    }
+    Ok(report)
+}
 
 /// The send slots of one channel.
 pub struct Slots<'a, K: Kv> {
@@ -116,6 +231,53 @@ mod tests {
                 .expect("ok");
             let err = Slots::new(&kv, "email").taken(&[HOUR]).await.unwrap_err();
             assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        });
+    }
+
+    #[test]
+    fn counters_of_hours_a_week_past_are_pruned_for_the_channels_of_content_items() {
+        use crate::retention::time_prefix;
+        let kv = MemoryKv::default();
+        let now = HOUR + 40 * 86_400;
+        let records = Records::new(&kv);
+        block_on(async {
+            // One email item created at HOUR (the counters start there) and one sms
+            // item created yesterday.
+            let email_item = format!("{}{}", time_prefix(HOUR * 1_000), "0000000000000001");
+            let sms_item = format!(
+                "{}{}",
+                time_prefix((now - 86_400) * 1_000),
+                "0000000000000002"
+            );
+            for (id, channel) in [(&email_item, "email"), (&sms_item, "sms")] {
+                let item = serde_json::json!({"id": id, "channel": channel, "title": "t"});
+                assert!(
+                    records
+                        .create(&crate::keys::content::item(id), &item)
+                        .await
+                        .expect("item")
+                );
+                Index::new(&kv, item_index()).add(id).await.expect("index");
+            }
+            let email = Slots::new(&kv, "email");
+            let sms = Slots::new(&kv, "sms");
+            let hours = [HOUR, HOUR + 3_600, now - 86_400, now + 3_600];
+            for h in hours {
+                assert!(email.claim(h, 5).await.expect("claim"));
+            }
+            assert!(sms.claim(now + 3_600, 5).await.expect("claim"));
+            let first = prune_slots(&kv, now).await.expect("prune");
+            assert_eq!((first.channels, first.hours, first.more), (2, 744, true));
+            let taken = email.taken(&hours).await.expect("taken");
+            assert_eq!(taken.values().copied().collect::<Vec<_>>(), [0, 0, 1, 1]);
+            assert_eq!(
+                sms.taken(&[now + 3_600]).await.expect("taken")[&(now + 3_600)],
+                1
+            );
+            // The email mark moved a month on; the rest of the past goes next time.
+            let second = prune_slots(&kv, now).await.expect("prune");
+            assert_eq!((second.hours, second.more), (48, false));
+            assert_eq!(prune_slots(&kv, now).await.expect("again").hours, 0);
         });
     }
 }

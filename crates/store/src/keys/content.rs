@@ -38,6 +38,11 @@ pub fn slot(channel: &str, hour: i64) -> Key {
     Key::new("cnt", &["slot", channel, &hour.to_string()])
 }
 
+/// The retention pass's register of the channels with slot counters ([`crate::Slots`]).
+pub fn slot_channels() -> Key {
+    Key::new("cnt", &["slot-channels"])
+}
+
 /// The scheduled sends of `channel` on one UTC day (`YYYY-MM-DD`).
 pub fn calendar_day(channel: &str, day: &str) -> Key {
     Key::new("cnt", &["cal", channel, day])

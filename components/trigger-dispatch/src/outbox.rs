@@ -73,7 +73,8 @@ async fn set_open(kv: &SpinKv, add: &[String], remove: &[String]) -> Result<(), 
         open.remove_many(&remove.iter().cloned().collect()).await?;
     }
     if !add.is_empty() {
-        open.add_many(None, &add.iter().cloned().collect()).await?;
+        // Replayed ids, made earlier: they never open a shard (see `IdSet::add_back`).
+        open.add_back(&add.iter().cloned().collect()).await?;
     }
     Ok(())
 }

@@ -171,6 +171,24 @@ impl<'a, K: Kv> IdSet<'a, K> {
         Err(StoreError::Contended)
     }
 
+    /// Adds ids made earlier back (a replayed trigger returning to the open set):
+    /// each into the shard its order puts it in, one compare-and-swap per shard,
+    /// never opening a shard — a full last shard takes them anyway (by as many as
+    /// are returned at once). Only the writer of new ids opens shards, so a writer
+    /// that read the directory for a batch of new ids (threshold-check) cannot
+    /// find it changed by someone else.
+    pub async fn add_back(&self, ids: &BTreeSet<String>) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let directory = self.directory().await?;
+        for (pos, group) in group_by_shard(&directory, ids) {
+            self.add_to_shard(directory.shards[pos].n, false, &group)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Adds `group` to shard `n` with one compare-and-swap; returns the ids that
     /// did not fit (the newest, when `n` is the last shard and full).
     async fn add_to_shard(
@@ -367,6 +385,22 @@ mod tests {
                 .expect("remove");
             assert_eq!(removed, 2);
             assert_eq!(set.ids().await.expect("ids").len(), 24);
+        });
+    }
+
+    #[test]
+    fn ids_added_back_never_open_a_shard() {
+        let kv = MemoryKv::default();
+        let set = IdSet::new(&kv, crate::keys::triggers::open_index(), 4);
+        block_on(async {
+            set.add_many(None, &ids(0..4)).await.expect("add");
+            set.remove_many(&ids(3..4)).await.expect("remove");
+            set.add_many(None, &ids(4..5)).await.expect("add");
+            // The last shard is full; the id returned is its newest.
+            set.add_back(&ids(3..4)).await.expect("back");
+            set.add_back(&ids(9..10)).await.expect("back");
+            assert_eq!(set.directory().await.expect("dir").shards.len(), 1);
+            assert_eq!(set.ids().await.expect("ids").len(), 6);
         });
     }
 

@@ -10,6 +10,7 @@ pub struct Stats {
     requests: AtomicU64,
     instantiations: AtomicU64,
     instantiate_nanos: AtomicU64,
+    kv_nanos: AtomicU64,
     /// Calls by component, then operation: a call to a component already seen
     /// allocates nothing.
     kv_calls: Mutex<BTreeMap<String, BTreeMap<&'static str, u64>>>,
@@ -24,6 +25,10 @@ pub struct Snapshot {
     pub instantiations: u64,
     /// Total time spent instantiating HTTP handlers, in nanoseconds.
     pub instantiate_nanos: u64,
+    /// Total time KV calls took, as the guest waits for them (every component), in
+    /// nanoseconds: with the request wall time it splits a request's time between
+    /// the store and the guest's own work.
+    pub kv_nanos: u64,
     /// KV calls by `component/operation`.
     pub kv_calls: BTreeMap<String, u64>,
 }
@@ -56,6 +61,11 @@ impl Stats {
         self.instantiate_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
+    /// Adds the time one KV call took.
+    pub fn kv_time(&self, nanos: u64) {
+        self.kv_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
     /// Counts a KV call.
     pub fn kv_call(&self, component: &str, op: &'static str) {
         if let Ok(mut map) = self.kv_calls.lock() {
@@ -83,6 +93,7 @@ impl Stats {
             requests: self.requests.load(Ordering::Relaxed),
             instantiations: self.instantiations.load(Ordering::Relaxed),
             instantiate_nanos: self.instantiate_nanos.load(Ordering::Relaxed),
+            kv_nanos: self.kv_nanos.load(Ordering::Relaxed),
             kv_calls,
         }
     }

@@ -297,6 +297,8 @@ struct RunResult {
     /// HTTP requests the run took (each a bounded chunk of work).
     requests: u32,
     wall: Duration,
+    /// Of `wall`, the time the guest waited for KV calls.
+    kv_time: Duration,
     kv_calls: u64,
     by_op: BTreeMap<String, u64>,
     record: Value,
@@ -338,6 +340,7 @@ async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult>
     Ok(RunResult {
         requests,
         wall,
+        kv_time: Duration::from_nanos(after.kv_nanos - before.kv_nanos),
         kv_calls: after.kv_total("threshold-check") - before.kv_total("threshold-check"),
         by_op,
         record,
@@ -359,10 +362,10 @@ async fn main() -> Result<()> {
          default rules; SQLite store (group commit)\n"
     );
     println!(
-        "| N | run | categories | run wall time | KV calls | calls / campaign | target N/50+5 | \
+        "| N | run | categories | run wall time | of which KV | KV calls | calls / campaign | target N/50+5 | \
          triggers fired | calls by op | seeded |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         bench_size(&root, n, age_days, metric_hours).await?;
     }
@@ -390,25 +393,37 @@ async fn bench_size(root: &Path, n: usize, age_days: i64, metric_hours: i64) -> 
             );
         }
     }
-    let (key, bytes) = largest_record(&kv.0)?;
+    let (key, bytes, mean) = largest_record(&kv.0)?;
     println!("|  | largest record after the runs: `{key}`, {bytes} bytes |");
+    println!("|  | records by kind (count × mean size): {mean} |");
     app.stop().await;
     let _ = std::fs::remove_dir_all(&state);
     Ok(())
 }
 
-/// The store's largest value and its key (every key read, 256 per call).
-fn largest_record(backend: &Arc<dyn Backend>) -> Result<(String, usize)> {
+/// The store's largest value and its key, and the mean size of each kind of record
+/// (keys up to their second `:`), every key read 256 per call.
+fn largest_record(backend: &Arc<dyn Backend>) -> Result<(String, usize, String)> {
     let keys = backend.keys(STORE).map_err(|e| anyhow!("{e}"))?;
     let mut largest = (String::new(), 0);
+    let mut kinds: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for chunk in keys.chunks(256) {
         for (key, value) in backend.get_many(STORE, chunk).map_err(|e| anyhow!("{e}"))? {
+            let kind: String = key.split(':').take(2).collect::<Vec<_>>().join(":");
+            let k = kinds.entry(kind).or_default();
+            k.0 += 1;
+            k.1 += value.len();
             if value.len() > largest.1 {
                 largest = (key, value.len());
             }
         }
     }
-    Ok(largest)
+    let mean = kinds
+        .iter()
+        .map(|(kind, (n, bytes))| format!("`{kind}` {n} × {} B", bytes / n.max(&1)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((largest.0, largest.1, mean))
 }
 
 /// Starts the shipped app (campaign-intake and threshold-check) on SQLite in `state`,
@@ -449,10 +464,11 @@ fn print_run(n: usize, label: &str, r: &RunResult, seeded: &Seeded) {
         .collect::<Vec<_>>()
         .join(", ");
     println!(
-        "| {n} | {label}, {} request(s) | {cats} | {:.3} s | {} | {:.3} | {} | {} | {ops} | {} \
+        "| {n} | {label}, {} request(s) | {cats} | {:.3} s | {:.3} s | {} | {:.3} | {} | {} | {ops} | {} \
          campaigns, {} counter records, {:.1} s |",
         r.requests,
         r.wall.as_secs_f64(),
+        r.kv_time.as_secs_f64(),
         r.kv_calls,
         r.kv_calls as f64 / n.max(1) as f64,
         n / 50 + 5,

@@ -47,6 +47,21 @@ impl KvCall {
         f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
         self.shared.stats.kv_call(&self.component, op);
+        let started = std::time::Instant::now();
+        let shared = self.shared.clone();
+        let out = self.call(label, op, f).await;
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        shared.stats.kv_time(nanos);
+        out
+    }
+
+    /// [`KvCall::run`] without the accounting.
+    async fn call<T: Send + 'static>(
+        self,
+        label: String,
+        op: &'static str,
+        f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
+    ) -> KvResult<T> {
         let (delay_ms, failure) = self.shared.faults.on_kv_call();
         if delay_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;

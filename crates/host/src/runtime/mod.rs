@@ -143,6 +143,11 @@ fn engine(cache_dir: Option<&Path>) -> Result<(Engine, Option<Cache>)> {
     }
     let mut config = Config::new();
     config.wasm_component_model_async(true);
+    // For `perf record` of a benchmark: guest functions appear under their names
+    // in /tmp/perf-<pid>.map (BENCHMARKS.md, "Profiling the guest").
+    if std::env::var_os("OPSFLOW_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let cache = cache_dir.and_then(|dir| compile::open_cache(&dir.join("wasmtime-cache")));
     config.cache(cache.clone());
     let mut pooled = config.clone();

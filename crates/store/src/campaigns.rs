@@ -134,6 +134,17 @@ pub async fn page<K: Kv>(
     Ok(IndexPage { ids, next })
 }
 
+/// The entries after `after` (from the start when `None`) in at most
+/// `max_shards` shards, in id order: the directory and one `get_many`. `next` is
+/// the cursor to go on from (`None`: the index is read to its end).
+pub async fn scan<K: Kv>(
+    kv: &K,
+    after: Option<&str>,
+    max_shards: usize,
+) -> Result<Scan<IndexEntry>, StoreError> {
+    shards(kv).scan(after, max_shards).await
+}
+
 /// What the index records of one campaign.
 #[derive(Debug, Clone, Copy)]
 pub struct Placement<'a> {

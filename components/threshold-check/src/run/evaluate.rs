@@ -12,9 +12,9 @@ use opsflow_store::metrics::TotalsQuery;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{Index, Records, Versioned};
 
-use super::BATCH;
 use super::alerts::{RESOURCES_OWNER, apply};
 use super::history::RunRecord;
+use super::{BATCH, CHUNK_CAMPAIGNS};
 
 /// What one run produced so far.
 pub(super) struct Tally<'a> {
@@ -23,8 +23,6 @@ pub(super) struct Tally<'a> {
     pub(super) requested_by: &'a str,
     pub(super) now: i64,
     pub(super) record: RunRecord,
-    /// Every known trigger id, and their suffixes (the operation part), read once.
-    pub(super) known: Option<(BTreeSet<String>, BTreeSet<String>)>,
     pub(super) rule_ids: BTreeSet<String>,
 }
 
@@ -74,18 +72,49 @@ pub(super) async fn evaluate(
 }
 
 /// The next `limit` watched campaigns after `after`, in id order, in batches.
+/// Only the index shards from `after` on are read (a chunk's work does not grow
+/// with the index), at most [`MAX_SCAN_SHARDS`] of them: a chunk where few
+/// campaigns are watched evaluates fewer and moves the cursor past what it read.
 async fn evaluate_campaigns(
     tally: &mut Tally<'_>,
     rules: &[&Rule],
     after: Option<&str>,
     limit: usize,
 ) -> Result<Step, Problem> {
-    let mut ids = campaigns_to_watch(tally.kv, rules).await?;
-    ids.retain(|id| after.is_none_or(|c| id.as_str() > c));
-    ids.sort_unstable();
-    let take = ids.len().min(limit.max(1));
+    let limit = limit.max(1);
+    let watch = Watch::new(rules);
+    let mut ids: Vec<String> = Vec::with_capacity(limit.min(CHUNK_CAMPAIGNS));
+    let mut cursor = after.map(str::to_string);
+    // Shards a full chunk spans, plus the one it starts in.
+    let per_scan = limit.div_ceil(opsflow_store::campaigns::SHARD_CAPACITY) + 1;
+    let mut read = 0;
+    let done = 'scan: loop {
+        let scan = opsflow_store::campaigns::scan(tally.kv, cursor.as_deref(), per_scan).await?;
+        read += per_scan;
+        for (id, entry) in scan.entries {
+            if watch.wants(&id, &entry.stage) {
+                ids.push(id);
+                if ids.len() == limit {
+                    // The next chunk starts after this one's last campaign.
+                    cursor = ids.last().cloned();
+                    break 'scan false;
+                }
+            }
+        }
+        match scan.next {
+            // Past every id the read shards hold.
+            Some(next) => cursor = Some(next),
+            None => {
+                cursor = ids.last().cloned().or(cursor);
+                break true;
+            }
+        }
+        if read >= MAX_SCAN_SHARDS {
+            break false;
+        }
+    };
     let records = Records::new(tally.kv);
-    for chunk in ids[..take].chunks(BATCH) {
+    for chunk in ids.chunks(BATCH) {
         let keys: Vec<_> = chunk.iter().map(|id| ckeys::campaign(id)).collect();
         let campaigns: Vec<Versioned<Campaign>> = records.get_many(&keys).await?;
         let observations = observe(tally, rules, &campaigns).await?;
@@ -93,43 +122,41 @@ async fn evaluate_campaigns(
         let owners: Vec<String> = campaigns.iter().map(|c| c.value.id().to_string()).collect();
         apply(tally, &owners, observations).await?;
     }
-    Ok(Step {
-        cursor: ids[..take]
-            .last()
-            .cloned()
-            .or_else(|| after.map(str::to_string)),
-        done: take == ids.len(),
-    })
+    Ok(Step { cursor, done })
 }
+
+/// Index shards one chunk reads at most, however few of their campaigns it watches.
+const MAX_SCAN_SHARDS: usize = 64;
 
 /// The campaigns a run looks at: every live one (distribution, monitoring,
 /// optimization) when a rule watches all campaigns, plus the not-yet-closed
 /// campaigns a rule names.
-async fn campaigns_to_watch(kv: &SpinKv, rules: &[&Rule]) -> Result<Vec<String>, Problem> {
-    let named: BTreeSet<&str> = rules
-        .iter()
-        .filter_map(|r| match &r.scope {
-            Scope::Campaign { campaign_id, .. } => Some(campaign_id.as_str()),
-            _ => None,
-        })
-        .collect();
-    let any_live = rules
-        .iter()
-        .any(|r| !matches!(r.scope, Scope::Campaign { .. }));
-    let index = opsflow_store::campaigns::index(kv).await?;
-    Ok(index
-        .into_iter()
-        .filter(|(id, e)| {
-            let live = matches!(
-                e.stage.as_str(),
-                "distribution" | "monitoring" | "optimization"
-            );
-            (any_live && live)
-                || (named.contains(id.as_str())
-                    && !matches!(e.stage.as_str(), "completed" | "cancelled"))
-        })
-        .map(|(id, _)| id)
-        .collect())
+struct Watch<'r> {
+    named: BTreeSet<&'r str>,
+    any_live: bool,
+}
+
+impl<'r> Watch<'r> {
+    fn new(rules: &[&'r Rule]) -> Self {
+        Self {
+            named: rules
+                .iter()
+                .filter_map(|r| match &r.scope {
+                    Scope::Campaign { campaign_id, .. } => Some(campaign_id.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            any_live: rules
+                .iter()
+                .any(|r| !matches!(r.scope, Scope::Campaign { .. })),
+        }
+    }
+
+    fn wants(&self, id: &str, stage: &str) -> bool {
+        let live = matches!(stage, "distribution" | "monitoring" | "optimization");
+        (self.any_live && live)
+            || (self.named.contains(id) && !matches!(stage, "completed" | "cancelled"))
+    }
 }
 
 /// What `rules` observe in one batch of campaigns. Every window of every campaign

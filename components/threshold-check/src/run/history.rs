@@ -15,11 +15,6 @@ use serde::{Deserialize, Serialize};
 /// Most index shards (2,000 runs each) one page reads.
 const PAGE_SHARDS: usize = 16;
 
-// `run::flatten` (mod.rs) served the single-record indexes' upserts here and in
-// triggers.rs; nothing else calls it now. Referenced so the build stays free of
-// warnings until mod.rs's owner removes it.
-const _: fn(opsflow_store::UpdateError<std::convert::Infallible>) -> Problem = super::flatten;
-
 /// One recorded run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -216,7 +216,6 @@ async fn advance(
             chunks: claim.chunks,
             ..RunRecord::default()
         },
-        known: None,
         rule_ids: rules.iter().map(|r| r.id.clone()).collect(),
     };
     let mut cursor = claim.cursor.clone();
@@ -280,14 +279,6 @@ async fn finish(kv: &SpinKv, claim: &Claim, record: &mut RunRecord) -> Result<()
     history::save_run(kv, record).await?;
     update(kv, |s| s.finish(&claim.holder)).await?;
     Ok(())
-}
-
-pub(super) fn flatten(e: UpdateError<std::convert::Infallible>) -> Problem {
-    match e {
-        UpdateError::Store(s) => s.into(),
-        UpdateError::NotFound => Problem::from(StoreError::Corrupt("schedule vanished".into())),
-        UpdateError::Refused(never) => match never {},
-    }
 }
 
 fn refused(r: ClaimRefusal) -> Problem {

@@ -87,9 +87,6 @@ pub(super) async fn write_triggers(
     triggers: &[Trigger],
     extra: Vec<(String, Vec<u8>)>,
 ) -> Result<BTreeSet<String>, Problem> {
-    // evaluate.rs still declares a cache of every trigger id ever (read once per
-    // request by earlier builds); nothing fills it any more.
-    debug_assert!(tally.known.is_none());
     let kv = tally.kv;
     let mut pairs = extra;
     if !triggers.is_empty() {

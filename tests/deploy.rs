@@ -12,6 +12,10 @@ mod campaign_routes;
 mod content_routes;
 #[path = "../components/threshold-check/src/routes.rs"]
 mod evaluation_routes;
+#[path = "../components/campaign-metrics/src/routes.rs"]
+mod metrics_routes;
+#[path = "../components/resource-planning/src/routes.rs"]
+mod resource_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
 mod trigger_routes;
 #[path = "../components/platform-webhooks/src/routes.rs"]
@@ -459,6 +463,8 @@ fn post_access(component: &str, path: &str) -> Option<Access> {
     match component {
         "campaign-intake" => find(campaign_routes::ROUTES, path),
         "platform-webhooks" => find(webhook_routes::ROUTES, path),
+        "resource-planning" => find(resource_routes::ROUTES, path),
+        "campaign-metrics" => find(metrics_routes::ROUTES, path),
         "content-approval" => find(content_routes::ROUTES, path),
         "threshold-check" => find(evaluation_routes::ROUTES, path),
         "trigger-dispatch" => find(trigger_routes::ROUTES, path),

@@ -59,9 +59,11 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
         ids,
         [
             "campaign-intake",
+            "campaign-metrics",
             "content-approval",
             "dashboard",
             "platform-webhooks",
+            "resource-planning",
             "scheduler",
             "threshold-check",
             "trigger-dispatch"
@@ -151,6 +153,8 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
     let mut opts = support::options(&state, &[]);
     opts.component_ids = [
         "campaign-intake",
+        "campaign-metrics",
+        "resource-planning",
         "platform-webhooks",
         "content-approval",
         "threshold-check",
@@ -162,5 +166,19 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
     let r = app.send("GET", "/api/openapi.json", None, None, &[]).await;
     assert_eq!(r.status, 200);
     let r = app.send("GET", "/webhooks/sendgrid", None, None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .send("GET", "/api/resources", Some(support::OLGA), None, &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .send(
+            "GET",
+            "/api/campaigns/metrics/unattributed?platform=sendgrid",
+            Some(support::OLGA),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }

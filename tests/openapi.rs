@@ -8,6 +8,10 @@ mod campaign_routes;
 mod content_routes;
 #[path = "../components/threshold-check/src/routes.rs"]
 mod evaluation_routes;
+#[path = "../components/campaign-metrics/src/routes.rs"]
+mod metrics_routes;
+#[path = "../components/resource-planning/src/routes.rs"]
+mod resource_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
 mod trigger_routes;
 #[path = "../components/platform-webhooks/src/routes.rs"]
@@ -44,6 +48,8 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
     [
         rows(campaign_routes::ROUTES),
         rows(webhook_routes::ROUTES),
+        rows(resource_routes::ROUTES),
+        rows(metrics_routes::ROUTES),
         rows(content_routes::ROUTES),
         rows(evaluation_routes::ROUTES),
         rows(trigger_routes::ROUTES),
@@ -69,6 +75,8 @@ fn check_reachable<Op: Operation>(table: &[RouteDef<Op>]) {
 fn every_route_in_every_table_is_reachable() {
     check_reachable(campaign_routes::ROUTES);
     check_reachable(webhook_routes::ROUTES);
+    check_reachable(resource_routes::ROUTES);
+    check_reachable(metrics_routes::ROUTES);
     check_reachable(content_routes::ROUTES);
     check_reachable(evaluation_routes::ROUTES);
     check_reachable(trigger_routes::ROUTES);
@@ -87,6 +95,8 @@ fn every_declared_operation_has_a_route() {
     }
     all_routed(campaign_routes::Op::ALL, campaign_routes::ROUTES);
     all_routed(webhook_routes::Op::ALL, webhook_routes::ROUTES);
+    all_routed(resource_routes::Op::ALL, resource_routes::ROUTES);
+    all_routed(metrics_routes::Op::ALL, metrics_routes::ROUTES);
     all_routed(content_routes::Op::ALL, content_routes::ROUTES);
     all_routed(evaluation_routes::Op::ALL, evaluation_routes::ROUTES);
     all_routed(trigger_routes::Op::ALL, trigger_routes::ROUTES);

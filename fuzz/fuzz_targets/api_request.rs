@@ -27,6 +27,12 @@ mod content_approval;
 #[path = "../../components/platform-webhooks/src/routes.rs"]
 mod platform_webhooks;
 #[allow(dead_code)]
+#[path = "../../components/resource-planning/src/routes.rs"]
+mod resource_planning;
+#[allow(dead_code)]
+#[path = "../../components/campaign-metrics/src/routes.rs"]
+mod campaign_metrics;
+#[allow(dead_code)]
 #[path = "../../components/threshold-check/src/routes.rs"]
 mod threshold_check;
 #[allow(dead_code)]
@@ -104,6 +110,8 @@ fuzz_target!(|data: &[u8]| {
 
     route(campaign_intake::ROUTES, &req);
     route(platform_webhooks::ROUTES, &req);
+    route(resource_planning::ROUTES, &req);
+    route(campaign_metrics::ROUTES, &req);
     route(content_approval::ROUTES, &req);
     route(threshold_check::ROUTES, &req);
     route(trigger_dispatch::ROUTES, &req);

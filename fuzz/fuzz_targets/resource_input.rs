@@ -1,4 +1,4 @@
-//! Resource and allocation bodies of campaign-intake, each through
+//! Resource and allocation bodies of resource-planning, each through
 //! `ApiRequest::json` and the domain call its handler makes:
 //!
 //! | selector | body | handler path |

@@ -1,5 +1,6 @@
 //! Black-box tests: campaigns, stage gates and handoffs, resources, allocations,
-//! utilization and rebalancing, over HTTP against the compiled campaign-intake.
+//! utilization and rebalancing, over HTTP against the compiled campaign-intake and
+//! resource-planning.
 //!
 //! One test binary (the components are built once), a module per area.
 

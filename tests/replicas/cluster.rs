@@ -10,8 +10,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 /// The HTTP components of spin.toml: what a SpinKube SpinApp runs.
-const HTTP_COMPONENTS: [&str; 6] = [
+const HTTP_COMPONENTS: [&str; 8] = [
     "campaign-intake",
+    "campaign-metrics",
+    "resource-planning",
     "platform-webhooks",
     "content-approval",
     "threshold-check",

@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The components of spin.toml, built for wasm32-wasip2.
-const COMPONENTS: [&str; 6] = [
+const COMPONENTS: [&str; 8] = [
     "campaign-intake",
+    "campaign-metrics",
+    "resource-planning",
     "platform-webhooks",
     "content-approval",
     "threshold-check",
@@ -250,7 +252,7 @@ pub fn test_manifest(state: &Path, edits: &[(&str, &str)]) -> PathBuf {
     let root = workspace();
     let shipped = std::fs::read_to_string(root.join("spin.toml")).expect("spin.toml");
     let target = root.join("target").canonicalize().expect("target dir");
-    let dispatch_hosts = r#"allowed_outbound_hosts = ["https://*:443", "http://campaign-intake.spin.internal", "http://content-approval.spin.internal"]"#;
+    let dispatch_hosts = r#"allowed_outbound_hosts = ["https://*:443", "http://campaign-intake.spin.internal", "http://resource-planning.spin.internal", "http://content-approval.spin.internal"]"#;
     let mut all: Vec<(String, String)> = vec![
         (
             "source = \"target/".to_string(),

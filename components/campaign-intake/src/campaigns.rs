@@ -1,9 +1,6 @@
 //! Campaigns: create, list, get, update (If-Match), stage transitions through the
 //! gates, handoffs, the audit log and the success report.
 
-use crate::support::{
-    Ctx, actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
-};
 use chrono::{DateTime, Utc};
 use opsflow_api::request::MAX_JSON_BODY;
 use opsflow_api::response::{check_version, json_value};
@@ -14,6 +11,10 @@ use opsflow_domain::campaign::{
     transition as transition_of,
 };
 use opsflow_domain::content::ContentState;
+use opsflow_edge::Ctx;
+use opsflow_edge::handlers::{
+    actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
+};
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::metrics::CampaignTotals;
 use opsflow_store::{Records, Versioned};

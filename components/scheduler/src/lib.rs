@@ -1,6 +1,6 @@
 //! The scheduler: on each cron tick, asks threshold-check to evaluate and
 //! trigger-dispatch to dispatch; once a day (the 03:00 UTC tick) it also asks
-//! campaign-intake to expire old webhook dedupe records (the store has no TTL).
+//! campaign-metrics to expire old webhook dedupe records (the store has no TTL).
 //!
 //! It calls the app's own HTTP routes by ordinary outbound HTTP at `base_url` (the
 //! `scheduler_base_url` variable), not by local service chaining: Spin's cron

@@ -16,6 +16,7 @@ use spin_sdk::http::{FullBody, Request};
 use std::collections::BTreeMap;
 
 const CAMPAIGNS: &str = "http://campaign-intake.spin.internal";
+const RESOURCES: &str = "http://resource-planning.spin.internal";
 
 pub(crate) fn failed(error: impl Into<String>, retryable: bool) -> DispatchOutcome {
     DispatchOutcome::Failed {
@@ -234,7 +235,7 @@ async fn rebalance(t: &Trigger, now: i64) -> DispatchOutcome {
     ];
     match send(
         "POST",
-        &format!("{CAMPAIGNS}/api/resources/rebalance-proposals"),
+        &format!("{RESOURCES}/api/resources/rebalance-proposals"),
         &headers,
         body,
     )

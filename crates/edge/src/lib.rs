@@ -5,6 +5,8 @@
 //! a body over the limit is a 413, anything unexpected a problem document.
 #![forbid(unsafe_code)]
 
+pub mod handlers;
+
 use futures::StreamExt;
 use opsflow_api::{ApiRequest, ApiResponse, Problem};
 use spin_sdk::http::body::IncomingBodyExt;

@@ -1,29 +1,21 @@
-//! What the campaign and resource handlers share: the caller as an actor,
-//! idempotent writes, audit logging and pages, and problem helpers.
-//!
-//! Who may do what (`Op::access` in `routes.rs`): every authenticated role reads;
-//! marketing creates campaigns; marketing and operations edit them (field by field,
-//! see `campaigns::FIELD_ROLES`) and request stage transitions (the gate
-//! decides, the handoff records who); operations owns resources, allocations and
-//! rebalance proposals; admin does everything.
+//! What the handlers of campaign-intake and resource-planning share: the caller as
+//! an actor, idempotent writes, audit logging and pages, and problem helpers.
 
-use crate::routes::Op;
+use crate::Ctx;
 use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Problem};
 use opsflow_domain::campaign::UserId;
 use opsflow_store::{AuditLog, Key, Records, UpdateError, Versioned};
 
-pub(crate) use opsflow_edge::Ctx;
-
 /// The caller as the campaign records name them; a token whose subject is not a
 /// valid user id may read but not act (403).
-pub(crate) fn actor(ctx: &Ctx) -> Result<UserId, Problem> {
+pub fn actor(ctx: &Ctx) -> Result<UserId, Problem> {
     UserId::parse(&ctx.who.sub)
         .map_err(|e| Problem::forbidden(format!("the token's subject cannot act here: it {e}")))
 }
 
 /// The record at `key(id)`, or 404 "{what} {id} does not exist" — without a KV call
 /// for an id this app could not have minted.
-pub(crate) async fn load_record<T: serde::de::DeserializeOwned>(
+pub async fn load_record<T: serde::de::DeserializeOwned>(
     ctx: &Ctx,
     what: &str,
     id: &str,
@@ -40,9 +32,9 @@ pub(crate) async fn load_record<T: serde::de::DeserializeOwned>(
 }
 
 /// Runs a POST or PATCH under its `Idempotency-Key` (scoped to the operation and path id).
-pub(crate) async fn idempotent<'a, F, Fut>(
+pub async fn idempotent<'a, O: Operation, F, Fut>(
     ctx: &'a Ctx,
-    op: Op,
+    op: O,
     id: &'a str,
     req: &'a ApiRequest,
     handler: F,
@@ -63,7 +55,7 @@ where
 /// The JSON body as `T` ([`ApiRequest::json_limited`]), which must be a JSON object:
 /// serde would also fill a struct from an array (`[null, null]`), which the OpenAPI
 /// document rightly does not allow.
-pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+pub fn json_body<T: serde::de::DeserializeOwned>(
     req: &ApiRequest,
     limit: usize,
 ) -> Result<T, Problem> {
@@ -78,7 +70,7 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// A 422 problem about one field.
-pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Problem {
+pub fn invalid_field(field: &str, message: impl Into<String>) -> Problem {
     Problem::validation(vec![FieldError {
         field: field.to_string(),
         message: message.into(),
@@ -86,7 +78,7 @@ pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Problem 
 }
 
 /// A store update's failure as a problem; `what` names the record for a 404.
-pub(crate) fn update_failed(e: UpdateError<Problem>, what: &str) -> Problem {
+pub fn update_failed(e: UpdateError<Problem>, what: &str) -> Problem {
     match e {
         UpdateError::NotFound => Problem::not_found(format!("{what} does not exist")),
         UpdateError::Refused(p) => p,
@@ -95,7 +87,7 @@ pub(crate) fn update_failed(e: UpdateError<Problem>, what: &str) -> Problem {
 }
 
 /// The `cursor`/`limit` query of a list.
-pub(crate) fn page_query(req: &ApiRequest) -> Result<(Option<String>, usize), Problem> {
+pub fn page_query(req: &ApiRequest) -> Result<(Option<String>, usize), Problem> {
     let limit = opsflow_api::paging::limit(req.query("limit"))?;
     Ok((req.query("cursor").map(str::to_string), limit))
 }
@@ -103,7 +95,7 @@ pub(crate) fn page_query(req: &ApiRequest) -> Result<(Option<String>, usize), Pr
 /// Appends to an audit log after a write has been stored. The write stands even if
 /// the log is unreachable (retrying the request would repeat the write), so the
 /// append is retried once and a failure is reported on stderr for the operator.
-pub(crate) async fn audit(
+pub async fn audit(
     ctx: &Ctx,
     kind: &'static str,
     id: &str,
@@ -127,7 +119,7 @@ pub(crate) async fn audit(
 }
 
 /// One page of an audit log: `after` is the last sequence number seen.
-pub(crate) async fn audit_page(
+pub async fn audit_page(
     ctx: &Ctx,
     kind: &'static str,
     id: &str,

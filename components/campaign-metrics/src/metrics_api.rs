@@ -9,7 +9,7 @@ use opsflow_store::spin::SpinKv;
 use serde::Deserialize;
 
 use crate::now;
-use crate::support::json_body;
+use opsflow_edge::handlers::json_body;
 
 /// Most samples one `POST /api/campaigns/{id}/metrics` may carry.
 const MAX_SAMPLES: usize = 1_000;

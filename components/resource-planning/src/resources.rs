@@ -4,10 +4,6 @@
 //! (`keys::campaigns::allocations()`): a proposal is computed from the book's
 //! allocations, and approving it applies its moves in the same compare-and-swap.
 
-use crate::campaigns::load as load_campaign;
-use crate::support::{
-    Ctx, actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
-};
 use opsflow_api::request::MAX_JSON_BODY;
 use opsflow_api::response::{check_version, json_value, with_version};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, ids};
@@ -15,6 +11,10 @@ use opsflow_domain::campaign::{
     AllocationInput, BookError, Campaign, DateRange, PlanningBook, Priority, ProposalRefusal,
     ProposalStatus, Proposed, RebalanceDecision, RebalanceProposal, Resource, ResourceInput,
     ResourceKind, ResourcePatch, overallocations, parse_day_range, utilization as utilization_of,
+};
+use opsflow_edge::Ctx;
+use opsflow_edge::handlers::{
+    actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
 };
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::{Index, Kv, Records, Versioned};
@@ -25,6 +25,13 @@ use std::collections::{BTreeMap, BTreeSet};
 const MAX_BOOK_BYTES: usize = 1_000_000;
 /// Utilization answers at most this many days at once.
 const MAX_UTILIZATION_DAYS: i64 = 366;
+
+/// The campaign an allocation or proposal names, or 404.
+async fn load_campaign(ctx: &Ctx, id: &str) -> Result<Campaign, Problem> {
+    load_record(ctx, "campaign", id, keys::campaign)
+        .await
+        .map(|v| v.value)
+}
 
 fn respond(status: u16, r: &Versioned<Resource>) -> ApiResponse {
     ApiResponse::versioned(status, &r.value, r.version)

@@ -1,0 +1,47 @@
+//! The campaign-metrics component: the metrics API — what platform-webhooks
+//! counts, read back per campaign; samples from sources without webhooks;
+//! unattributed events — and the daily maintenance pass
+//! (`POST /api/campaigns/metrics/cleanup`, which the scheduler calls).
+//!
+//! Its own job beside campaign-intake: it shares only the store with the campaign
+//! handlers, and carries the metrics ingest, read and retention code that the
+//! campaign handlers do not need, so both `.wasm` files stay under 1 MiB
+//! (BENCHMARKS.md, "Component sizes").
+#![forbid(unsafe_code)]
+
+mod metrics_api;
+mod routes;
+
+use opsflow_api::{ApiRequest, ApiResponse, Problem};
+use routes::Op;
+use spin_sdk::http::{IntoResponse, Request};
+use spin_sdk::http_service;
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[http_service]
+async fn handle(req: Request) -> impl IntoResponse {
+    opsflow_edge::serve(req, opsflow_edge::MAX_BODY, dispatch).await
+}
+
+async fn dispatch(req: ApiRequest) -> ApiResponse {
+    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
+        Ok(routed) => routed,
+        Err(problem) => return problem.into(),
+    };
+    let param = routed
+        .params
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
+    let result: Result<ApiResponse, Problem> = match routed.op {
+        Op::PostCampaignMetrics => metrics_api::post_samples(param, &req).await,
+        Op::GetCampaignMetrics => metrics_api::get_metrics(param, &req).await,
+        Op::ListUnattributedEvents => metrics_api::unattributed(&req).await,
+        Op::CleanupMetrics => metrics_api::cleanup(&req).await,
+    };
+    result.unwrap_or_else(ApiResponse::from)
+}

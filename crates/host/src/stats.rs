@@ -11,6 +11,7 @@ pub struct Stats {
     instantiations: AtomicU64,
     instantiate_nanos: AtomicU64,
     kv_nanos: AtomicU64,
+    fuel: AtomicU64,
     /// Calls by component, then operation: a call to a component already seen
     /// allocates nothing.
     kv_calls: Mutex<BTreeMap<String, BTreeMap<&'static str, u64>>>,
@@ -29,6 +30,10 @@ pub struct Snapshot {
     /// nanoseconds: with the request wall time it splits a request's time between
     /// the store and the guest's own work.
     pub kv_nanos: u64,
+    /// Wasm instructions the guests executed (wasmtime fuel), when the host runs
+    /// with `OPSFLOW_HOST_FUEL=1`; 0 otherwise. Unlike wall time it does not
+    /// move with the machine's load, so benchmarks compare guest work with it.
+    pub fuel: u64,
     /// KV calls by `component/operation`.
     pub kv_calls: BTreeMap<String, u64>,
 }
@@ -66,6 +71,11 @@ impl Stats {
         self.kv_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
+    /// Adds the fuel one instance consumed.
+    pub fn fuel_used(&self, fuel: u64) {
+        self.fuel.fetch_add(fuel, Ordering::Relaxed);
+    }
+
     /// Counts a KV call.
     pub fn kv_call(&self, component: &str, op: &'static str) {
         if let Ok(mut map) = self.kv_calls.lock() {
@@ -94,6 +104,7 @@ impl Stats {
             instantiations: self.instantiations.load(Ordering::Relaxed),
             instantiate_nanos: self.instantiate_nanos.load(Ordering::Relaxed),
             kv_nanos: self.kv_nanos.load(Ordering::Relaxed),
+            fuel: self.fuel.load(Ordering::Relaxed),
             kv_calls,
         }
     }

@@ -18,7 +18,11 @@
 //!
 //! Environment: `BENCH_SIZES` (default `1000,10000`), `BENCH_AGE_DAYS` (days the
 //! campaigns have been running at the run's `now`, default 7), `BENCH_METRIC_HOURS`
-//! (hours of counters seeded per campaign before `now`, default 24).
+//! (hours of counters seeded per campaign before `now`, default 24), `BENCH_ROOT`
+//! (the directory holding spin.toml and target/, default this checkout; e.g. a copy
+//! with unstripped components for `perf record`). With `OPSFLOW_HOST_FUEL=1` the host
+//! meters the guests and the table shows the wasm instructions threshold-check
+//! executed, a figure the machine's load does not move.
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -299,6 +303,8 @@ struct RunResult {
     wall: Duration,
     /// Of `wall`, the time the guest waited for KV calls.
     kv_time: Duration,
+    /// Wasm instructions threshold-check executed (host fuel; 0 unless metered).
+    fuel: u64,
     kv_calls: u64,
     by_op: BTreeMap<String, u64>,
     record: Value,
@@ -326,6 +332,8 @@ async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult>
         }
     };
     let wall = t.elapsed();
+    // An instance's fuel is counted as its task ends, just after the response.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let after = app.stats();
     let prefix = "threshold-check/";
     let by_op = after
@@ -341,6 +349,7 @@ async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult>
         requests,
         wall,
         kv_time: Duration::from_nanos(after.kv_nanos - before.kv_nanos),
+        fuel: after.fuel - before.fuel,
         kv_calls: after.kv_total("threshold-check") - before.kv_total("threshold-check"),
         by_op,
         record,
@@ -349,7 +358,11 @@ async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult>
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // BENCH_ROOT: another checkout's spin.toml and target/ (e.g. unstripped
+    // components built for profiling).
+    let root = std::env::var_os("BENCH_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "1000,10000".into())
         .split(',')
@@ -362,10 +375,10 @@ async fn main() -> Result<()> {
          default rules; SQLite store (group commit)\n"
     );
     println!(
-        "| N | run | categories | run wall time | of which KV | KV calls | calls / campaign | target N/50+5 | \
+        "| N | run | categories | run wall time | of which KV | guest instructions | KV calls | calls / campaign | target N/50+5 | \
          triggers fired | calls by op | seeded |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         bench_size(&root, n, age_days, metric_hours).await?;
     }
@@ -464,11 +477,16 @@ fn print_run(n: usize, label: &str, r: &RunResult, seeded: &Seeded) {
         .collect::<Vec<_>>()
         .join(", ");
     println!(
-        "| {n} | {label}, {} request(s) | {cats} | {:.3} s | {:.3} s | {} | {:.3} | {} | {} | {ops} | {} \
+        "| {n} | {label}, {} request(s) | {cats} | {:.3} s | {:.3} s | {} | {} | {:.3} | {} | {} | {ops} | {} \
          campaigns, {} counter records, {:.1} s |",
         r.requests,
         r.wall.as_secs_f64(),
         r.kv_time.as_secs_f64(),
+        if r.fuel == 0 {
+            "—".to_string()
+        } else {
+            format!("{:.1} M", r.fuel as f64 / 1e6)
+        },
         r.kv_calls,
         r.kv_calls as f64 / n.max(1) as f64,
         n / 50 + 5,

@@ -148,6 +148,11 @@ fn engine(cache_dir: Option<&Path>) -> Result<(Engine, Option<Cache>)> {
     if std::env::var_os("OPSFLOW_HOST_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
+    // For benchmarks on a loaded machine: count the guests' instructions
+    // (Stats::fuel), which wall time cannot show reliably.
+    if fuel_metering() {
+        config.consume_fuel(true);
+    }
     let cache = cache_dir.and_then(|dir| compile::open_cache(&dir.join("wasmtime-cache")));
     config.cache(cache.clone());
     let mut pooled = config.clone();
@@ -162,6 +167,12 @@ fn engine(cache_dir: Option<&Path>) -> Result<(Engine, Option<Cache>)> {
         }
     };
     Ok(ENGINE.get_or_init(|| (engine, cache)).clone())
+}
+
+/// Whether guests run metered (`OPSFLOW_HOST_FUEL`): never out of fuel, counted.
+fn fuel_metering() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("OPSFLOW_HOST_FUEL").is_some())
 }
 
 /// The instance pool.
@@ -383,7 +394,12 @@ impl Runtime {
             },
         };
         self.shared.stats.instantiation();
-        Store::new(&loaded.engine, ctx)
+        let mut store = Store::new(&loaded.engine, ctx);
+        if fuel_metering() {
+            // Metering on: a store starts with (practically) unlimited fuel.
+            let _ = store.set_fuel(u64::MAX);
+        }
+        store
     }
 
     /// Runs one HTTP request through a component. The request must already carry
@@ -443,7 +459,12 @@ impl Runtime {
                     .await??;
                 wasmtime::Result::<()>::Ok(())
             };
-            if let Err(e) = run.await {
+            let result = run.await;
+            // Metering off: get_fuel refuses, nothing is counted.
+            if let Ok(left) = store.get_fuel() {
+                shared.stats.fuel_used(u64::MAX - left);
+            }
+            if let Err(e) = result {
                 eprintln!("component \"{id}\" failed: {e:?}");
             }
         });

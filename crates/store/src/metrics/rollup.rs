@@ -58,9 +58,11 @@ pub const ROLLUP_CHUNK: usize = 512;
 /// Running totals: one value per slot, `None` where no event was counted.
 type Vector = Vec<Option<i64>>;
 
-/// A campaign's rollup (see the module documentation).
+/// A campaign's rollup (see the module documentation). `O` is how the open
+/// hours are held: their cells for a writer, nothing for a reader of totals
+/// ([`TotalsView`]), which then neither allocates nor keeps them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(super) struct Rollup {
+pub(super) struct Rollup<O = BTreeMap<i64, OpenHour>> {
     /// The campaign (the hour records of closing hours are derived from it).
     #[serde(default)]
     campaign: String,
@@ -93,8 +95,11 @@ pub(super) struct Rollup {
     earlier_from: Option<i64>,
     /// Hour start → the full cells not yet in its hour record.
     #[serde(default)]
-    open: BTreeMap<i64, OpenHour>,
+    open: O,
 }
+
+/// A rollup read for its running totals only (the monitoring engine's windows).
+pub(super) type TotalsView = Rollup<serde::de::IgnoredAny>;
 
 /// The cells of one open hour.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -120,6 +125,69 @@ fn merge(into: &mut Vector, from: &Vector) {
         if let Some(value) = value {
             bump(into, slot, *value);
         }
+    }
+}
+
+impl<O> Rollup<O> {
+    /// The totals of buckets starting in `[q.from, q.to)` as [`totals_many`]
+    /// counts them (by kind and channel; no content or series), or `None` when
+    /// the rollup does not keep all of them.
+    fn answer(&self, q: &TotalsQuery<'_>) -> Option<CampaignTotals> {
+        let bucket = q.bucket_secs.max(HOUR_SECS);
+        let first = q.from + (bucket - q.from.rem_euclid(bucket)) % bucket;
+        let mut sum: Vector = Vec::new();
+        if q.to <= first {
+            return Some(CampaignTotals::default());
+        }
+        if bucket == HOUR_SECS {
+            // The hour records `totals_many` reads: at most MAX_RANGE_HOURS.
+            let last = (q.to - 1).min(first + (MAX_RANGE_HOURS - 1) * HOUR_SECS);
+            if first < self.hours_from || self.hours_to.is_some_and(|t| last >= t) {
+                return None;
+            }
+            for v in self.hours.range(first..=last).map(|(_, v)| v) {
+                merge(&mut sum, v);
+            }
+        } else if bucket == DAY_SECS {
+            let first_day = day_of(first);
+            let last_day = day_of(q.to - 1).min(first_day + MAX_RANGE_HOURS / 24 - 1);
+            if self.days_to.is_some_and(|t| last_day >= t) {
+                return None;
+            }
+            if first_day < self.days_from {
+                // `earlier` counts only if all of it lies in the range.
+                let inside = self.earlier_from.is_none_or(|d| d >= first_day);
+                if !inside || last_day < self.days_from - 1 {
+                    return None;
+                }
+                merge(&mut sum, &self.earlier);
+            }
+            for v in self.days.range(first_day..=last_day).map(|(_, v)| v) {
+                merge(&mut sum, v);
+            }
+        } else {
+            return None;
+        }
+        Some(self.totals(&sum, q.channel))
+    }
+
+    fn totals(&self, sum: &Vector, only_channel: Option<&str>) -> CampaignTotals {
+        let mut t = CampaignTotals::default();
+        for ((kind, channel), value) in self.slots.iter().zip(sum) {
+            let Some(value) = value else { continue };
+            if only_channel.is_some_and(|c| channel.as_deref() != Some(c)) {
+                continue;
+            }
+            let add = |map: &mut BTreeMap<String, i64>| {
+                let v = map.entry(kind.clone()).or_default();
+                *v = v.saturating_add(*value);
+            };
+            add(&mut t.by_kind);
+            if let Some(channel) = channel {
+                add(t.by_channel.entry(channel.clone()).or_default());
+            }
+        }
+        t
     }
 }
 
@@ -258,67 +326,6 @@ impl Rollup {
             }
         }
         closing
-    }
-
-    /// The totals of buckets starting in `[q.from, q.to)` as [`totals_many`]
-    /// counts them (by kind and channel; no content or series), or `None` when
-    /// the rollup does not keep all of them.
-    fn answer(&self, q: &TotalsQuery<'_>) -> Option<CampaignTotals> {
-        let bucket = q.bucket_secs.max(HOUR_SECS);
-        let first = q.from + (bucket - q.from.rem_euclid(bucket)) % bucket;
-        let mut sum: Vector = Vec::new();
-        if q.to <= first {
-            return Some(CampaignTotals::default());
-        }
-        if bucket == HOUR_SECS {
-            // The hour records `totals_many` reads: at most MAX_RANGE_HOURS.
-            let last = (q.to - 1).min(first + (MAX_RANGE_HOURS - 1) * HOUR_SECS);
-            if first < self.hours_from || self.hours_to.is_some_and(|t| last >= t) {
-                return None;
-            }
-            for v in self.hours.range(first..=last).map(|(_, v)| v) {
-                merge(&mut sum, v);
-            }
-        } else if bucket == DAY_SECS {
-            let first_day = day_of(first);
-            let last_day = day_of(q.to - 1).min(first_day + MAX_RANGE_HOURS / 24 - 1);
-            if self.days_to.is_some_and(|t| last_day >= t) {
-                return None;
-            }
-            if first_day < self.days_from {
-                // `earlier` counts only if all of it lies in the range.
-                let inside = self.earlier_from.is_none_or(|d| d >= first_day);
-                if !inside || last_day < self.days_from - 1 {
-                    return None;
-                }
-                merge(&mut sum, &self.earlier);
-            }
-            for v in self.days.range(first_day..=last_day).map(|(_, v)| v) {
-                merge(&mut sum, v);
-            }
-        } else {
-            return None;
-        }
-        Some(self.totals(&sum, q.channel))
-    }
-
-    fn totals(&self, sum: &Vector, only_channel: Option<&str>) -> CampaignTotals {
-        let mut t = CampaignTotals::default();
-        for ((kind, channel), value) in self.slots.iter().zip(sum) {
-            let Some(value) = value else { continue };
-            if only_channel.is_some_and(|c| channel.as_deref() != Some(c)) {
-                continue;
-            }
-            let add = |map: &mut BTreeMap<String, i64>| {
-                let v = map.entry(kind.clone()).or_default();
-                *v = v.saturating_add(*value);
-            };
-            add(&mut t.by_kind);
-            if let Some(channel) = channel {
-                add(t.by_channel.entry(channel.clone()).or_default());
-            }
-        }
-        t
     }
 
     /// The cells of `hour` not yet in its hour record `record`.
@@ -510,10 +517,10 @@ pub async fn window_totals_many<K: Kv>(
         .collect();
     opsflow_domain::sort::sort(&mut wanted);
     wanted.dedup();
-    let mut rollups: HashMap<String, Rollup> = HashMap::new();
+    let mut rollups: HashMap<String, TotalsView> = HashMap::new();
     for chunk in wanted.chunks(ROLLUP_CHUNK) {
         for (key, bytes) in kv.get_many(chunk).await? {
-            let doc: Rollup = decode(&key, &bytes)?;
+            let doc: TotalsView = decode(&key, &bytes)?;
             rollups.insert(key, doc);
         }
     }

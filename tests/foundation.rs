@@ -159,6 +159,7 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
         "content-approval",
         "threshold-check",
         "trigger-dispatch",
+        "dashboard",
     ]
     .map(String::from)
     .to_vec();

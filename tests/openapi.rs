@@ -6,6 +6,9 @@ mod support;
 mod campaign_routes;
 #[path = "../components/content-approval/src/routes.rs"]
 mod content_routes;
+#[allow(dead_code)]
+#[path = "../components/dashboard/src/routes.rs"]
+mod dashboard_routes;
 #[path = "../components/threshold-check/src/routes.rs"]
 mod evaluation_routes;
 #[path = "../components/campaign-metrics/src/routes.rs"]
@@ -50,6 +53,7 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
         rows(webhook_routes::ROUTES),
         rows(resource_routes::ROUTES),
         rows(metrics_routes::ROUTES),
+        rows(dashboard_routes::ROUTES),
         rows(content_routes::ROUTES),
         rows(evaluation_routes::ROUTES),
         rows(trigger_routes::ROUTES),
@@ -77,6 +81,7 @@ fn every_route_in_every_table_is_reachable() {
     check_reachable(webhook_routes::ROUTES);
     check_reachable(resource_routes::ROUTES);
     check_reachable(metrics_routes::ROUTES);
+    check_reachable(dashboard_routes::ROUTES);
     check_reachable(content_routes::ROUTES);
     check_reachable(evaluation_routes::ROUTES);
     check_reachable(trigger_routes::ROUTES);
@@ -97,6 +102,7 @@ fn every_declared_operation_has_a_route() {
     all_routed(webhook_routes::Op::ALL, webhook_routes::ROUTES);
     all_routed(resource_routes::Op::ALL, resource_routes::ROUTES);
     all_routed(metrics_routes::Op::ALL, metrics_routes::ROUTES);
+    all_routed(dashboard_routes::Op::ALL, dashboard_routes::ROUTES);
     all_routed(content_routes::Op::ALL, content_routes::ROUTES);
     all_routed(evaluation_routes::Op::ALL, evaluation_routes::ROUTES);
     all_routed(trigger_routes::Op::ALL, trigger_routes::ROUTES);

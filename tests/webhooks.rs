@@ -1,5 +1,5 @@
 //! Platform webhooks and metrics, through the compiled platform-webhooks component
-//! (and campaign-intake's metrics API, which reads what it counts):
+//! (and campaign-metrics' metrics API, which reads what it counts):
 //! every signature scheme (good, wrong secret, tampered, stale, rotated), status
 //! codes senders retry correctly, exact counters under duplicates, concurrency
 //! and injected store faults, and the KV cost of a 100-event batch.

@@ -33,6 +33,9 @@ mod resource_planning;
 #[path = "../../components/campaign-metrics/src/routes.rs"]
 mod campaign_metrics;
 #[allow(dead_code)]
+#[path = "../../components/dashboard/src/routes.rs"]
+mod dashboard;
+#[allow(dead_code)]
 #[path = "../../components/threshold-check/src/routes.rs"]
 mod threshold_check;
 #[allow(dead_code)]
@@ -112,6 +115,7 @@ fuzz_target!(|data: &[u8]| {
     route(platform_webhooks::ROUTES, &req);
     route(resource_planning::ROUTES, &req);
     route(campaign_metrics::ROUTES, &req);
+    route(dashboard::ROUTES, &req);
     route(content_approval::ROUTES, &req);
     route(threshold_check::ROUTES, &req);
     route(trigger_dispatch::ROUTES, &req);

@@ -1,5 +1,6 @@
 //! The campaign-intake component: campaigns (stages, gates, handoffs, audit, the
-//! success report), the caller's identity and the app's OpenAPI document.
+//! success report) and the caller's identity. The app's OpenAPI document is a
+//! static file the dashboard serves (`/api/openapi.json`).
 //! Resources, allocations and rebalancing are resource-planning's
 //! (`/api/resources/...`); the metrics API and the daily maintenance pass are
 //! campaign-metrics' (`/api/campaigns/:id/metrics`, `/api/campaigns/metrics/...`).
@@ -7,7 +8,6 @@
 
 mod campaigns;
 mod me;
-mod openapi;
 mod routes;
 
 use opsflow_api::{ApiRequest, ApiResponse, Operation, Problem};
@@ -29,7 +29,6 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
     };
     let signed_in = || opsflow_edge::caller(routed.who.clone());
     let result: Result<ApiResponse, Problem> = match routed.op {
-        Op::OpenApi => Ok(openapi::document(&req)),
         Op::Me => signed_in().map(me::respond),
         op @ (Op::ListCampaigns
         | Op::CreateCampaign
@@ -64,7 +63,7 @@ async fn plan(op: Op, ctx: Ctx) -> Result<ApiResponse, Problem> {
         Op::ListHandoffs => campaigns::handoffs(ctx, id).await,
         Op::CampaignAudit => campaigns::audit_log(ctx, id, req).await,
         Op::CampaignReport => campaigns::report(ctx, id).await,
-        Op::Me | Op::OpenApi => Err(Problem::not_found(format!(
+        Op::Me => Err(Problem::not_found(format!(
             "operation {} is served by another module",
             op.id()
         ))),

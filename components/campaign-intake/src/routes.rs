@@ -1,5 +1,5 @@
 //! This component's operations and routes (pure data: the tests read it too):
-//! campaigns, the caller and the OpenAPI document. Resources, allocations and
+//! campaigns and the caller. Resources, allocations and
 //! rebalancing are resource-planning's routes; the metrics API under
 //! `/api/campaigns` is campaign-metrics' (spin.toml routes those paths there).
 //!
@@ -23,7 +23,6 @@ opsflow_api::operations! {
         CampaignAudit = "campaign_audit" => Access::Roles(roles::EVERYONE),
         CampaignReport = "campaign_report" => Access::Roles(roles::EVERYONE),
         Me = "me" => Access::Roles(roles::EVERYONE),
-        OpenApi = "openapi" => Access::Public,
     }
 }
 
@@ -42,5 +41,4 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     def("GET", "/api/campaigns/{id}/audit", Op::CampaignAudit),
     def("GET", "/api/campaigns/{id}/report", Op::CampaignReport),
     def("GET", "/api/me", Op::Me),
-    def("GET", "/api/openapi.json", Op::OpenApi),
 ];

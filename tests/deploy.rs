@@ -8,6 +8,8 @@
 
 #[path = "../components/campaign-intake/src/routes.rs"]
 mod campaign_routes;
+#[path = "../components/content-config/src/routes.rs"]
+mod content_config_routes;
 #[path = "../components/content-approval/src/routes.rs"]
 mod content_routes;
 #[path = "../components/threshold-check/src/routes.rs"]
@@ -465,6 +467,7 @@ fn post_access(component: &str, path: &str) -> Option<Access> {
         "platform-webhooks" => find(webhook_routes::ROUTES, path),
         "resource-planning" => find(resource_routes::ROUTES, path),
         "campaign-metrics" => find(metrics_routes::ROUTES, path),
+        "content-config" => find(content_config_routes::ROUTES, path),
         "content-approval" => find(content_routes::ROUTES, path),
         "threshold-check" => find(evaluation_routes::ROUTES, path),
         "trigger-dispatch" => find(trigger_routes::ROUTES, path),

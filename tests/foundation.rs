@@ -61,6 +61,7 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
             "campaign-intake",
             "campaign-metrics",
             "content-approval",
+            "content-config",
             "dashboard",
             "platform-webhooks",
             "resource-planning",
@@ -157,6 +158,7 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
         "resource-planning",
         "platform-webhooks",
         "content-approval",
+        "content-config",
         "threshold-check",
         "trigger-dispatch",
         "dashboard",
@@ -176,6 +178,16 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
         .send(
             "GET",
             "/api/campaigns/metrics/unattributed?platform=sendgrid",
+            Some(support::OLGA),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .send(
+            "GET",
+            "/api/content/brand-standard",
             Some(support::OLGA),
             None,
             &[],

@@ -4,6 +4,8 @@ mod support;
 
 #[path = "../components/campaign-intake/src/routes.rs"]
 mod campaign_routes;
+#[path = "../components/content-config/src/routes.rs"]
+mod content_config_routes;
 #[path = "../components/content-approval/src/routes.rs"]
 mod content_routes;
 #[allow(dead_code)]
@@ -53,6 +55,7 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
         rows(webhook_routes::ROUTES),
         rows(resource_routes::ROUTES),
         rows(metrics_routes::ROUTES),
+        rows(content_config_routes::ROUTES),
         rows(dashboard_routes::ROUTES),
         rows(content_routes::ROUTES),
         rows(evaluation_routes::ROUTES),
@@ -81,6 +84,7 @@ fn every_route_in_every_table_is_reachable() {
     check_reachable(webhook_routes::ROUTES);
     check_reachable(resource_routes::ROUTES);
     check_reachable(metrics_routes::ROUTES);
+    check_reachable(content_config_routes::ROUTES);
     check_reachable(dashboard_routes::ROUTES);
     check_reachable(content_routes::ROUTES);
     check_reachable(evaluation_routes::ROUTES);
@@ -102,6 +106,10 @@ fn every_declared_operation_has_a_route() {
     all_routed(webhook_routes::Op::ALL, webhook_routes::ROUTES);
     all_routed(resource_routes::Op::ALL, resource_routes::ROUTES);
     all_routed(metrics_routes::Op::ALL, metrics_routes::ROUTES);
+    all_routed(
+        content_config_routes::Op::ALL,
+        content_config_routes::ROUTES,
+    );
     all_routed(dashboard_routes::Op::ALL, dashboard_routes::ROUTES);
     all_routed(content_routes::Op::ALL, content_routes::ROUTES);
     all_routed(evaluation_routes::Op::ALL, evaluation_routes::ROUTES);

@@ -36,6 +36,9 @@ mod campaign_metrics;
 #[path = "../../components/dashboard/src/routes.rs"]
 mod dashboard;
 #[allow(dead_code)]
+#[path = "../../components/content-config/src/routes.rs"]
+mod content_config;
+#[allow(dead_code)]
 #[path = "../../components/threshold-check/src/routes.rs"]
 mod threshold_check;
 #[allow(dead_code)]
@@ -116,6 +119,7 @@ fuzz_target!(|data: &[u8]| {
     route(resource_planning::ROUTES, &req);
     route(campaign_metrics::ROUTES, &req);
     route(dashboard::ROUTES, &req);
+    route(content_config::ROUTES, &req);
     route(content_approval::ROUTES, &req);
     route(threshold_check::ROUTES, &req);
     route(trigger_dispatch::ROUTES, &req);

@@ -10,12 +10,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 /// The HTTP components of spin.toml: what a SpinKube SpinApp runs.
-const HTTP_COMPONENTS: [&str; 8] = [
+const HTTP_COMPONENTS: [&str; 9] = [
     "campaign-intake",
     "campaign-metrics",
     "resource-planning",
     "platform-webhooks",
     "content-approval",
+    "content-config",
     "threshold-check",
     "trigger-dispatch",
     "dashboard",

@@ -23,12 +23,13 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The components of spin.toml, built for wasm32-wasip2.
-const COMPONENTS: [&str; 8] = [
+const COMPONENTS: [&str; 9] = [
     "campaign-intake",
     "campaign-metrics",
     "resource-planning",
     "platform-webhooks",
     "content-approval",
+    "content-config",
     "threshold-check",
     "trigger-dispatch",
     "scheduler",

@@ -1,12 +1,13 @@
 //! The content-approval component: routes under `/api/content` — content items,
 //! automated checks, multi-stage approval, distribution timing and the calendar,
 //! and the optimization loop's refreshes and timing changes (called by
-//! trigger-dispatch through service chaining).
+//! trigger-dispatch through service chaining). The configuration items are judged
+//! by (brand standard, channel policies, campaign workflows) is edited by the
+//! content-config component, whose routes spin.toml sends there.
 //!
 //! Every handler is parse → load → decide (opsflow_domain::content) → store → respond.
 #![forbid(unsafe_code)]
 
-mod config;
 mod items;
 mod refresh;
 mod retime;
@@ -54,13 +55,6 @@ async fn run(op: Op, ctx: &Ctx) -> ApiResponse {
         Op::RefreshContent => refresh::refresh(ctx).await,
         Op::ChangeSendTiming => retime::timing_change(ctx).await,
         Op::ContentCalendar => schedule::calendar(ctx).await,
-        Op::GetBrandStandard => config::get_standard(ctx).await,
-        Op::PutBrandStandard => config::put_standard(ctx).await,
-        Op::GetChannelPolicy => config::get_channel(ctx).await,
-        Op::PutChannelPolicy => config::put_channel(ctx).await,
-        Op::GetCampaignWorkflow => config::get_campaign_workflow(ctx).await,
-        Op::PutCampaignWorkflow => config::put_campaign_workflow(ctx).await,
-        Op::DeleteCampaignWorkflow => config::delete_campaign_workflow(ctx).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

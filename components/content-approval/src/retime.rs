@@ -21,7 +21,6 @@ use opsflow_domain::content::{
 use opsflow_store::keys::content as keys;
 use opsflow_store::{Index, Records, Slots, Versioned};
 
-use crate::config::campaign_param;
 use crate::schedule::{MAX_CANDIDATES, channel_curve, first_free_hour, hour_text, send_rules};
 use crate::support::{Ctx, Res, audit, load_campaign, load_config, move_in_calendar, mutate};
 
@@ -39,6 +38,14 @@ enum Outcome {
     },
     /// Left where it was, and why.
     Stayed(String),
+}
+
+/// The `{campaign_id}` of the route, or 404.
+fn campaign_param(ctx: &Ctx) -> Result<&str, Problem> {
+    match ctx.params.first() {
+        Some(id) if !id.is_empty() && id.len() <= 128 => Ok(id),
+        _ => Err(Problem::not_found("no such campaign")),
+    }
 }
 
 pub async fn timing_change(ctx: &Ctx) -> Res {

@@ -1,4 +1,6 @@
-//! This component's operations and routes (pure data: the tests read it too).
+//! This component's operations and routes (pure data: the tests read it too). The
+//! brand standard, channel policies and campaign workflow overrides under
+//! `/api/content` are content-config's routes.
 
 use opsflow_api::{RouteDef, def, roles};
 
@@ -8,13 +10,6 @@ opsflow_api::operations! {
         ListContent = "list_content" => Access::Roles(roles::EVERYONE),
         CreateContent = "create_content" => Access::Roles(roles::MARKETING),
         ContentCalendar = "content_calendar" => Access::Roles(roles::EVERYONE),
-        GetBrandStandard = "get_brand_standard" => Access::Roles(roles::EVERYONE),
-        PutBrandStandard = "put_brand_standard" => Access::Roles(roles::BRAND_EDITORS),
-        GetChannelPolicy = "get_channel_policy" => Access::Roles(roles::EVERYONE),
-        PutChannelPolicy = "put_channel_policy" => Access::Roles(roles::OPERATIONS),
-        GetCampaignWorkflow = "get_campaign_workflow" => Access::Roles(roles::EVERYONE),
-        PutCampaignWorkflow = "put_campaign_workflow" => Access::Roles(roles::OPERATIONS),
-        DeleteCampaignWorkflow = "delete_campaign_workflow" => Access::Roles(roles::OPERATIONS),
         GetContent = "get_content" => Access::Roles(roles::EVERYONE),
         UpdateContent = "update_content" => Access::Roles(roles::MARKETING),
         SubmitContent = "submit_content" => Access::Roles(roles::MARKETING),
@@ -33,33 +28,6 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     def("GET", "/api/content", Op::ListContent),
     def("POST", "/api/content", Op::CreateContent),
     def("GET", "/api/content/calendar", Op::ContentCalendar),
-    def("GET", "/api/content/brand-standard", Op::GetBrandStandard),
-    def("PUT", "/api/content/brand-standard", Op::PutBrandStandard),
-    def(
-        "GET",
-        "/api/content/channels/{channel}",
-        Op::GetChannelPolicy,
-    ),
-    def(
-        "PUT",
-        "/api/content/channels/{channel}",
-        Op::PutChannelPolicy,
-    ),
-    def(
-        "GET",
-        "/api/content/campaigns/{campaign_id}/workflow",
-        Op::GetCampaignWorkflow,
-    ),
-    def(
-        "PUT",
-        "/api/content/campaigns/{campaign_id}/workflow",
-        Op::PutCampaignWorkflow,
-    ),
-    def(
-        "DELETE",
-        "/api/content/campaigns/{campaign_id}/workflow",
-        Op::DeleteCampaignWorkflow,
-    ),
     def(
         "POST",
         "/api/content/campaigns/{campaign_id}/timing-change",

@@ -351,8 +351,8 @@ pub async fn calendar(ctx: &Ctx) -> Res {
             .get::<ChannelPolicy>(&k)
             .await?
             .map(|v| v.value.cap_per_hour)
-            .unwrap_or(crate::support::DEFAULT_CAP_PER_HOUR),
-        None => crate::support::DEFAULT_CAP_PER_HOUR,
+            .unwrap_or(opsflow_domain::content::DEFAULT_CAP_PER_HOUR),
+        None => opsflow_domain::content::DEFAULT_CAP_PER_HOUR,
     };
     let mut entries: Vec<(String, CalendarEntry)> =
         days.into_iter().flat_map(|d| d.value.into_iter()).collect();

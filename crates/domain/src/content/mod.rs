@@ -52,8 +52,8 @@ pub use timing::{
     hour_of_week, hour_of_week_unix,
 };
 pub use workflow::{
-    CompletionRule, MAX_APPROVERS, MAX_STAGES, StageDef, StageInput, StageRole, Workflow,
-    WorkflowInput,
+    ChannelPolicy, CompletionRule, DEFAULT_CAP_PER_HOUR, MAX_APPROVERS, MAX_STAGES, StageDef,
+    StageInput, StageRole, Workflow, WorkflowInput,
 };
 
 pub use state::ContentState;

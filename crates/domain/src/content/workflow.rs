@@ -379,3 +379,25 @@ mod tests {
         assert!(empty.parse().is_err());
     }
 }
+
+/// Default sends per hour per channel when the channel has no policy.
+pub const DEFAULT_CAP_PER_HOUR: u32 = 10;
+
+/// A channel's policy: the workflow its items go through and its hourly send cap.
+/// content-config edits it; content-approval reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelPolicy {
+    /// Workflow (unless the campaign overrides it).
+    pub workflow: Workflow,
+    /// Sends per hour on this channel across all scheduled items.
+    pub cap_per_hour: u32,
+}
+
+impl Default for ChannelPolicy {
+    fn default() -> Self {
+        Self {
+            workflow: Workflow::default(),
+            cap_per_hour: DEFAULT_CAP_PER_HOUR,
+        }
+    }
+}

@@ -6,15 +6,28 @@
 //! default), so two editors never overwrite each other.
 
 use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::campaign::Channel;
-use opsflow_domain::content::{BrandStandard, Workflow, WorkflowInput};
+use opsflow_domain::campaign::{Campaign, Channel};
+use opsflow_domain::content::{
+    BrandStandard, ChannelPolicy, DEFAULT_CAP_PER_HOUR, Workflow, WorkflowInput,
+};
 use opsflow_domain::validation::ValidationErrors;
-use opsflow_store::keys::content as keys;
+use opsflow_edge::Ctx;
+use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
+use opsflow_store::spin::SpinKv;
 use opsflow_store::{Key, Kv, Records, UpdateError, Versioned};
+use serde::Deserialize;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-use crate::support::{ChannelPolicy, Ctx, Res, load_campaign};
+type Res = Result<ApiResponse, Problem>;
+
+/// The campaign a workflow override is for, or 404.
+async fn load_campaign(kv: &SpinKv, id: &str) -> Result<Versioned<Campaign>, Problem> {
+    Records::new(kv)
+        .get::<Campaign>(&campaign_keys::campaign(id))
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("campaign {id} does not exist")))
+}
 
 /// Largest hourly cap.
 const MAX_CAP: i64 = 1_000_000;
@@ -119,7 +132,7 @@ pub async fn put_channel(ctx: &Ctx) -> Res {
             errs.push("cap_per_hour", format!("must be between 1 and {MAX_CAP}"));
             0
         }
-        None => crate::support::DEFAULT_CAP_PER_HOUR,
+        None => DEFAULT_CAP_PER_HOUR,
     };
     if !errs.is_empty() {
         return Err(Problem::from(errs));
@@ -137,7 +150,7 @@ pub async fn put_channel(ctx: &Ctx) -> Res {
     .await
 }
 
-pub(crate) fn campaign_param(ctx: &Ctx) -> Result<&str, Problem> {
+fn campaign_param(ctx: &Ctx) -> Result<&str, Problem> {
     match ctx.params.first() {
         Some(id) if !id.is_empty() && id.len() <= 128 => Ok(id),
         _ => Err(Problem::not_found("no such campaign")),

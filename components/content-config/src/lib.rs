@@ -1,0 +1,40 @@
+//! The content-config component: configuration as data for content-approval — the
+//! brand standard its checks apply, channel policies (workflow, auto-approval,
+//! hourly send cap) and per-campaign workflow overrides.
+//!
+//! Its own job beside content-approval, which only reads these records: the
+//! editing, validation and audit of configuration are code the content workflow
+//! never runs, so both `.wasm` files stay under 1 MiB (BENCHMARKS.md, "Component
+//! sizes").
+#![forbid(unsafe_code)]
+
+mod config;
+mod routes;
+
+use opsflow_api::{ApiRequest, ApiResponse};
+use routes::Op;
+use spin_sdk::http::{IntoResponse, Request};
+use spin_sdk::http_service;
+
+#[http_service]
+async fn handle(req: Request) -> impl IntoResponse {
+    opsflow_edge::serve(req, opsflow_edge::MAX_BODY, dispatch).await
+}
+
+async fn dispatch(req: ApiRequest) -> ApiResponse {
+    let (op, ctx) = match opsflow_edge::route_signed_in(routes::ROUTES, req).await {
+        Ok(routed) => routed,
+        Err(problem) => return problem.into(),
+    };
+    let ctx = &ctx;
+    let result = match op {
+        Op::GetBrandStandard => config::get_standard(ctx).await,
+        Op::PutBrandStandard => config::put_standard(ctx).await,
+        Op::GetChannelPolicy => config::get_channel(ctx).await,
+        Op::PutChannelPolicy => config::put_channel(ctx).await,
+        Op::GetCampaignWorkflow => config::get_campaign_workflow(ctx).await,
+        Op::PutCampaignWorkflow => config::put_campaign_workflow(ctx).await,
+        Op::DeleteCampaignWorkflow => config::delete_campaign_workflow(ctx).await,
+    };
+    result.unwrap_or_else(ApiResponse::from)
+}

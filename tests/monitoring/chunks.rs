@@ -304,3 +304,111 @@ async fn fault_at_every_call(name: &str, fail: impl Fn(&App, u64)) {
         "every tick recorded once"
     );
 }
+
+/// [`CAMPAIGNS`] campaigns whose own bounce rule never breaches (half bounced
+/// against a 90 % threshold): their alerts stay inactive with the same value every
+/// tick. Sorted by id.
+async fn quiet_campaigns(app: &App, t0: i64) -> Vec<String> {
+    disable_defaults(app).await;
+    let mut ids = Vec::new();
+    for _ in 0..CAMPAIGNS {
+        let c = campaign(app).await;
+        let rule = bounce_rule(
+            &c,
+            json!({"kind": "notify", "url": "https://hooks.example.com/x"}),
+            json!({
+                "fire_threshold": 0.9,
+                "clear_threshold": 0.8,
+                "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 86_400},
+            }),
+        );
+        create_rule(app, rule).await;
+        half_bounced(app, &c, t0).await;
+        ids.push(c);
+    }
+    ids.sort();
+    ids
+}
+
+/// Every campaign's alert: `(state, value, evaluated_at)`.
+async fn quiet_alerts(app: &App, ids: &[String]) -> Vec<(String, f64, i64)> {
+    let mut out = Vec::new();
+    for c in ids {
+        let r = app
+            .get(
+                &format!("/api/evaluations/alerts?campaign_id={c}"),
+                "viewer-token",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let items = r.json()["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 1, "{c}: {}", r.body);
+        out.push((
+            items[0]["state"].as_str().unwrap_or_default().to_string(),
+            items[0]["value"].as_f64().unwrap_or(-1.0),
+            items[0]["evaluated_at"].as_i64().unwrap_or(-1),
+        ));
+    }
+    out
+}
+
+/// A quiet tick rewrites no alert record (the value and state are unchanged), so a
+/// redone chunk finds no run mark on them and steps them again: with a store failure
+/// at every KV call in turn, each tick still counts every campaign exactly once, and
+/// the stored alerts keep the first tick's `evaluated_at` until 15 minutes have
+/// passed, when they are written again.
+#[tokio::test(flavor = "multi_thread")]
+async fn quiet_alerts_are_not_rewritten_and_a_redone_chunk_counts_them_once() {
+    if support::needs_in_process_host("fault injection") {
+        return;
+    }
+    let app = start("mon-chunks-quiet").await;
+    let t0 = now_secs();
+    let ids = quiet_campaigns(&app, t0).await;
+    let mut failed_somewhere = 0;
+    for k in 0..200u64 {
+        let now = t0 + 60 * k as i64;
+        let before = app.host().stats().kv_total("threshold-check");
+        // Tick 0 runs clean (it writes every record); later ticks fail one call.
+        if k > 0 {
+            app.host().faults().fail_kv(k - 1, 1);
+        }
+        let mut statuses = Vec::new();
+        let record = loop {
+            let r = call(&app, now).await;
+            statuses.push(r.status);
+            match r.status {
+                200 => break r.json(),
+                202 | 503 => {}
+                _ => panic!("tick {k}: {} {} after {statuses:?}", r.status, r.body),
+            }
+            assert!(statuses.len() < 20, "tick {k}: no end: {statuses:?}");
+        };
+        app.host().faults().clear();
+        let calls = app.host().stats().kv_total("threshold-check") - before;
+        failed_somewhere += usize::from(statuses.contains(&503));
+        for (field, want) in [
+            ("campaigns", CAMPAIGNS),
+            ("scopes", CAMPAIGNS),
+            ("firing", 0),
+            ("pending", 0),
+            ("fired", 0),
+        ] {
+            assert_eq!(record[field], json!(want), "tick {k} {field}: {record}");
+        }
+        // Written at tick 0, then again each time 15 minutes have passed.
+        let written = t0 + 900 * (now - t0).div_euclid(900);
+        let states = quiet_alerts(&app, &ids).await;
+        assert!(
+            states
+                .iter()
+                .all(|(s, v, at)| s == "inactive" && (*v - 0.5).abs() < 1e-9 && *at == written),
+            "tick {k} ({statuses:?}): {states:?}"
+        );
+        if k > 0 && k - 1 >= calls {
+            assert!(k > 10, "a chunked run makes more than {k} KV calls");
+            break;
+        }
+    }
+    assert!(failed_somewhere > 5, "{failed_somewhere} ticks failed");
+}

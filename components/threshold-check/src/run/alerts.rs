@@ -6,7 +6,9 @@
 //!
 //! Exactly once per run: each alert record carries the mark of the run that last
 //! stepped it ([`RunMark`]: the run id and what stepping it counted), written with
-//! the new states in the same value. A chunk redone after a crash (its cursor was
+//! the new states in the same value. A record whose alerts only saw (about) the same
+//! value again is not rewritten (most of a quiet tick's writes; [`worth_writing`]):
+//! stepping it again is idempotent, so it needs no mark. A chunk redone after a crash (its cursor was
 //! not committed) finds the owners it already stepped marked: it counts them from
 //! the mark and does not step them again, so hysteresis counts never double.
 //! A crash after the triggers but before the alert records re-steps the same
@@ -61,6 +63,8 @@ fn owner_of(o: &Observation) -> String {
 #[derive(Default)]
 struct Stepped {
     counts: BTreeMap<String, RunCounts>,
+    /// Owners (record keys) with an alert that must be written (see [`worth_writing`]).
+    changed: BTreeSet<String>,
     triggers: Vec<(String, Trigger)>,
     audits: Vec<(String, &'static str, serde_json::Value)>,
 }
@@ -112,7 +116,7 @@ pub(super) async fn apply(
             counts: mine,
         });
     }
-    store_docs(tally, docs).await?;
+    store_docs(tally, docs, &stepped.changed).await?;
     tally.record.counts.add(&counts);
     Ok(())
 }
@@ -169,6 +173,9 @@ fn step_all(
             ..Alert::default()
         });
         let (next, event) = step(&current, rule, o.value, now);
+        if !doc.alerts.contains_key(&slot) || worth_writing(&current, &next) {
+            out.changed.insert(key.clone());
+        }
         let counts = out.counts.entry(key.clone()).or_default();
         count_state(counts, next.state);
         match event {
@@ -197,6 +204,51 @@ fn step_all(
     out
 }
 
+/// How stale a stored alert's `evaluated_at` and `value` may get before its
+/// record is written anyway.
+const REFRESH_SECS: i64 = 15 * 60;
+
+/// Whether stepping `before` into `after` changed what must be stored: its state
+/// machine (state, counters, episode times), or its value by more than shows (a
+/// pace moves a little every minute; 3 significant digits are shown), or the
+/// time it was evaluated is due a refresh. Otherwise the record is left as it is:
+/// the state machine does not read the stored value, so stepping it again at the
+/// same `now` gives the same result, and a redone chunk needs no run mark for it.
+fn worth_writing(before: &Alert, after: &Alert) -> bool {
+    // Exhaustive: a new field must be placed on one side or the other.
+    let Alert {
+        rule_id,
+        scope,
+        state,
+        since,
+        breaches,
+        episode,
+        fired_at,
+        resolved_at,
+        last_breach_at,
+        last_notified_at,
+        repeats,
+        evaluated_at,
+        value,
+    } = after;
+    let machine_changed = *rule_id != before.rule_id
+        || *scope != before.scope
+        || *state != before.state
+        || *since != before.since
+        || *breaches != before.breaches
+        || *episode != before.episode
+        || *fired_at != before.fired_at
+        || *resolved_at != before.resolved_at
+        || *last_breach_at != before.last_breach_at
+        || *last_notified_at != before.last_notified_at
+        || *repeats != before.repeats;
+    let value_moved = match (before.value, *value) {
+        (Some(a), Some(b)) => (a - b).abs() > 5e-4 * a.abs().max(b.abs()),
+        (a, b) => a.is_some() != b.is_some(),
+    };
+    machine_changed || value_moved || *evaluated_at - before.evaluated_at >= REFRESH_SECS
+}
+
 fn count_state(counts: &mut RunCounts, state: AlertState) {
     counts.scopes += 1;
     match state {
@@ -207,13 +259,21 @@ fn count_state(counts: &mut RunCounts, state: AlertState) {
     }
 }
 
-/// Writes the alert records back; alerts of deleted rules are dropped as their
-/// owner is rewritten.
-async fn store_docs(tally: &Tally<'_>, docs: HashMap<String, AlertDoc>) -> Result<(), Problem> {
+/// Writes back the alert records with a change (`changed`, or alerts of deleted
+/// rules to drop); the others keep their stored value, mark included.
+async fn store_docs(
+    tally: &Tally<'_>,
+    docs: HashMap<String, AlertDoc>,
+    changed: &BTreeSet<String>,
+) -> Result<(), Problem> {
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
     for (k, mut doc) in docs {
+        let before = doc.alerts.len();
         doc.alerts
             .retain(|_, a| tally.rule_ids.contains(&a.rule_id));
+        if !changed.contains(&k) && doc.alerts.len() == before {
+            continue;
+        }
         let bytes = serde_json::to_vec(&doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         pairs.push((k, bytes));
     }

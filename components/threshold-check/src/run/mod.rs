@@ -37,10 +37,12 @@ use evaluate::Tally;
 use history::RunRecord;
 
 /// Campaigns per batch: one `get_many` of campaigns, the metric reads of all of
-/// them together, one `get_many` and one `set_many` of alert records.
-pub(super) const BATCH: usize = 250;
+/// them together (one `get_many` of rollups: `ROLLUP_CHUNK` is 512), one
+/// `get_many` and one `set_many` of alert records. About 2 MB of values in
+/// memory at a time (campaign ~0.7 KB, rollup 2–10 KB, alert record ~1.3 KB).
+pub(super) const BATCH: usize = 500;
 
-/// Campaigns per chunk unless `evaluation_chunk_campaigns` says otherwise: four
+/// Campaigns per chunk unless `evaluation_chunk_campaigns` says otherwise: two
 /// batches between two commits of the cursor.
 pub(super) const CHUNK_CAMPAIGNS: usize = 1_000;
 

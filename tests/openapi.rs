@@ -194,3 +194,60 @@ async fn the_document_is_sent_gzipped_to_clients_that_accept_it_and_revalidates_
         assert!(again.body.is_empty());
     }
 }
+
+/// spin.toml sends every operation's path to the component whose table holds it,
+/// with Spin's route order (the host's router follows Spin's `routes` crate): the
+/// routes split off campaign-intake and content-approval are more specific than
+/// their wildcards, and only those paths leave them.
+#[test]
+fn the_manifest_routes_every_operation_to_the_component_that_serves_it() {
+    fn paths<Op: Operation>(t: &[RouteDef<Op>]) -> Vec<String> {
+        t.iter().map(|r| route::example_path(r.path)).collect()
+    }
+    let app = opsflow_host::manifest::load(&support::workspace().join("spin.toml"))
+        .expect("spin.toml loads");
+    let (router, duplicates) = opsflow_host::routes::Router::build(
+        &app.http_base,
+        app.http_triggers
+            .iter()
+            .filter_map(|t| Some((t.component.as_str(), t.route.as_deref()?))),
+    )
+    .expect("routes parse");
+    assert!(duplicates.is_empty(), "{duplicates:?}");
+    let served = [
+        ("campaign-intake", paths(campaign_routes::ROUTES)),
+        ("campaign-metrics", paths(metrics_routes::ROUTES)),
+        ("resource-planning", paths(resource_routes::ROUTES)),
+        ("platform-webhooks", paths(webhook_routes::ROUTES)),
+        ("content-approval", paths(content_routes::ROUTES)),
+        ("content-config", paths(content_config_routes::ROUTES)),
+        ("threshold-check", paths(evaluation_routes::ROUTES)),
+        ("trigger-dispatch", paths(trigger_routes::ROUTES)),
+        ("dashboard", paths(dashboard_routes::ROUTES)),
+    ];
+    let component = |path: &str| {
+        router
+            .route(path)
+            .map(|m| m.route.component.clone())
+            .unwrap_or_default()
+    };
+    for (name, paths) in &served {
+        for path in paths {
+            assert_eq!(component(path), *name, "{path}");
+        }
+    }
+    // Ids that look like the split-off routes' literals stay with the wildcard's
+    // component, which answers them as before (404 for an unknown id).
+    for (path, name) in [
+        ("/api/campaigns/metrics", "campaign-intake"),
+        ("/api/campaigns/c1/metrics/extra", "campaign-intake"),
+        ("/api/content/channels", "content-approval"),
+        (
+            "/api/content/campaigns/c1/timing-change",
+            "content-approval",
+        ),
+        ("/api/content/brand-standard/extra", "content-approval"),
+    ] {
+        assert_eq!(component(path), name, "{path}");
+    }
+}

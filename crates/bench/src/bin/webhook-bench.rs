@@ -1,13 +1,13 @@
 //! `cargo run --profile host -p opsflow-bench --bin webhook-bench`: signed SendGrid
 //! batches through the real app.
 //!
-//! Starts the shipped spin.toml (platform-webhooks, and campaign-intake for the
+//! Starts the shipped spin.toml (platform-webhooks, and campaign-metrics for the
 //! metrics API, so the scheduler's cron adds no noise) on the local host with a P-256 verification key generated here, posts
 //! `BENCH_BATCHES` (default 200) signed batches of 100 distinct SendGrid events over
 //! 1 and 4 keep-alive connections, on SQLite (group commit) and in-memory KV, and
 //! prints events/s, batch latency, KV calls per batch and whether the metrics API
 //! reports exactly the posted totals. Build the components first:
-//! `cargo build --target wasm32-wasip2 --release -p campaign-intake -p platform-webhooks -p content-approval
+//! `cargo build --target wasm32-wasip2 --release -p campaign-metrics -p platform-webhooks -p content-approval
 //! -p threshold-check -p trigger-dispatch -p scheduler`.
 //!
 //! Every request is signed before the clock starts, so the load generator spends
@@ -151,7 +151,11 @@ async fn exact(addr: SocketAddr, expected: &Expected) -> Result<bool> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // BENCH_ROOT: another checkout's spin.toml and target/ (e.g. unstripped
+    // components built for profiling).
+    let root = std::env::var_os("BENCH_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
     let n: usize = std::env::var("BENCH_BATCHES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -168,9 +172,9 @@ async fn main() -> Result<()> {
     });
 
     println!(
-        "| batches | events | connections | store | events/s | batch p50 | batch p99 | KV calls / batch | errors | exact |"
+        "| batches | events | connections | store | events/s | batch p50 | batch p99 | KV calls / batch | guest instructions / batch | errors | exact |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let scenarios = [
         (KvMode::Sqlite, 1),
         (KvMode::Sqlite, 4),
@@ -194,7 +198,7 @@ async fn main() -> Result<()> {
         // scheduler's every-minute cron would add noise.
         opts.component_ids = vec![
             "platform-webhooks".to_string(),
-            "campaign-intake".to_string(),
+            "campaign-metrics".to_string(),
         ];
         let app = opsflow_host::up(opts).await?;
 
@@ -204,9 +208,16 @@ async fn main() -> Result<()> {
         if w.errors > 0 {
             bail!("warm-up: {} errors", w.errors);
         }
-        let before = app.stats().kv_total("platform-webhooks");
+        let before = app.stats();
         let r = post_all(app.addr(), Arc::new(batches), conns).await?;
-        let after = app.stats().kv_total("platform-webhooks");
+        // An instance's fuel is counted as its task ends, just after the response.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let after_stats = app.stats();
+        let fuel = (after_stats.fuel - before.fuel) / n.max(1) as u64;
+        let (before, after) = (
+            before.kv_total("platform-webhooks"),
+            after_stats.kv_total("platform-webhooks"),
+        );
         let exact = exact(app.addr(), &expected).await?;
 
         let pick = |q: f64| {
@@ -217,7 +228,7 @@ async fn main() -> Result<()> {
         };
         let events = n * EVENTS_PER_BATCH;
         println!(
-            "| {n} | {events} | {conns} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.1} | {} | {} |",
+            "| {n} | {events} | {conns} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.1} | {} | {} | {} |",
             match kv {
                 KvMode::Sqlite => "SQLite, group commit",
                 KvMode::SqliteCommitPerWrite => "SQLite, commit per write",
@@ -227,6 +238,11 @@ async fn main() -> Result<()> {
             pick(0.50).as_secs_f64() * 1000.0,
             pick(0.99).as_secs_f64() * 1000.0,
             (after - before) as f64 / n.max(1) as f64,
+            if fuel == 0 {
+                "—".to_string()
+            } else {
+                format!("{:.2} M", fuel as f64 / 1e6)
+            },
             r.errors,
             if exact { "yes" } else { "no" },
         );

@@ -1,25 +1,23 @@
 //! Campaigns: create, list, get, update (If-Match), stage transitions through the
-//! gates, handoffs, the audit log and the success report.
+//! gates, handoffs and the audit log. The success report is campaign-metrics'.
 
-use chrono::{DateTime, Utc};
 use opsflow_api::request::MAX_JSON_BODY;
 use opsflow_api::response::{check_version, json_value};
 use opsflow_api::{ApiRequest, ApiResponse, Problem, Role, ids};
 use opsflow_domain::campaign::{
     Campaign, CampaignInput, CampaignPatch, ContentFact, GateContext, PatchError, PlanningBook,
-    ReportInputs, Resource, Stage, gate as gate_of, parse_instant, success_report,
-    transition as transition_of,
+    Resource, Stage, gate as gate_of, parse_instant, transition as transition_of,
 };
 use opsflow_domain::content::ContentState;
 use opsflow_edge::Ctx;
 use opsflow_edge::handlers::{
-    actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
+    actor, audit, audit_page, invalid_field, json_body, load_record, metric_totals, page_query,
+    update_failed,
 };
 use opsflow_store::keys::campaigns as keys;
-use opsflow_store::metrics::CampaignTotals;
 use opsflow_store::{Records, Versioned};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Which roles may change which campaign field. Marketing owns the plan (name,
 /// objectives, schedule, owner); operations owns its owner field; both edit the
@@ -357,7 +355,7 @@ async fn gate_context(ctx: &Ctx, c: &Campaign) -> Result<GateContext, Problem> {
                     .map_err(Problem::from)?;
         }
         Stage::Monitoring => {
-            let (sum, _) = totals(ctx, c, true).await?;
+            let (sum, _) = metric_totals(ctx, c, true).await?;
             facts.metrics_present = sum.by_kind.values().any(|v| *v != 0);
         }
         Stage::Completed | Stage::Cancelled => {}
@@ -380,59 +378,6 @@ async fn content_facts(ctx: &Ctx, id: &str) -> Result<Vec<ContentFact>, Problem>
             channel: i.channel,
         })
         .collect())
-}
-
-/// Metrics windows of a campaign, newest first: from the day it was created or
-/// starts (whichever is earlier) to the end of today or of its schedule (whichever is
-/// earlier), in slices of at most 100 days (the most one totals read covers), at
-/// most 8 slices.
-fn metrics_windows(c: &Campaign, now: DateTime<Utc>) -> Vec<(i64, i64)> {
-    const DAY: i64 = 86_400;
-    let floor = |t: i64| t - t.rem_euclid(DAY);
-    let start = floor(c.schedule().start().min(c.created_at()).timestamp());
-    let end = (floor(c.schedule().end().min(now).timestamp()) + DAY).max(start + DAY);
-    let mut out = Vec::new();
-    let mut to = end;
-    while to > start && out.len() < 8 {
-        let from = (to - 100 * DAY).max(start);
-        out.push((from, to));
-        to = from;
-    }
-    out
-}
-
-/// Counter totals over the campaign's metrics windows (all of them, or only until
-/// one holds data when `first_only`).
-async fn totals(
-    ctx: &Ctx,
-    c: &Campaign,
-    first_only: bool,
-) -> Result<(CampaignTotals, Option<(i64, i64)>), Problem> {
-    let windows = metrics_windows(c, ctx.now);
-    let mut sum = CampaignTotals::default();
-    for (from, to) in &windows {
-        let t = opsflow_store::metrics::campaign_totals(&ctx.kv, c.id(), *from, *to, 86_400, None)
-            .await
-            .map_err(Problem::from)?;
-        let add = |dst: &mut BTreeMap<String, i64>, src: &BTreeMap<String, i64>| {
-            for (k, v) in src {
-                let slot = dst.entry(k.clone()).or_default();
-                *slot = slot.saturating_add(*v);
-            }
-        };
-        add(&mut sum.by_kind, &t.by_kind);
-        for (channel, m) in &t.by_channel {
-            add(sum.by_channel.entry(channel.clone()).or_default(), m);
-        }
-        if first_only && sum.by_kind.values().any(|v| *v != 0) {
-            break;
-        }
-    }
-    let span = windows
-        .last()
-        .zip(windows.first())
-        .map(|((from, _), (_, to))| (*from, *to));
-    Ok((sum, span))
 }
 
 pub async fn gate(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
@@ -465,50 +410,4 @@ pub async fn handoffs(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
 pub async fn audit_log(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
     load(ctx, id).await?;
     audit_page(ctx, "campaign", id, req).await
-}
-
-/// Most audit entries a report reads (one `get_many` per 100).
-const REPORT_AUDIT_LIMIT: usize = 10_000;
-
-/// Triggers fired for the campaign and automated actions executed on it, counted
-/// from its audit log — the record threshold-check and trigger-dispatch both write.
-async fn automation_counts(ctx: &Ctx, id: &str) -> Result<(u64, u64), Problem> {
-    let entries = opsflow_store::AuditLog::new(&ctx.kv, "campaign", id)
-        .list(0, REPORT_AUDIT_LIMIT)
-        .await?;
-    let count = |action: &str| entries.iter().filter(|e| e.action == action).count() as u64;
-    Ok((count("alert.fired"), count("trigger.executed")))
-}
-
-pub async fn report(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
-    let c = load(ctx, id).await?;
-    let (totals, span) = totals(ctx, &c, false).await?;
-    let (fired, taken) = automation_counts(ctx, id).await?;
-    let as_f64 = |m: &BTreeMap<String, i64>| {
-        let mut out = BTreeMap::new();
-        out.extend(m.iter().map(|(k, v)| (k.clone(), *v as f64)));
-        out
-    };
-    let inputs = ReportInputs {
-        kpi_totals: as_f64(&totals.by_kind),
-        channel_totals: totals
-            .by_channel
-            .iter()
-            .map(|(ch, m)| (ch.clone(), as_f64(m)))
-            .collect(),
-        triggers_fired: fired,
-        actions_taken: taken,
-    };
-    let report = success_report(&c, &inputs, ctx.now);
-    let mut body = json_value(&report)?;
-    if let (Some(obj), Some((from, to))) = (body.as_object_mut(), span) {
-        obj.insert(
-            "window".into(),
-            serde_json::json!({
-                "from": DateTime::<Utc>::from_timestamp(from, 0),
-                "to": DateTime::<Utc>::from_timestamp(to, 0),
-            }),
-        );
-    }
-    Ok(ApiResponse::json(200, &body))
 }

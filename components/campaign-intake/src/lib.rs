@@ -1,9 +1,10 @@
-//! The campaign-intake component: campaigns (stages, gates, handoffs, audit, the
-//! success report) and the caller's identity. The app's OpenAPI document is a
+//! The campaign-intake component: campaigns (stages, gates, handoffs, audit) and
+//! the caller's identity. The app's OpenAPI document is a
 //! static file the dashboard serves (`/api/openapi.json`).
 //! Resources, allocations and rebalancing are resource-planning's
-//! (`/api/resources/...`); the metrics API and the daily maintenance pass are
-//! campaign-metrics' (`/api/campaigns/:id/metrics`, `/api/campaigns/metrics/...`).
+//! (`/api/resources/...`); the metrics API, the success report and the daily
+//! maintenance pass are campaign-metrics' (`/api/campaigns/:id/metrics`,
+//! `/api/campaigns/:id/report`, `/api/campaigns/metrics/...`).
 #![forbid(unsafe_code)]
 
 mod campaigns;
@@ -37,8 +38,7 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         | Op::TransitionCampaign
         | Op::CampaignGate
         | Op::ListHandoffs
-        | Op::CampaignAudit
-        | Op::CampaignReport) => match signed_in() {
+        | Op::CampaignAudit) => match signed_in() {
             Ok(who) => plan(op, Ctx::new(req, routed.params, who)).await,
             Err(problem) => Err(problem),
         },
@@ -62,7 +62,6 @@ async fn plan(op: Op, ctx: Ctx) -> Result<ApiResponse, Problem> {
         Op::CampaignGate => campaigns::gate(ctx, id).await,
         Op::ListHandoffs => campaigns::handoffs(ctx, id).await,
         Op::CampaignAudit => campaigns::audit_log(ctx, id, req).await,
-        Op::CampaignReport => campaigns::report(ctx, id).await,
         Op::Me => Err(Problem::not_found(format!(
             "operation {} is served by another module",
             op.id()

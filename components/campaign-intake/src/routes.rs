@@ -1,7 +1,8 @@
 //! This component's operations and routes (pure data: the tests read it too):
 //! campaigns and the caller. Resources, allocations and
-//! rebalancing are resource-planning's routes; the metrics API under
-//! `/api/campaigns` is campaign-metrics' (spin.toml routes those paths there).
+//! rebalancing are resource-planning's routes; the metrics API and the success
+//! report under `/api/campaigns` are campaign-metrics' (spin.toml routes those
+//! paths there).
 //!
 //! Who may do what: every authenticated role reads; marketing creates campaigns;
 //! marketing and operations edit them (field by field, see `campaigns::FIELD_ROLES`)
@@ -21,7 +22,6 @@ opsflow_api::operations! {
         CampaignGate = "campaign_gate" => Access::Roles(roles::EVERYONE),
         ListHandoffs = "list_handoffs" => Access::Roles(roles::EVERYONE),
         CampaignAudit = "campaign_audit" => Access::Roles(roles::EVERYONE),
-        CampaignReport = "campaign_report" => Access::Roles(roles::EVERYONE),
         Me = "me" => Access::Roles(roles::EVERYONE),
     }
 }
@@ -39,6 +39,5 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     def("GET", "/api/campaigns/{id}/gate", Op::CampaignGate),
     def("GET", "/api/campaigns/{id}/handoffs", Op::ListHandoffs),
     def("GET", "/api/campaigns/{id}/audit", Op::CampaignAudit),
-    def("GET", "/api/campaigns/{id}/report", Op::CampaignReport),
     def("GET", "/api/me", Op::Me),
 ];

@@ -1,6 +1,7 @@
 //! The campaign-metrics component: the metrics API — what platform-webhooks
 //! counts, read back per campaign; samples from sources without webhooks;
-//! unattributed events — and the daily maintenance pass
+//! unattributed events —, the success report (`GET /api/campaigns/{id}/report`:
+//! actual against objective from those counts) and the daily maintenance pass
 //! (`POST /api/campaigns/metrics/cleanup`, which the scheduler calls).
 //!
 //! Its own job beside campaign-intake: it shares only the store with the campaign
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod metrics_api;
+mod report;
 mod routes;
 
 use opsflow_api::{ApiRequest, ApiResponse, Problem};
@@ -42,6 +44,16 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Op::GetCampaignMetrics => metrics_api::get_metrics(param, &req).await,
         Op::ListUnattributedEvents => metrics_api::unattributed(&req).await,
         Op::CleanupMetrics => metrics_api::cleanup(&req).await,
+        Op::CampaignReport => report(req, routed).await,
     };
     result.unwrap_or_else(ApiResponse::from)
+}
+
+/// The success report for a signed-in caller whose subject may act (as every
+/// campaign operation requires: 403 otherwise).
+async fn report(req: ApiRequest, routed: opsflow_edge::Routed<Op>) -> Result<ApiResponse, Problem> {
+    let who = opsflow_edge::caller(routed.who)?;
+    let ctx = opsflow_edge::Ctx::new(req, routed.params, who);
+    opsflow_edge::handlers::actor(&ctx)?;
+    report::report(&ctx, ctx.id()).await
 }

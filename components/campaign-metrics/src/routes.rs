@@ -1,6 +1,7 @@
 //! This component's operations and routes (pure data: the tests read it too): the
-//! metrics API under `/api/campaigns` and the daily maintenance pass. spin.toml
-//! routes exactly these paths here (`/api/campaigns/:id/metrics` and the two
+//! metrics API under `/api/campaigns`, the success report and the daily
+//! maintenance pass. spin.toml routes exactly these paths here
+//! (`/api/campaigns/:id/metrics`, `/api/campaigns/:id/report` and the two
 //! `/api/campaigns/metrics/...` routes, each more specific than campaign-intake's
 //! `/api/campaigns/...`); the platform webhooks that feed the metrics are
 //! platform-webhooks' routes.
@@ -14,6 +15,7 @@ opsflow_api::operations! {
         CleanupMetrics = "cleanup_metrics" => Access::Roles(roles::OPERATIONS),
         GetCampaignMetrics = "get_campaign_metrics" => Access::Roles(roles::METRICS_READERS),
         PostCampaignMetrics = "post_campaign_metrics" => Access::Roles(roles::PLANNERS),
+        CampaignReport = "campaign_report" => Access::Roles(roles::EVERYONE),
     }
 }
 
@@ -24,6 +26,7 @@ pub const ROUTES: &[RouteDef<Op>] = &[
         "/api/campaigns/{id}/metrics",
         Op::PostCampaignMetrics,
     ),
+    def("GET", "/api/campaigns/{id}/report", Op::CampaignReport),
     def(
         "GET",
         "/api/campaigns/metrics/unattributed",

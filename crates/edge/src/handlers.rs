@@ -1,10 +1,14 @@
-//! What the handlers of campaign-intake and resource-planning share: the caller as
-//! an actor, idempotent writes, audit logging and pages, and problem helpers.
+//! What the handlers of campaign-intake, resource-planning and campaign-metrics
+//! share: the caller as an actor, idempotent writes, audit logging and pages, a
+//! campaign's metric totals over its life, and problem helpers.
 
 use crate::Ctx;
+use chrono::{DateTime, Utc};
 use opsflow_api::{ApiRequest, ApiResponse, FieldError, Operation, Problem};
-use opsflow_domain::campaign::UserId;
+use opsflow_domain::campaign::{Campaign, UserId};
+use opsflow_store::metrics::CampaignTotals;
 use opsflow_store::{AuditLog, Key, Records, UpdateError, Versioned};
+use std::collections::BTreeMap;
 
 /// The caller as the campaign records name them; a token whose subject is not a
 /// valid user id may read but not act (403).
@@ -149,4 +153,58 @@ pub async fn audit_page(
         200,
         &serde_json::json!({ "items": items, "next_cursor": next }),
     ))
+}
+
+/// Metrics windows of a campaign, newest first: from the day it was created or
+/// starts (whichever is earlier) to the end of today or of its schedule (whichever is
+/// earlier), in slices of at most 100 days (the most one totals read covers), at
+/// most 8 slices.
+fn metrics_windows(c: &Campaign, now: DateTime<Utc>) -> Vec<(i64, i64)> {
+    const DAY: i64 = 86_400;
+    let floor = |t: i64| t - t.rem_euclid(DAY);
+    let start = floor(c.schedule().start().min(c.created_at()).timestamp());
+    let end = (floor(c.schedule().end().min(now).timestamp()) + DAY).max(start + DAY);
+    let mut out = Vec::new();
+    let mut to = end;
+    while to > start && out.len() < 8 {
+        let from = (to - 100 * DAY).max(start);
+        out.push((from, to));
+        to = from;
+    }
+    out
+}
+
+/// Counter totals over the campaign's metrics windows (all of them, or only until
+/// one holds data when `first_only`), and the span they cover: what the stage
+/// gates (campaign-intake) and the success report (campaign-metrics) read.
+pub async fn metric_totals(
+    ctx: &Ctx,
+    c: &Campaign,
+    first_only: bool,
+) -> Result<(CampaignTotals, Option<(i64, i64)>), Problem> {
+    let windows = metrics_windows(c, ctx.now);
+    let mut sum = CampaignTotals::default();
+    for (from, to) in &windows {
+        let t = opsflow_store::metrics::campaign_totals(&ctx.kv, c.id(), *from, *to, 86_400, None)
+            .await
+            .map_err(Problem::from)?;
+        let add = |dst: &mut BTreeMap<String, i64>, src: &BTreeMap<String, i64>| {
+            for (k, v) in src {
+                let slot = dst.entry(k.clone()).or_default();
+                *slot = slot.saturating_add(*v);
+            }
+        };
+        add(&mut sum.by_kind, &t.by_kind);
+        for (channel, m) in &t.by_channel {
+            add(sum.by_channel.entry(channel.clone()).or_default(), m);
+        }
+        if first_only && sum.by_kind.values().any(|v| *v != 0) {
+            break;
+        }
+    }
+    let span = windows
+        .last()
+        .zip(windows.first())
+        .map(|((from, _), (_, to))| (*from, *to));
+    Ok((sum, span))
 }

@@ -25,7 +25,7 @@
 //! nested `custom_args`/`unique_args` object, else categories `campaign:<id>`,
 //! `channel:<name>`, `content:<id>`.
 
-use p256::ecdsa::signature::DigestVerifier;
+use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use serde_json::Value;
@@ -114,12 +114,13 @@ pub fn verify(
     keys.window.check(ts, now)?;
     let digest = Sha256::new()
         .chain_update(timestamp.as_bytes())
-        .chain_update(request.body);
+        .chain_update(request.body)
+        .finalize();
     // Public keys and signatures are not secret: no constant-time concern here.
     let matched = keys
         .keys
         .iter()
-        .filter(|key| key.verify_digest(digest.clone(), &signature).is_ok())
+        .filter(|key| key.verify_prehash(&digest, &signature).is_ok())
         .count();
     if matched > 0 {
         Ok(())

@@ -44,14 +44,17 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Op::GetCampaignMetrics => metrics_api::get_metrics(param, &req).await,
         Op::ListUnattributedEvents => metrics_api::unattributed(&req).await,
         Op::CleanupMetrics => metrics_api::cleanup(&req).await,
-        Op::CampaignReport => report(req, routed).await,
+        Op::CampaignReport => success_report(req, routed).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }
 
 /// The success report for a signed-in caller whose subject may act (as every
 /// campaign operation requires: 403 otherwise).
-async fn report(req: ApiRequest, routed: opsflow_edge::Routed<Op>) -> Result<ApiResponse, Problem> {
+async fn success_report(
+    req: ApiRequest,
+    routed: opsflow_edge::Routed<Op>,
+) -> Result<ApiResponse, Problem> {
     let who = opsflow_edge::caller(routed.who)?;
     let ctx = opsflow_edge::Ctx::new(req, routed.params, who);
     opsflow_edge::handlers::actor(&ctx)?;

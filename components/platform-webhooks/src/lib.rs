@@ -6,7 +6,8 @@
 //! with the users', and carries none of the campaign code, so its `.wasm` stays
 //! small and its instances start fast. The signature crypto is built for speed
 //! (`[profile.release.package.*]` in the root Cargo.toml). The metrics API that
-//! reads what this component counts lives in campaign-metrics (`/api/campaigns/:id/metrics`).
+//! reads what this component counts lives in campaign-metrics
+//! (`/api/campaigns/:id/metrics`).
 #![forbid(unsafe_code)]
 
 mod routes;

@@ -271,7 +271,8 @@ impl<'a, K: Kv> IdSet<'a, K> {
         let mut keys = self.head_keys();
         let first_key = self.shard_key(0);
         keys.push(first_key.as_str().to_string());
-        let found: BTreeMap<String, Vec<u8>> = self.kv.get_many(&keys).await?.into_iter().collect();
+        let mut found: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        found.extend(self.kv.get_many(&keys).await?);
         let directory = self.directory_in(&found).await?;
         let migrated = !found.contains_key(self.directory_key().as_str())
             && found.contains_key(self.base.as_str());

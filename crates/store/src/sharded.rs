@@ -160,7 +160,8 @@ where
         if let Some((legacy, _)) = &self.legacy {
             keys.push(legacy.as_str().to_string());
         }
-        let found: BTreeMap<String, Vec<u8>> = self.kv.get_many(&keys).await?.into_iter().collect();
+        let mut found: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        found.extend(self.kv.get_many(&keys).await?);
         if let Some(bytes) = found.get(dir_key.as_str()) {
             let first = match found.get(first_key.as_str()) {
                 Some(b) => Some(decode_record::<BTreeMap<String, V>>(&first_key, b)?.value),
@@ -351,7 +352,7 @@ where
             }
             let more = end < directory.shards.len();
             if !entries.is_empty() || !more {
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                opsflow_domain::sort::sort_by(&mut entries, |a, b| a.0.cmp(&b.0));
                 // The read shards hold every id below the next shard's first one.
                 let next = more.then(|| {
                     let last_entry = entries.last().map(|(id, _)| id.clone());

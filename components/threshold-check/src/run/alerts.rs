@@ -277,7 +277,7 @@ async fn store_docs(
         let bytes = serde_json::to_vec(&doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         pairs.push((k, bytes));
     }
-    pairs.sort();
+    opsflow_domain::sort::sort(&mut pairs);
     for chunk in pairs.chunks(BATCH) {
         tally.kv.set_many(chunk).await?;
     }

@@ -138,14 +138,15 @@ struct Watch<'r> {
 
 impl<'r> Watch<'r> {
     fn new(rules: &[&'r Rule]) -> Self {
+        // Filled with `extend`: `collect` into a set sorts, and compiles a sort per
+        // element type (docs: BENCHMARKS.md "Component sizes").
+        let mut named = BTreeSet::new();
+        named.extend(rules.iter().filter_map(|r| match &r.scope {
+            Scope::Campaign { campaign_id, .. } => Some(campaign_id.as_str()),
+            _ => None,
+        }));
         Self {
-            named: rules
-                .iter()
-                .filter_map(|r| match &r.scope {
-                    Scope::Campaign { campaign_id, .. } => Some(campaign_id.as_str()),
-                    _ => None,
-                })
-                .collect(),
+            named,
             any_live: rules
                 .iter()
                 .any(|r| !matches!(r.scope, Scope::Campaign { .. })),
@@ -171,11 +172,14 @@ async fn observe<'r>(
     let wanted: Vec<BTreeSet<Window>> = campaigns
         .iter()
         .map(|c| {
-            rules
-                .iter()
-                .filter(|r| watches(r, &c.value))
-                .flat_map(|r| metric::required_windows(r, &c.value, tally.now))
-                .collect()
+            let mut windows = BTreeSet::new();
+            windows.extend(
+                rules
+                    .iter()
+                    .filter(|r| watches(r, &c.value))
+                    .flat_map(|r| metric::required_windows(r, &c.value, tally.now)),
+            );
+            windows
         })
         .collect();
     let queries: Vec<TotalsQuery<'_>> = campaigns

@@ -25,6 +25,8 @@ mod triggers;
 pub use alerts::list as alerts;
 pub use history::{get, list};
 
+use std::collections::BTreeSet;
+
 use opsflow_api::{ApiResponse, Problem, ids};
 use opsflow_domain::monitoring::{Claim, ClaimRefusal, HoldRequest, Progress, Rule, Schedule};
 use opsflow_edge::Ctx;
@@ -218,8 +220,9 @@ async fn advance(
             chunks: claim.chunks,
             ..RunRecord::default()
         },
-        rule_ids: rules.iter().map(|r| r.id.clone()).collect(),
+        rule_ids: BTreeSet::new(),
     };
+    tally.rule_ids.extend(rules.iter().map(|r| r.id.clone()));
     let mut cursor = claim.cursor.clone();
     loop {
         let step = evaluate::evaluate(

@@ -91,12 +91,14 @@ pub(super) async fn write_triggers(
     let mut pairs = extra;
     if !triggers.is_empty() {
         let keys: Vec<_> = triggers.iter().map(|t| tkeys::trigger(&t.id)).collect();
-        let stored: BTreeSet<String> = Records::new(kv)
-            .get_many::<Trigger>(&keys)
-            .await?
-            .into_iter()
-            .map(|v| v.value.id)
-            .collect();
+        let mut stored: BTreeSet<String> = BTreeSet::new();
+        stored.extend(
+            Records::new(kv)
+                .get_many::<Trigger>(&keys)
+                .await?
+                .into_iter()
+                .map(|v| v.value.id),
+        );
         for t in triggers.iter().filter(|t| !stored.contains(&t.id)) {
             pairs.push((
                 tkeys::trigger(&t.id).as_str().to_string(),
@@ -106,10 +108,11 @@ pub(super) async fn write_triggers(
     }
     if !pairs.is_empty() {
         // Sorted keys: one transaction that takes its row locks in one order.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        opsflow_domain::sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
         kv.set_many(&pairs).await?;
     }
-    let ours: BTreeSet<String> = triggers.iter().map(|t| t.id.clone()).collect();
+    let mut ours: BTreeSet<String> = BTreeSet::new();
+    ours.extend(triggers.iter().map(|t| t.id.clone()));
     opsflow_store::triggers::open(kv)
         .add_many(Some(heads.open), &ours)
         .await?;

@@ -36,6 +36,21 @@ async fn start(name: &str) -> App {
 /// every tick steps each alert once (its `breaches` counts the ticks) and writes one
 /// trigger per campaign (the fire, then a repeat). Sorted by id.
 async fn breaching_campaigns(app: &App, t0: i64) -> Vec<String> {
+    campaigns_with_own_rule(
+        app,
+        t0,
+        json!({
+            "for": 1,
+            "repeat_interval_secs": 60,
+            "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 86_400},
+        }),
+    )
+    .await
+}
+
+/// [`CAMPAIGNS`] campaigns, half bounced, each with its own notifying bounce rule
+/// (`extra` overriding the rule's fields) and the defaults disabled. Sorted by id.
+async fn campaigns_with_own_rule(app: &App, t0: i64, extra: Value) -> Vec<String> {
     disable_defaults(app).await;
     let mut ids = Vec::new();
     for _ in 0..CAMPAIGNS {
@@ -43,11 +58,7 @@ async fn breaching_campaigns(app: &App, t0: i64) -> Vec<String> {
         let rule = bounce_rule(
             &c,
             json!({"kind": "notify", "url": "https://hooks.example.com/x"}),
-            json!({
-                "for": 1,
-                "repeat_interval_secs": 60,
-                "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 86_400},
-            }),
+            extra.clone(),
         );
         create_rule(app, rule).await;
         half_bounced(app, &c, t0).await;
@@ -68,6 +79,20 @@ async fn call(app: &App, now: i64) -> Reply {
 
 /// Every campaign's alert: `(state, breaches)`.
 async fn alerts(app: &App, ids: &[String]) -> Vec<(String, i64)> {
+    alert_items(app, ids)
+        .await
+        .iter()
+        .map(|a| {
+            (
+                a["state"].as_str().unwrap_or_default().to_string(),
+                a["breaches"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+/// Every campaign's one alert, as the API lists it.
+async fn alert_items(app: &App, ids: &[String]) -> Vec<Value> {
     let mut out = Vec::new();
     for c in ids {
         let r = app
@@ -79,10 +104,7 @@ async fn alerts(app: &App, ids: &[String]) -> Vec<(String, i64)> {
         assert_eq!(r.status, 200, "{}", r.body);
         let items = r.json()["items"].as_array().cloned().unwrap_or_default();
         assert_eq!(items.len(), 1, "{c}: {}", r.body);
-        out.push((
-            items[0]["state"].as_str().unwrap_or_default().to_string(),
-            items[0]["breaches"].as_i64().unwrap_or(-1),
-        ));
+        out.push(items[0].clone());
     }
     out
 }
@@ -309,47 +331,31 @@ async fn fault_at_every_call(name: &str, fail: impl Fn(&App, u64)) {
 /// against a 90 % threshold): their alerts stay inactive with the same value every
 /// tick. Sorted by id.
 async fn quiet_campaigns(app: &App, t0: i64) -> Vec<String> {
-    disable_defaults(app).await;
-    let mut ids = Vec::new();
-    for _ in 0..CAMPAIGNS {
-        let c = campaign(app).await;
-        let rule = bounce_rule(
-            &c,
-            json!({"kind": "notify", "url": "https://hooks.example.com/x"}),
-            json!({
-                "fire_threshold": 0.9,
-                "clear_threshold": 0.8,
-                "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 86_400},
-            }),
-        );
-        create_rule(app, rule).await;
-        half_bounced(app, &c, t0).await;
-        ids.push(c);
-    }
-    ids.sort();
-    ids
+    campaigns_with_own_rule(
+        app,
+        t0,
+        json!({
+            "fire_threshold": 0.9,
+            "clear_threshold": 0.8,
+            "metric": {"kind": "ratio", "numerator": ["bounced"], "denominator": ["sent"], "window_secs": 86_400},
+        }),
+    )
+    .await
 }
 
 /// Every campaign's alert: `(state, value, evaluated_at)`.
 async fn quiet_alerts(app: &App, ids: &[String]) -> Vec<(String, f64, i64)> {
-    let mut out = Vec::new();
-    for c in ids {
-        let r = app
-            .get(
-                &format!("/api/evaluations/alerts?campaign_id={c}"),
-                "viewer-token",
+    alert_items(app, ids)
+        .await
+        .iter()
+        .map(|a| {
+            (
+                a["state"].as_str().unwrap_or_default().to_string(),
+                a["value"].as_f64().unwrap_or(-1.0),
+                a["evaluated_at"].as_i64().unwrap_or(-1),
             )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let items = r.json()["items"].as_array().cloned().unwrap_or_default();
-        assert_eq!(items.len(), 1, "{c}: {}", r.body);
-        out.push((
-            items[0]["state"].as_str().unwrap_or_default().to_string(),
-            items[0]["value"].as_f64().unwrap_or(-1.0),
-            items[0]["evaluated_at"].as_i64().unwrap_or(-1),
-        ));
-    }
-    out
+        })
+        .collect()
 }
 
 /// A quiet tick rewrites no alert record (the value and state are unchanged), so a

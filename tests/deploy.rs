@@ -16,6 +16,8 @@ mod content_routes;
 mod evaluation_routes;
 #[path = "../components/campaign-metrics/src/routes.rs"]
 mod metrics_routes;
+#[path = "../components/monitoring-api/src/routes.rs"]
+mod monitoring_routes;
 #[path = "../components/resource-planning/src/routes.rs"]
 mod resource_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
@@ -470,6 +472,7 @@ fn post_access(component: &str, path: &str) -> Option<Access> {
         "content-config" => find(content_config_routes::ROUTES, path),
         "content-approval" => find(content_routes::ROUTES, path),
         "threshold-check" => find(evaluation_routes::ROUTES, path),
+        "monitoring-api" => find(monitoring_routes::ROUTES, path),
         "trigger-dispatch" => find(trigger_routes::ROUTES, path),
         _ => None,
     }

@@ -63,6 +63,7 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
             "content-approval",
             "content-config",
             "dashboard",
+            "monitoring-api",
             "platform-webhooks",
             "resource-planning",
             "scheduler",
@@ -160,6 +161,7 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
         "content-approval",
         "content-config",
         "threshold-check",
+        "monitoring-api",
         "trigger-dispatch",
         "dashboard",
     ]
@@ -188,6 +190,16 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
         .send(
             "GET",
             "/api/content/brand-standard",
+            Some(support::OLGA),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .send(
+            "GET",
+            "/api/evaluations/rules",
             Some(support::OLGA),
             None,
             &[],

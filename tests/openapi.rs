@@ -15,6 +15,8 @@ mod dashboard_routes;
 mod evaluation_routes;
 #[path = "../components/campaign-metrics/src/routes.rs"]
 mod metrics_routes;
+#[path = "../components/monitoring-api/src/routes.rs"]
+mod monitoring_routes;
 #[path = "../components/resource-planning/src/routes.rs"]
 mod resource_routes;
 #[path = "../components/trigger-dispatch/src/routes.rs"]
@@ -59,6 +61,7 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
         rows(dashboard_routes::ROUTES),
         rows(content_routes::ROUTES),
         rows(evaluation_routes::ROUTES),
+        rows(monitoring_routes::ROUTES),
         rows(trigger_routes::ROUTES),
     ]
     .concat()
@@ -88,6 +91,7 @@ fn every_route_in_every_table_is_reachable() {
     check_reachable(dashboard_routes::ROUTES);
     check_reachable(content_routes::ROUTES);
     check_reachable(evaluation_routes::ROUTES);
+    check_reachable(monitoring_routes::ROUTES);
     check_reachable(trigger_routes::ROUTES);
 }
 
@@ -113,6 +117,7 @@ fn every_declared_operation_has_a_route() {
     all_routed(dashboard_routes::Op::ALL, dashboard_routes::ROUTES);
     all_routed(content_routes::Op::ALL, content_routes::ROUTES);
     all_routed(evaluation_routes::Op::ALL, evaluation_routes::ROUTES);
+    all_routed(monitoring_routes::Op::ALL, monitoring_routes::ROUTES);
     all_routed(trigger_routes::Op::ALL, trigger_routes::ROUTES);
 }
 
@@ -222,6 +227,7 @@ fn the_manifest_routes_every_operation_to_the_component_that_serves_it() {
         ("content-approval", paths(content_routes::ROUTES)),
         ("content-config", paths(content_config_routes::ROUTES)),
         ("threshold-check", paths(evaluation_routes::ROUTES)),
+        ("monitoring-api", paths(monitoring_routes::ROUTES)),
         ("trigger-dispatch", paths(trigger_routes::ROUTES)),
         ("dashboard", paths(dashboard_routes::ROUTES)),
     ];
@@ -247,6 +253,8 @@ fn the_manifest_routes_every_operation_to_the_component_that_serves_it() {
             "content-approval",
         ),
         ("/api/content/brand-standard/extra", "content-approval"),
+        ("/api/evaluations/alerts/extra", "threshold-check"),
+        ("/api/evaluations/rulesx", "threshold-check"),
     ] {
         assert_eq!(component(path), name, "{path}");
     }

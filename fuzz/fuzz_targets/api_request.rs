@@ -42,6 +42,9 @@ mod content_config;
 #[path = "../../components/threshold-check/src/routes.rs"]
 mod threshold_check;
 #[allow(dead_code)]
+#[path = "../../components/monitoring-api/src/routes.rs"]
+mod monitoring_api;
+#[allow(dead_code)]
 #[path = "../../components/trigger-dispatch/src/routes.rs"]
 mod trigger_dispatch;
 
@@ -122,6 +125,7 @@ fuzz_target!(|data: &[u8]| {
     route(content_config::ROUTES, &req);
     route(content_approval::ROUTES, &req);
     route(threshold_check::ROUTES, &req);
+    route(monitoring_api::ROUTES, &req);
     route(trigger_dispatch::ROUTES, &req);
 
     let _ = req.if_match();

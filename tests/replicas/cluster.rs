@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 /// The HTTP components of spin.toml: what a SpinKube SpinApp runs.
-const HTTP_COMPONENTS: [&str; 9] = [
+const HTTP_COMPONENTS: [&str; 10] = [
     "campaign-intake",
     "campaign-metrics",
     "resource-planning",
@@ -18,6 +18,7 @@ const HTTP_COMPONENTS: [&str; 9] = [
     "content-approval",
     "content-config",
     "threshold-check",
+    "monitoring-api",
     "trigger-dispatch",
     "dashboard",
 ];

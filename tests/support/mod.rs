@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The components of spin.toml, built for wasm32-wasip2.
-const COMPONENTS: [&str; 9] = [
+const COMPONENTS: [&str; 10] = [
     "campaign-intake",
     "campaign-metrics",
     "resource-planning",
@@ -31,6 +31,7 @@ const COMPONENTS: [&str; 9] = [
     "content-approval",
     "content-config",
     "threshold-check",
+    "monitoring-api",
     "trigger-dispatch",
     "scheduler",
 ];

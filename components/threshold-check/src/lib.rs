@@ -1,12 +1,10 @@
-//! The threshold-check component: routes under `/api/evaluations`.
-//!
-//! Rules (CRUD, operations), evaluation runs (`POST /api/evaluations/run` with an
-//! explicit `now`, claimed with compare-and-swap), the run history and the alert
-//! state per (rule, scope).
+//! The threshold-check component: evaluation runs (`POST /api/evaluations/run`
+//! with an explicit `now`, claimed with compare-and-swap, in resumable chunks),
+//! which step the alert state per (rule, scope) and emit triggers. The rules, the
+//! run history and the alert reads are monitoring-api's.
 #![forbid(unsafe_code)]
 
 mod routes;
-mod rules;
 mod run;
 
 use opsflow_api::{ApiRequest, ApiResponse};
@@ -25,17 +23,8 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Ok(routed) => routed,
         Err(problem) => return problem.into(),
     };
-    let ctx = &ctx;
     let result = match op {
-        Op::ListRules => rules::list(ctx).await,
-        Op::CreateRule => rules::create(ctx).await,
-        Op::GetRule => rules::get(ctx).await,
-        Op::ReplaceRule => rules::replace(ctx).await,
-        Op::DeleteRule => rules::delete(ctx).await,
-        Op::RunEvaluation => run::run(ctx).await,
-        Op::ListRuns => run::list(ctx).await,
-        Op::GetRun => run::get(ctx).await,
-        Op::ListAlerts => run::alerts(ctx).await,
+        Op::RunEvaluation => run::run(&ctx).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

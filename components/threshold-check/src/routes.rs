@@ -1,30 +1,14 @@
 //! This component's operations and routes (pure data: the tests read it too).
+//! spin.toml gives threshold-check `/api/evaluations/...`; the rules, run history
+//! and alert reads under it are monitoring-api's more specific routes.
 
 use opsflow_api::{RouteDef, def, roles};
 
 opsflow_api::operations! {
     /// What threshold-check does.
     pub enum Op {
-        ListRules = "list_rules" => Access::Roles(roles::EVERYONE),
-        CreateRule = "create_rule" => Access::Roles(roles::OPERATIONS),
-        GetRule = "get_rule" => Access::Roles(roles::EVERYONE),
-        ReplaceRule = "replace_rule" => Access::Roles(roles::OPERATIONS),
-        DeleteRule = "delete_rule" => Access::Roles(roles::OPERATIONS),
         RunEvaluation = "run_evaluation" => Access::Roles(roles::OPERATIONS),
-        ListRuns = "list_runs" => Access::Roles(roles::EVERYONE),
-        GetRun = "get_run" => Access::Roles(roles::EVERYONE),
-        ListAlerts = "list_alerts" => Access::Roles(roles::EVERYONE),
     }
 }
 
-pub const ROUTES: &[RouteDef<Op>] = &[
-    def("GET", "/api/evaluations/rules", Op::ListRules),
-    def("POST", "/api/evaluations/rules", Op::CreateRule),
-    def("GET", "/api/evaluations/rules/{id}", Op::GetRule),
-    def("PUT", "/api/evaluations/rules/{id}", Op::ReplaceRule),
-    def("DELETE", "/api/evaluations/rules/{id}", Op::DeleteRule),
-    def("POST", "/api/evaluations/run", Op::RunEvaluation),
-    def("GET", "/api/evaluations/runs", Op::ListRuns),
-    def("GET", "/api/evaluations/runs/{id}", Op::GetRun),
-    def("GET", "/api/evaluations/alerts", Op::ListAlerts),
-];
+pub const ROUTES: &[RouteDef<Op>] = &[def("POST", "/api/evaluations/run", Op::RunEvaluation)];

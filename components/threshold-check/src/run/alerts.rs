@@ -18,38 +18,19 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use opsflow_api::{ApiResponse, Problem};
+use opsflow_api::Problem;
 use opsflow_domain::monitoring::{
     Alert, AlertEvent, AlertState, Observation, Rule, RunCounts, Trigger, step,
 };
-use opsflow_domain::validation::is_reference;
-use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
+use opsflow_store::monitoring::{AlertDoc, RunMark};
 use opsflow_store::{AuditLog, Kv, StoreError};
-use serde::{Deserialize, Serialize};
 
 use super::BATCH;
 use super::evaluate::Tally;
 use super::triggers::{IndexHeads, head_keys, heads, trigger, write_triggers};
 
-/// The alert record of the resource pool.
-pub(super) const RESOURCES_OWNER: &str = "_resources";
-
-/// Every alert of one owner (a campaign, or the resource pool), by `rule|scope`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct AlertDoc {
-    alerts: BTreeMap<String, Alert>,
-    /// The run that last stepped these alerts, and what that counted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    run: Option<RunMark>,
-}
-
-/// What one run's stepping of one owner counted.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct RunMark {
-    run_id: String,
-    counts: RunCounts,
-}
+pub(super) use opsflow_store::monitoring::RESOURCES_OWNER;
 
 fn owner_of(o: &Observation) -> String {
     o.campaign_id
@@ -324,28 +305,4 @@ fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339())
         .unwrap_or_default()
-}
-
-/// `GET /api/evaluations/alerts?campaign_id=…` (or `?scope=resources`).
-pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
-    let (req, kv) = (&ctx.req, &ctx.kv);
-    let owner = match (req.query("campaign_id"), req.query("scope")) {
-        (Some(c), None) if is_reference(c) => c.to_string(),
-        (None, Some("resources")) => RESOURCES_OWNER.to_string(),
-        _ => {
-            return Err(Problem::bad_request(
-                "pass either campaign_id=<id> (1-64 of A-Z a-z 0-9 _ -) or scope=resources",
-            ));
-        }
-    };
-    let doc: AlertDoc = match kv.get(keys::alerts(&owner).as_str()).await? {
-        Some(b) => serde_json::from_slice(&b)
-            .map_err(|e| Problem::from(StoreError::Corrupt(e.to_string())))?,
-        None => AlertDoc::default(),
-    };
-    let items: Vec<&Alert> = doc.alerts.values().collect();
-    Ok(ApiResponse::json(
-        200,
-        &serde_json::json!({ "items": items }),
-    ))
 }

@@ -22,9 +22,6 @@ mod evaluate;
 mod history;
 mod triggers;
 
-pub use alerts::list as alerts;
-pub use history::{get, list};
-
 use std::collections::BTreeSet;
 
 use opsflow_api::{ApiResponse, Problem, ids};
@@ -194,7 +191,7 @@ async fn advance(
     caller: &str,
     budget: &Budget,
 ) -> Result<Outcome, Problem> {
-    let rules: Vec<Rule> = crate::rules::load_rules(kv, claim.now)
+    let rules: Vec<Rule> = opsflow_store::monitoring::load_rules(kv, claim.now)
         .await?
         .into_iter()
         .map(|v| v.value)

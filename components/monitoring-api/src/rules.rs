@@ -1,15 +1,14 @@
 //! Rules: `/api/evaluations/rules`. Everyone authenticated reads; operations write.
 //! The shipped defaults are installed the first time rules are read or written.
 
-use std::collections::BTreeSet;
-
 use opsflow_api::response::{check_version, json_value};
 use opsflow_api::{ApiRequest, ApiResponse, Principal, Problem, ids, paging};
-use opsflow_domain::monitoring::{Category, Rule, RuleInput, default_rules};
+use opsflow_domain::monitoring::{Category, Rule, RuleInput};
 use opsflow_edge::Ctx;
 use opsflow_store::keys::monitoring as keys;
+use opsflow_store::monitoring::load_rules;
 use opsflow_store::spin::SpinKv;
-use opsflow_store::{Kv, Records, StoreError, UpdateError, Versioned, encode_record};
+use opsflow_store::{Kv, Records, UpdateError, Versioned};
 use serde::Serialize;
 
 /// A rule with its version (the ETag).
@@ -31,44 +30,10 @@ fn view(v: &Versioned<Rule>) -> ApiResponse {
     .with_etag(v.version)
 }
 
-/// Every rule, installing the defaults on first use. Two reads once installed.
-pub async fn load_rules<K: Kv>(kv: &K, now: i64) -> Result<Vec<Versioned<Rule>>, StoreError> {
-    let ids = match opsflow_store::Index::new(kv, keys::rule_index())
-        .stored_ids()
-        .await?
-    {
-        Some(ids) => ids,
-        None => install_defaults(kv, now).await?,
-    };
-    let keys: Vec<_> = ids.iter().map(|id| keys::rule(id)).collect();
-    Records::new(kv).get_many(&keys).await
-}
-
-async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<Vec<String>, StoreError> {
-    let defaults = default_rules(now);
-    let pairs: Vec<(String, Vec<u8>)> = defaults
-        .iter()
-        .map(|r| encode_record(1, r).map(|b| (keys::rule(&r.id).as_str().to_string(), b)))
-        .collect::<Result<_, _>>()?;
-    let mut ids = BTreeSet::new();
-    ids.extend(defaults.iter().map(|r| r.id.clone()));
-    // The index is created with compare-and-swap after the rules exist: whoever
-    // wins, the rules it names are there. A loser reads the winner's index.
-    let index = opsflow_store::Index::new(kv, keys::rule_index());
-    if index.stored_ids().await?.is_none() {
-        kv.set_many(&pairs).await?;
-        index.create(&ids).await?;
-    }
-    Ok(index
-        .stored_ids()
-        .await?
-        .unwrap_or_else(|| ids.into_iter().collect()))
-}
-
 pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (req, kv) = (&ctx.req, &ctx.kv);
     let limit = paging::limit(req.query("limit"))?;
-    let rules = load_rules(kv, crate::wall_secs()).await?;
+    let rules = load_rules(kv, crate::now()).await?;
     let category = match req.query("category") {
         None => None,
         Some(c) => Some(
@@ -104,7 +69,7 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
 
 pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (id, kv) = (ctx.id(), &ctx.kv);
-    load_rules(kv, crate::wall_secs()).await?;
+    load_rules(kv, crate::now()).await?;
     match Records::new(kv).get::<Rule>(&keys::rule(id)).await? {
         Some(v) => Ok(view(&v)),
         None => Err(Problem::not_found(format!("no rule {id}"))),
@@ -129,7 +94,7 @@ async fn create_inner(
     who: &Principal,
 ) -> Result<ApiResponse, Problem> {
     let input: RuleInput = req.json()?;
-    let now = crate::wall_secs();
+    let now = crate::now();
     let rule = input
         .parse(ids::new_id()?, &who.sub, now)
         .map_err(Problem::from)?;
@@ -160,7 +125,7 @@ pub async fn replace(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (req, id, kv) = (&ctx.req, ctx.id(), &ctx.kv);
     let sent = req.require_if_match()?;
     let input: RuleInput = req.json()?;
-    let now = crate::wall_secs();
+    let now = crate::now();
     load_rules(kv, now).await?;
     let result = Records::new(kv)
         .update(&keys::rule(id), |cur: Versioned<Rule>| {
@@ -179,7 +144,7 @@ pub async fn replace(ctx: &Ctx) -> Result<ApiResponse, Problem> {
 pub async fn delete(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (req, id, kv) = (&ctx.req, ctx.id(), &ctx.kv);
     let sent = req.if_match()?;
-    load_rules(kv, crate::wall_secs()).await?;
+    load_rules(kv, crate::now()).await?;
     let records = Records::new(kv);
     let Some(current) = records.get::<Rule>(&keys::rule(id)).await? else {
         return Err(Problem::not_found(format!("no rule {id}")));

@@ -82,7 +82,7 @@ test('a breach fires a trigger that a second operator approves in the UI, and th
   await go(page, '/monitoring');
   await page.getByLabel('Status').selectOption('awaiting_approval');
   const item = page.getByRole('listitem').filter({ hasText: ruleName });
-  await expect(item).toContainText('Flag content for refresh');
+  await expect(item).toContainText('Open a content refresh');
   await item.getByRole('button', { name: 'Approve trigger' }).click();
   await expect(page.getByRole('region', { name: 'Trigger outbox' }).getByRole('status')).toContainText('Approved');
 

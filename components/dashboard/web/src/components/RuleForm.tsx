@@ -280,7 +280,7 @@ export function RuleForm({
         </Field>
         <Field label="Action">
           <select value={s.actionKind} onChange={(e) => set('actionKind', e.currentTarget.value)}>
-            <option value="content_refresh">Flag content for refresh</option>
+            <option value="content_refresh">Open a content refresh (new review round)</option>
             <option value="shift_budget">Shift budget between channels</option>
             <option value="channel_failover">Fail over to fallback channel</option>
             <option value="timing_change">Move scheduled sends later (timing change)</option>

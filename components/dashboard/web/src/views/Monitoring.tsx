@@ -82,7 +82,7 @@ export function actionText(a: unknown): string {
     case 'channel_failover':
       return `Channel failover (max ${x.max_shift_percent}%)`;
     case 'content_refresh':
-      return `Flag content for refresh${x.variant ? ` (variant ${x.variant})` : ''}`;
+      return `Open a content refresh${x.variant ? ` (variant ${x.variant})` : ''}`;
     case 'timing_change':
       return `Move scheduled sends later (max ${x.max_delay_hours ?? 24} h)`;
     case 'rebalance_resources':

@@ -10,6 +10,21 @@ use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// The directory holding spin.toml and target/: `BENCH_ROOT` (another tree, e.g.
+/// one with unstripped components for `perf record`), else this checkout.
+pub fn app_root() -> std::path::PathBuf {
+    std::env::var_os("BENCH_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// The host's stats once the last response's instance has ended: an instance's
+/// fuel (`OPSFLOW_HOST_FUEL`) is counted as its task ends, just after the response.
+pub async fn settled_stats(app: &opsflow_host::RunningApp) -> opsflow_host::Snapshot {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.stats()
+}
+
 /// What one load run measured.
 #[derive(Debug, Clone)]
 pub struct LoadResult {

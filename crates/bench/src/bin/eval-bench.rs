@@ -332,9 +332,7 @@ async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult>
         }
     };
     let wall = t.elapsed();
-    // An instance's fuel is counted as its task ends, just after the response.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let after = app.stats();
+    let after = opsflow_bench::settled_stats(app).await;
     let prefix = "threshold-check/";
     let by_op = after
         .kv_calls
@@ -358,11 +356,7 @@ async fn run_once(app: &opsflow_host::RunningApp, now: i64) -> Result<RunResult>
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    // BENCH_ROOT: another checkout's spin.toml and target/ (e.g. unstripped
-    // components built for profiling).
-    let root = std::env::var_os("BENCH_ROOT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let root = opsflow_bench::app_root();
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "1000,10000".into())
         .split(',')

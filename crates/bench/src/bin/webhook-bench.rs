@@ -28,7 +28,6 @@ use p256::pkcs8::EncodePublicKey;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -151,11 +150,7 @@ async fn exact(addr: SocketAddr, expected: &Expected) -> Result<bool> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    // BENCH_ROOT: another checkout's spin.toml and target/ (e.g. unstripped
-    // components built for profiling).
-    let root = std::env::var_os("BENCH_ROOT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let root = opsflow_bench::app_root();
     let n: usize = std::env::var("BENCH_BATCHES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -210,9 +205,7 @@ async fn main() -> Result<()> {
         }
         let before = app.stats();
         let r = post_all(app.addr(), Arc::new(batches), conns).await?;
-        // An instance's fuel is counted as its task ends, just after the response.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let after_stats = app.stats();
+        let after_stats = opsflow_bench::settled_stats(&app).await;
         let fuel = (after_stats.fuel - before.fuel) / n.max(1) as u64;
         let (before, after) = (
             before.kv_total("platform-webhooks"),

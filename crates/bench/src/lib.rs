@@ -69,6 +69,9 @@ pub async fn load(
                     .header("host", "localhost")
                     .body(Full::new(Bytes::from_static(body.as_bytes())))?;
                 let t = Instant::now();
+                // hyper answers "connection was not ready" to a request sent before
+                // the previous response has fully released the connection.
+                sender.ready().await?;
                 let resp = sender.send_request(req).await?;
                 let ok = resp.status().is_success();
                 resp.into_body().collect().await?;

@@ -91,16 +91,11 @@ async fn clean_day<K: Kv>(
     for (key, bytes) in &counters {
         if keys::is_campaign_rollup(key) {
             let doc: Rollup = decode(key, bytes)?;
-            batch_keys.extend(doc.applied_through(day).cloned());
+            batch_keys.extend(doc.applied_through(day));
             continue;
         }
         let doc: CounterDoc = decode(key, bytes)?;
-        batch_keys.extend(
-            doc.applied
-                .iter()
-                .filter(|(_, d)| **d <= day)
-                .map(|(k, _)| k.clone()),
-        );
+        batch_keys.extend(doc.applied.through(day));
     }
     let wanted: Vec<String> = batch_keys.iter().cloned().collect();
     let batches = get_map(kv, &wanted).await?;
@@ -133,9 +128,7 @@ async fn prune<K: Kv>(kv: &K, key: &str, day: i64) -> Result<(), StoreError> {
             return Ok(());
         };
         let mut doc: CounterDoc = decode(key, &bytes)?;
-        let before = doc.applied.len();
-        doc.applied.retain(|_, d| *d > day);
-        if doc.applied.len() == before {
+        if !doc.applied.forget_through(day) {
             return Ok(());
         }
         if kv.swap(cas, &encode(&doc)?).await? {

@@ -414,7 +414,7 @@ async fn apply<K: Kv>(
             Some(bytes) => decode(&group.key, &bytes)?,
             None => CounterDoc::default(),
         };
-        if doc.applied.contains_key(batch_key) {
+        if doc.applied.contains(batch_key) {
             return Ok(());
         }
         for cell in &group.cells {
@@ -425,7 +425,7 @@ async fn apply<K: Kv>(
             let excess = doc.samples.len().saturating_sub(SAMPLES_KEPT);
             doc.samples.drain(..excess);
         }
-        doc.applied.insert(batch_key.to_string(), received_day);
+        doc.applied.insert(batch_key, received_day);
         if kv.swap(cas, &encode(&doc)?).await? {
             return Ok(());
         }
@@ -477,7 +477,7 @@ async fn complete<K: Kv>(
             let applied = match counters.get(&group.key) {
                 Some(bytes) => decode::<CounterDoc>(&group.key, bytes)?
                     .applied
-                    .contains_key(batch_key),
+                    .contains(batch_key),
                 None => false,
             };
             if !applied {

@@ -96,6 +96,7 @@
 //! platform days), `cleanup.rs` (retention), and `stored.rs` (the counter and
 //! batch records they share).
 
+mod applied;
 mod cleanup;
 mod ingest;
 mod read;

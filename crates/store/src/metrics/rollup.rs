@@ -21,6 +21,7 @@
 //! answer exactly (older than it keeps, as a replay with an old `now` asks) is
 //! read from the hour records as before, with the same result.
 
+use super::applied::Applied;
 use super::read::{CampaignTotals, TotalsQuery, totals_many};
 use super::stored::{Cell, CounterDoc, GroupDelta, add_cells, decode, encode, get_map};
 use super::{DAY_SECS, HOUR_SECS, MAX_CAS_ATTEMPTS, MAX_RANGE_HOURS, day_of, hour_of};
@@ -109,7 +110,7 @@ pub(super) struct OpenHour {
     /// Every (kind, channel, content) cell counted in this hour since it opened.
     cells: Vec<Cell>,
     /// Batch key → receipt day of every batch applied to this hour since it opened.
-    applied: BTreeMap<String, i64>,
+    applied: Applied,
 }
 
 fn bump(v: &mut Vector, slot: usize, value: i64) {
@@ -224,13 +225,8 @@ impl Rollup {
     }
 
     /// The batches received on or before `day` applied to hours still open.
-    pub(super) fn applied_through(&self, day: i64) -> impl Iterator<Item = &String> {
-        self.open.values().flat_map(move |o| {
-            o.applied
-                .iter()
-                .filter(move |(_, d)| **d <= day)
-                .map(|(k, _)| k)
-        })
+    pub(super) fn applied_through(&self, day: i64) -> impl Iterator<Item = String> + '_ {
+        self.open.values().flat_map(move |o| o.applied.through(day))
     }
 
     /// Whether `batch_key` was applied to one of `hours` while it was open here.
@@ -238,7 +234,7 @@ impl Rollup {
         hours.iter().any(|h| {
             self.open
                 .get(h)
-                .is_some_and(|o| o.applied.contains_key(batch_key))
+                .is_some_and(|o| o.applied.contains(batch_key))
         })
     }
 
@@ -251,7 +247,7 @@ impl Rollup {
         for c in cells {
             add_cells(&mut part.cells, c);
         }
-        part.applied.insert(batch_key.to_string(), received_day);
+        part.applied.insert(batch_key, received_day);
         let day = day_of(hour);
         for c in cells {
             let slot = self.slot(&c.kind, c.channel.as_deref());
@@ -331,7 +327,7 @@ impl Rollup {
     /// The cells of `hour` not yet in its hour record `record`.
     pub(super) fn open_cells(&self, hour: i64, record: Option<&CounterDoc>) -> &[Cell] {
         match self.open.get(&hour) {
-            Some(part) if !record.is_some_and(|r| r.applied.contains_key(&part.id)) => &part.cells,
+            Some(part) if !record.is_some_and(|r| r.applied.contains(&part.id)) => &part.cells,
             _ => &[],
         }
     }
@@ -451,7 +447,7 @@ pub(super) async fn prune_rollup<K: Kv>(kv: &K, key: &str, day: i64) -> Result<(
             return Ok(());
         }
         for part in doc.open.values_mut() {
-            part.applied.retain(|_, d| *d > day);
+            part.applied.forget_through(day);
         }
         if kv.swap(cas, &encode(&doc)?).await? {
             return Ok(());
@@ -468,15 +464,14 @@ async fn close_hour<K: Kv>(kv: &K, key: &str, part: &OpenHour, day: i64) -> Resu
             Some(bytes) => decode(key, &bytes)?,
             None => CounterDoc::default(),
         };
-        if doc.applied.contains_key(&part.id) {
+        if doc.applied.contains(&part.id) {
             return Ok(());
         }
         for cell in &part.cells {
             add_cells(&mut doc.cells, cell);
         }
-        doc.applied
-            .extend(part.applied.iter().map(|(k, d)| (k.clone(), *d)));
-        doc.applied.insert(part.id.clone(), day);
+        doc.applied.extend(&part.applied);
+        doc.applied.insert(&part.id, day);
         if kv.swap(cas, &encode(&doc)?).await? {
             return Ok(());
         }
@@ -493,7 +488,7 @@ async fn applied_in_records<K: Kv>(
     for (key, bytes) in get_map(kv, keys).await? {
         if decode::<CounterDoc>(&key, &bytes)?
             .applied
-            .contains_key(batch_key)
+            .contains(batch_key)
         {
             return Ok(true);
         }
@@ -571,7 +566,7 @@ pub fn seed_campaign(
                 add_cells(&mut record.cells, cell);
             }
             record.applied = part.applied;
-            record.applied.insert(part.id, day_of(now));
+            record.applied.insert(&part.id, day_of(now));
             pairs.push((
                 keys::campaign_hour(campaign_id, hour).as_str().to_string(),
                 encode(&record)?,

@@ -3,11 +3,12 @@
 //! and marker keys), and the codec and batched read every path uses.
 
 use super::CHUNK;
+use super::applied::Applied;
 use crate::kv::{Kv, StoreError};
 use crate::records::UpdateError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// One counter cell of a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +48,7 @@ pub(super) struct CounterDoc {
     pub(super) cells: Vec<Cell>,
     /// Batch key → day it was received.
     #[serde(default)]
-    pub(super) applied: BTreeMap<String, i64>,
+    pub(super) applied: Applied,
     /// The latest unattributed events (platform records only, at most
     /// [`SAMPLES_KEPT`](super::SAMPLES_KEPT)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

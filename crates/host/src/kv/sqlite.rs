@@ -2,14 +2,27 @@
 //!
 //! Spin's `key-value-spin` keeps `spin_key_value(store, key, value)` in
 //! `.spin/sqlite_key_value.db`; this backend uses the same table, so a state
-//! directory can move between this host and `spin up`. It runs in WAL mode with
-//! `synchronous = FULL`: every acknowledged write is on disk (survives `kill -9`
-//! and power loss) while readers on their own connections never wait for a writer.
+//! directory can move between this host and `spin up`. It runs in WAL mode, and
+//! every acknowledged write is on disk (survives `kill -9` and power loss) while
+//! readers on their own connections never wait for a writer.
 //!
 //! Writes go through one writer thread that commits in groups: every write waiting
 //! when a commit starts joins it, each in its own savepoint (a failing write rolls
-//! back alone), and each caller is answered only after the shared commit — one
-//! fsync for many writers, the same promise for each.
+//! back alone), and each caller is answered only after the shared commit is on
+//! disk — one fsync for many writers, the same promise for each.
+//!
+//! The fsync is pipelined: the writer commits with `synchronous = NORMAL` (the
+//! WAL frames reach the OS, not yet the disk) and goes on with the next group,
+//! while a syncer thread `fdatasync`s the WAL file and only then answers the
+//! callers of every group committed before it started. A caller's answer thus
+//! still waits for its frames to be on disk (what `synchronous = FULL` gives), but
+//! the next group's statements run during the previous group's fsync instead of
+//! after it. SQLite itself syncs the WAL before each checkpoint and the database
+//! file after it, so frames a checkpoint moves and then overwrites are on disk in
+//! the database first. One difference from FULL: another connection may read a
+//! group's writes during its fsync, before its callers are answered (and a power
+//! loss then would undo them, with every later write, as the WAL is a log).
+//! With `max_group = 1` (Spin's commit per write) each commit syncs inline, FULL.
 
 use super::{Backend, KvError, KvResult, add_counter, decode_counter};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -23,6 +36,8 @@ const MAX_GROUP: usize = 256;
 
 /// Delivers a write's result once its group has committed (or failed to).
 type Completion = Box<dyn FnOnce(KvResult<()>) + Send>;
+/// A committed group's callers, answered once the WAL is on disk.
+type Committed = Vec<Completion>;
 /// One write: runs inside the group's transaction (or, given `None`, is abandoned
 /// unrun), and says whether it succeeded.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
@@ -39,13 +54,13 @@ fn other(e: impl std::fmt::Display) -> KvError {
     KvError::Other(e.to_string())
 }
 
-fn connect(path: &Path) -> KvResult<Connection> {
+fn connect(path: &Path, synchronous: &str) -> KvResult<Connection> {
     let conn = Connection::open(path).map_err(other)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(other)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(other)?;
-    conn.pragma_update(None, "synchronous", "FULL")
+    conn.pragma_update(None, "synchronous", synchronous)
         .map_err(other)?;
     Ok(conn)
 }
@@ -62,7 +77,11 @@ impl SqliteBackend {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(other)?;
         }
-        let writer = connect(path)?;
+        // `OPSFLOW_HOST_SQLITE_INLINE_SYNC` (a measuring switch, docs/host.md): sync
+        // inside each commit, for before/after comparisons in one build.
+        let pipelined =
+            max_group > 1 && std::env::var_os("OPSFLOW_HOST_SQLITE_INLINE_SYNC").is_none();
+        let writer = connect(path, if pipelined { "NORMAL" } else { "FULL" })?;
         writer
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -74,12 +93,24 @@ impl SqliteBackend {
             )
             .map_err(other)?;
         let readers = (0..READERS)
-            .map(|_| connect(path).map(Mutex::new))
+            .map(|_| connect(path, "FULL").map(Mutex::new))
             .collect::<KvResult<Vec<_>>>()?;
+        let syncer = if pipelined {
+            // The WAL exists once the writer has opened the database in WAL mode.
+            let wal = std::fs::File::open(wal_path(path)).map_err(other)?;
+            let (committed, to_sync) = mpsc::channel::<Committed>();
+            std::thread::Builder::new()
+                .name("kv-syncer".into())
+                .spawn(move || sync_groups(wal, to_sync))
+                .map_err(other)?;
+            Some(committed)
+        } else {
+            None
+        };
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("kv-writer".into())
-            .spawn(move || commit_groups(writer, queue, max_group.max(1)))
+            .spawn(move || commit_groups(writer, queue, max_group.max(1), syncer))
             .map_err(other)?;
         Ok(Self {
             writer: jobs,
@@ -131,9 +162,39 @@ impl SqliteBackend {
     }
 }
 
+/// The WAL file next to the database (`<db>-wal`).
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// The syncer thread: makes the WAL durable once for every group committed since
+/// the last sync, then answers their callers (an error if the sync failed: the
+/// write may or may not survive a power loss, which a caller must not be told
+/// is durable).
+fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<Committed>) {
+    while let Ok(first) = committed.recv() {
+        let mut groups = vec![first];
+        groups.extend(committed.try_iter());
+        let synced = wal
+            .sync_data()
+            .map_err(|e| other(format!("syncing the write-ahead log: {e}")));
+        for completion in groups.into_iter().flatten() {
+            completion(synced.clone());
+        }
+    }
+}
+
 /// The writer thread: takes every waiting write, runs each in a savepoint of one
-/// transaction, commits once, then answers them all.
-fn commit_groups(mut conn: Connection, queue: mpsc::Receiver<Job>, max_group: usize) {
+/// transaction, commits once, then has them answered: by the syncer once the WAL
+/// is on disk, or (`syncer` = `None`, a commit that synced itself) at once.
+fn commit_groups(
+    mut conn: Connection,
+    queue: mpsc::Receiver<Job>,
+    max_group: usize,
+    syncer: Option<mpsc::Sender<Committed>>,
+) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < max_group {
@@ -163,8 +224,19 @@ fn commit_groups(mut conn: Connection, queue: mpsc::Receiver<Job>, max_group: us
             let (_, completion) = job(None);
             completions.push(completion);
         }
-        for completion in completions {
-            completion(committed.clone());
+        match (&committed, &syncer) {
+            (Ok(()), Some(syncer)) => {
+                if let Err(mpsc::SendError(completions)) = syncer.send(completions) {
+                    for completion in completions {
+                        completion(Err(other("the syncer thread has stopped")));
+                    }
+                }
+            }
+            _ => {
+                for completion in completions {
+                    completion(committed.clone());
+                }
+            }
         }
     }
 }

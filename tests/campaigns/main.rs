@@ -10,6 +10,7 @@ mod support;
 mod builders;
 
 mod access;
+mod exports;
 mod hostile_input;
 mod http;
 mod lifecycle;

@@ -8,6 +8,8 @@ mod support;
 
 mod builders;
 
+mod exports;
+mod feed;
 mod hostile_input;
 mod kv_budget;
 mod optimization;

@@ -12,6 +12,7 @@ mod receiver;
 mod actions;
 mod chunks;
 mod cron;
+mod exports;
 mod optimization;
 mod retention;
 mod rules;

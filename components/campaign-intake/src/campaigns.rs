@@ -11,8 +11,7 @@ use opsflow_domain::campaign::{
 use opsflow_domain::content::ContentState;
 use opsflow_edge::Ctx;
 use opsflow_edge::handlers::{
-    actor, audit, audit_page, invalid_field, json_body, load_record, metric_totals, page_query,
-    update_failed,
+    actor, audit, invalid_field, json_body, load_record, metric_totals, page_query, update_failed,
 };
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::{Records, Versioned};
@@ -405,9 +404,4 @@ pub async fn handoffs(ctx: &Ctx, id: &str) -> Result<ApiResponse, Problem> {
         200,
         &serde_json::json!({ "items": c.handoffs() }),
     ))
-}
-
-pub async fn audit_log(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse, Problem> {
-    load(ctx, id).await?;
-    audit_page(ctx, "campaign", id, req).await
 }

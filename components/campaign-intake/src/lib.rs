@@ -37,8 +37,7 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         | Op::UpdateCampaign
         | Op::TransitionCampaign
         | Op::CampaignGate
-        | Op::ListHandoffs
-        | Op::CampaignAudit) => match signed_in() {
+        | Op::ListHandoffs) => match signed_in() {
             Ok(who) => plan(op, Ctx::new(req, routed.params, who)).await,
             Err(problem) => Err(problem),
         },
@@ -61,7 +60,6 @@ async fn plan(op: Op, ctx: Ctx) -> Result<ApiResponse, Problem> {
         Op::TransitionCampaign => Ok(idempotent(ctx, op, id, req, campaigns::transition).await),
         Op::CampaignGate => campaigns::gate(ctx, id).await,
         Op::ListHandoffs => campaigns::handoffs(ctx, id).await,
-        Op::CampaignAudit => campaigns::audit_log(ctx, id, req).await,
         Op::Me => Err(Problem::not_found(format!(
             "operation {} is served by another module",
             op.id()

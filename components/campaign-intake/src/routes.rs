@@ -1,8 +1,8 @@
 //! This component's operations and routes (pure data: the tests read it too):
 //! campaigns and the caller. Resources, allocations and
-//! rebalancing are resource-planning's routes; the metrics API and the success
-//! report under `/api/campaigns` are campaign-metrics' (spin.toml routes those
-//! paths there).
+//! rebalancing are resource-planning's routes; the metrics API, the success
+//! report and the audit log under `/api/campaigns` are campaign-metrics' (spin.toml
+//! routes those paths there).
 //!
 //! Who may do what: every authenticated role reads; marketing creates campaigns;
 //! marketing and operations edit them (field by field, see `campaigns::FIELD_ROLES`)
@@ -21,7 +21,6 @@ opsflow_api::operations! {
         TransitionCampaign = "transition_campaign" => Access::Roles(roles::PLANNERS),
         CampaignGate = "campaign_gate" => Access::Roles(roles::EVERYONE),
         ListHandoffs = "list_handoffs" => Access::Roles(roles::EVERYONE),
-        CampaignAudit = "campaign_audit" => Access::Roles(roles::EVERYONE),
         Me = "me" => Access::Roles(roles::EVERYONE),
     }
 }
@@ -38,6 +37,5 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     ),
     def("GET", "/api/campaigns/{id}/gate", Op::CampaignGate),
     def("GET", "/api/campaigns/{id}/handoffs", Op::ListHandoffs),
-    def("GET", "/api/campaigns/{id}/audit", Op::CampaignAudit),
     def("GET", "/api/me", Op::Me),
 ];

@@ -1,7 +1,8 @@
 //! The campaign-metrics component: the metrics API — what platform-webhooks
 //! counts, read back per campaign; samples from sources without webhooks;
 //! unattributed events —, the success report (`GET /api/campaigns/{id}/report`:
-//! actual against objective from those counts) and the daily maintenance pass
+//! actual against objective from those counts), the campaign's audit log
+//! (`GET /api/campaigns/{id}/audit`; both also in CSV) and the daily maintenance pass
 //! (`POST /api/campaigns/metrics/cleanup`, which the scheduler calls).
 //!
 //! Its own job beside campaign-intake: it shares only the store with the campaign
@@ -44,19 +45,24 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Op::GetCampaignMetrics => metrics_api::get_metrics(param, &req).await,
         Op::ListUnattributedEvents => metrics_api::unattributed(&req).await,
         Op::CleanupMetrics => metrics_api::cleanup(&req).await,
-        Op::CampaignReport => success_report(req, routed).await,
+        Op::CampaignReport => signed_in(req, routed, report::report).await,
+        Op::CampaignAudit => signed_in(req, routed, report::audit_log).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }
 
-/// The success report for a signed-in caller whose subject may act (as every
-/// campaign operation requires: 403 otherwise).
-async fn success_report(
+/// A campaign read (the success report, the audit log) for a signed-in caller
+/// whose subject may act (as every campaign operation requires: 403 otherwise).
+async fn signed_in<F>(
     req: ApiRequest,
     routed: opsflow_edge::Routed<Op>,
-) -> Result<ApiResponse, Problem> {
+    read: F,
+) -> Result<ApiResponse, Problem>
+where
+    F: AsyncFnOnce(&opsflow_edge::Ctx, &str) -> Result<ApiResponse, Problem>,
+{
     let who = opsflow_edge::caller(routed.who)?;
     let ctx = opsflow_edge::Ctx::new(req, routed.params, who);
     opsflow_edge::handlers::actor(&ctx)?;
-    report::report(&ctx, ctx.id()).await
+    read(&ctx, ctx.id()).await
 }

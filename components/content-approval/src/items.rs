@@ -1,16 +1,16 @@
-//! Content items: create, list, read, edit, submit, decide, withdraw, publish,
-//! check results and the audit trail.
+//! Content items: create, list, read, edit, submit, decide, withdraw, publish and
+//! check results (the audit trail is read by content-config).
 
 use opsflow_api::{ApiResponse, Problem, paging};
 use opsflow_domain::content::{
     ContentItem, ContentPatch, Decider, NewContent, ReviewDecisionInput, parse_state, state_name,
 };
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
-use opsflow_store::{AuditLog, Index, Records, Versioned};
+use opsflow_store::{Index, Records, Versioned};
 
 use crate::support::{
-    AUDIT_KIND, Ctx, Res, audit, finish, item_response, load_config, load_item, mutate, param_id,
-    stage_roles, view,
+    Ctx, Res, audit, finish, item_response, load_config, load_item, mutate, param_id, stage_roles,
+    view,
 };
 
 /// Ids scanned per listing request at most (filters may leave a page short; the
@@ -210,27 +210,4 @@ pub async fn checks(ctx: &Ctx) -> Res {
     let mut body = opsflow_api::response::json_value(&item.value.checks)?;
     body["state"] = serde_json::json!(state_name(item.value.state));
     Ok(ApiResponse::json(200, &body).with_etag(item.version))
-}
-
-pub async fn audit_trail(ctx: &Ctx) -> Res {
-    let id = param_id(ctx)?;
-    load_item(&ctx.kv, id).await?;
-    let after = match ctx.req.query("after") {
-        Some(a) => a
-            .parse::<u64>()
-            .map_err(|_| Problem::bad_request("after must be a sequence number"))?,
-        None => 0,
-    };
-    let limit = paging::limit(ctx.req.query("limit"))?;
-    let entries = AuditLog::new(&ctx.kv, AUDIT_KIND, id)
-        .list(after, limit)
-        .await?;
-    let next = (entries.len() == limit)
-        .then(|| entries.last().map(|e| e.seq.to_string()))
-        .flatten();
-    let mut body = serde_json::json!({ "items": entries });
-    if let Some(n) = next {
-        body["next_after"] = serde_json::json!(n);
-    }
-    Ok(ApiResponse::json(200, &body))
 }

@@ -50,7 +50,6 @@ async fn run(op: Op, ctx: &Ctx) -> ApiResponse {
         Op::WithdrawContent => items::withdraw(ctx).await,
         Op::PublishContent => items::publish(ctx).await,
         Op::ContentChecks => items::checks(ctx).await,
-        Op::ContentAudit => items::audit_trail(ctx).await,
         Op::ScheduleContent => schedule::schedule(ctx).await,
         Op::RefreshContent => refresh::refresh(ctx).await,
         Op::ChangeSendTiming => retime::timing_change(ctx).await,

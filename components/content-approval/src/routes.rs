@@ -1,6 +1,7 @@
 //! This component's operations and routes (pure data: the tests read it too). The
-//! brand standard, channel policies and campaign workflow overrides under
-//! `/api/content` are content-config's routes.
+//! brand standard, channel policies, campaign workflow overrides and the audit
+//! trail (`/api/content/{id}/audit`, with its CSV export) under `/api/content` are
+//! content-config's routes.
 
 use opsflow_api::{RouteDef, def, roles};
 
@@ -20,7 +21,6 @@ opsflow_api::operations! {
         RefreshContent = "refresh_content" => Access::Roles(roles::OPERATIONS),
         ChangeSendTiming = "change_send_timing" => Access::Roles(roles::OPERATIONS),
         ContentChecks = "content_checks" => Access::Roles(roles::EVERYONE),
-        ContentAudit = "content_audit" => Access::Roles(roles::EVERYONE),
     }
 }
 
@@ -42,5 +42,4 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     def("POST", "/api/content/{id}/publish", Op::PublishContent),
     def("POST", "/api/content/{id}/refresh", Op::RefreshContent),
     def("GET", "/api/content/{id}/checks", Op::ContentChecks),
-    def("GET", "/api/content/{id}/audit", Op::ContentAudit),
 ];

@@ -1,6 +1,8 @@
 //! The content-config component: configuration as data for content-approval — the
 //! brand standard its checks apply, channel policies (workflow, auto-approval,
-//! hourly send cap) and per-campaign workflow overrides.
+//! hourly send cap) and per-campaign workflow overrides; the content items' audit
+//! trail, read back in JSON or CSV; and the content calendar as an iCalendar feed
+//! at a per-user secret URL (`feed`).
 //!
 //! Its own job beside content-approval, which only reads these records: the
 //! editing, validation and audit of configuration are code the content workflow
@@ -8,7 +10,10 @@
 //! sizes").
 #![forbid(unsafe_code)]
 
+mod audit;
 mod config;
+mod feed;
+mod ics;
 mod routes;
 
 use opsflow_api::{ApiRequest, ApiResponse};
@@ -22,12 +27,25 @@ async fn handle(req: Request) -> impl IntoResponse {
 }
 
 async fn dispatch(req: ApiRequest) -> ApiResponse {
-    let (op, ctx) = match opsflow_edge::route_signed_in(routes::ROUTES, req).await {
+    let routed = match opsflow_edge::route_authenticated(routes::ROUTES, &req).await {
         Ok(routed) => routed,
         Err(problem) => return problem.into(),
     };
+    // The only public operation: the feed's URL carries its own secret.
+    if routed.op == Op::CalendarFeed {
+        let secret = routed
+            .params
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default();
+        return feed::feed(secret).await.unwrap_or_else(ApiResponse::from);
+    }
+    let ctx = match opsflow_edge::caller(routed.who) {
+        Ok(who) => opsflow_edge::Ctx::new(req, routed.params, who),
+        Err(problem) => return problem.into(),
+    };
     let ctx = &ctx;
-    let result = match op {
+    let result = match routed.op {
         Op::GetBrandStandard => config::get_standard(ctx).await,
         Op::PutBrandStandard => config::put_standard(ctx).await,
         Op::GetChannelPolicy => config::get_channel(ctx).await,
@@ -35,6 +53,11 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Op::GetCampaignWorkflow => config::get_campaign_workflow(ctx).await,
         Op::PutCampaignWorkflow => config::put_campaign_workflow(ctx).await,
         Op::DeleteCampaignWorkflow => config::delete_campaign_workflow(ctx).await,
+        Op::ContentAudit => audit::audit_trail(ctx).await,
+        Op::GetCalendarFeed => feed::show(ctx).await,
+        Op::CreateCalendarFeed => feed::create(ctx).await,
+        Op::RevokeCalendarFeed => feed::revoke(ctx).await,
+        Op::CalendarFeed => feed::feed(ctx.id()).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

@@ -1,8 +1,11 @@
 //! This component's operations and routes (pure data: the tests read it too): the
-//! configuration content is judged by. spin.toml routes exactly these paths here
-//! (`/api/content/brand-standard`, `/api/content/channels/:channel`,
-//! `/api/content/campaigns/:campaign_id/workflow`), each more specific than
-//! content-approval's `/api/content/...`.
+//! configuration content is judged by, the items' audit trail and the calendar
+//! feed. spin.toml routes exactly these paths here (`/api/content/brand-standard`,
+//! `/api/content/channels/:channel`, `/api/content/campaigns/:campaign_id/workflow`,
+//! `/api/content/:id/audit`, `/api/content/calendar/feed` and
+//! `/api/content/calendar/feed/:secret`), each more specific than
+//! content-approval's `/api/content/...`. The feed itself is public: its URL's
+//! secret is the credential.
 
 use opsflow_api::{RouteDef, def, roles};
 
@@ -16,6 +19,11 @@ opsflow_api::operations! {
         GetCampaignWorkflow = "get_campaign_workflow" => Access::Roles(roles::EVERYONE),
         PutCampaignWorkflow = "put_campaign_workflow" => Access::Roles(roles::OPERATIONS),
         DeleteCampaignWorkflow = "delete_campaign_workflow" => Access::Roles(roles::OPERATIONS),
+        ContentAudit = "content_audit" => Access::Roles(roles::EVERYONE),
+        GetCalendarFeed = "get_calendar_feed" => Access::Roles(roles::EVERYONE),
+        CreateCalendarFeed = "create_calendar_feed" => Access::Roles(roles::EVERYONE),
+        RevokeCalendarFeed = "revoke_calendar_feed" => Access::Roles(roles::EVERYONE),
+        CalendarFeed = "calendar_feed" => Access::Public,
     }
 }
 
@@ -46,5 +54,18 @@ pub const ROUTES: &[RouteDef<Op>] = &[
         "DELETE",
         "/api/content/campaigns/{campaign_id}/workflow",
         Op::DeleteCampaignWorkflow,
+    ),
+    def("GET", "/api/content/{id}/audit", Op::ContentAudit),
+    def("GET", "/api/content/calendar/feed", Op::GetCalendarFeed),
+    def("POST", "/api/content/calendar/feed", Op::CreateCalendarFeed),
+    def(
+        "DELETE",
+        "/api/content/calendar/feed",
+        Op::RevokeCalendarFeed,
+    ),
+    def(
+        "GET",
+        "/api/content/calendar/feed/{secret}",
+        Op::CalendarFeed,
     ),
 ];

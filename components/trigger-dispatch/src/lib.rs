@@ -7,6 +7,7 @@
 
 mod actions;
 mod content;
+mod export;
 mod outbox;
 mod routes;
 

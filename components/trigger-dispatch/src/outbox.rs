@@ -254,6 +254,7 @@ pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
 /// `GET /api/triggers?status=&campaign_id=&cursor=&limit=`, newest first.
 pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let (req, kv) = (&ctx.req, &ctx.kv);
+    let format = opsflow_api::csv::format(req)?;
     let limit = paging::limit(req.query("limit"))?;
     let status = match req.query("status") {
         None => None,
@@ -315,8 +316,11 @@ pub async fn list(ctx: &Ctx) -> Result<ApiResponse, Problem> {
             other => break other,
         }
     };
-    Ok(ApiResponse::json(
+    if format == opsflow_api::csv::Format::Csv {
+        return crate::export::triggers_csv(req, &items, next.as_deref());
+    }
+    Ok(opsflow_api::csv::json_varying(ApiResponse::json(
         200,
         &serde_json::json!({ "items": items, "next_cursor": next }),
-    ))
+    )))
 }

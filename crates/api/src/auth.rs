@@ -124,6 +124,28 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// Who `sub` is now: every role the table grants it, over all its tokens, or
+    /// `None` when no token names it. What a standing grant a user made (a calendar
+    /// feed URL, which carries no bearer token) may still show is decided by this.
+    pub fn principal_of(&self, sub: &str) -> Option<Principal> {
+        let mut roles: Vec<Role> = Vec::new();
+        let mut found = false;
+        for e in self.0.values().filter(|e| e.sub == sub) {
+            found = true;
+            for r in &e.roles {
+                if !roles.contains(r) {
+                    roles.push(*r);
+                }
+            }
+        }
+        found.then(|| Principal {
+            sub: sub.to_string(),
+            roles,
+        })
+    }
+}
+
 /// Lowercase hex SHA-256 of a token, as stored in `api_tokens`.
 pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())

@@ -1,11 +1,12 @@
 //! The HTTP conventions every opsflow component follows (docs/design.md §3 "API conventions"),
 //! with no dependency on spin-sdk so they are tested natively:
 //! problem+json errors, bearer-token roles, JSON bodies with limits, ETags,
-//! sortable ids, cursor pages and a small path router.
+//! sortable ids, cursor pages, CSV exports and a small path router.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod conditional;
+pub mod csv;
 pub mod idempotency;
 pub mod ids;
 pub mod openapi;

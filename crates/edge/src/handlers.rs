@@ -122,13 +122,15 @@ pub async fn audit(
     }
 }
 
-/// One page of an audit log: `after` is the last sequence number seen.
+/// One page of an audit log: `after` is the last sequence number seen. In CSV
+/// (`format=csv`, `Accept: text/csv`) the same page, the next one in `Link`.
 pub async fn audit_page(
     ctx: &Ctx,
     kind: &'static str,
     id: &str,
     req: &ApiRequest,
 ) -> Result<ApiResponse, Problem> {
+    let format = opsflow_api::csv::format(req)?;
     let limit = opsflow_api::paging::limit(req.query("limit"))?;
     // Exactly what `next_cursor` holds (a sequence number), or empty for the first page.
     let after = match req.query("cursor") {
@@ -149,10 +151,15 @@ pub async fn audit_page(
     let next = (items.len() == limit)
         .then(|| items.last().map(|e| e.seq.to_string()))
         .flatten();
-    Ok(ApiResponse::json(
+    if format == opsflow_api::csv::Format::Csv {
+        let next = next.as_deref().map(|n| ("cursor", n));
+        let name = format!("{kind}-{id}-audit.csv");
+        return Ok(opsflow_api::csv::audit_csv(req, &items, next, &name));
+    }
+    Ok(opsflow_api::csv::json_varying(ApiResponse::json(
         200,
         &serde_json::json!({ "items": items, "next_cursor": next }),
-    ))
+    )))
 }
 
 /// Metrics windows of a campaign, newest first: from the day it was created or

@@ -101,14 +101,18 @@ pub async fn variable(name: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
-/// The caller behind the request's bearer token, resolved through `api_tokens`.
-pub async fn authenticate(req: &ApiRequest) -> Result<opsflow_api::Principal, Problem> {
+/// The token table (`api_tokens`): 503 when unset or unreadable.
+pub async fn tokens() -> Result<opsflow_api::Tokens, Problem> {
     let Some(raw) = variable("api_tokens").await else {
         return Err(Problem::unavailable("api_tokens is not configured"));
     };
-    let tokens = opsflow_api::Tokens::parse(&raw)
-        .map_err(|e| Problem::new(503, "misconfigured", "Service misconfigured", e.to_string()))?;
-    tokens.authenticate(req.header("authorization"))
+    opsflow_api::Tokens::parse(&raw)
+        .map_err(|e| Problem::new(503, "misconfigured", "Service misconfigured", e.to_string()))
+}
+
+/// The caller behind the request's bearer token, resolved through `api_tokens`.
+pub async fn authenticate(req: &ApiRequest) -> Result<opsflow_api::Principal, Problem> {
+    tokens().await?.authenticate(req.header("authorization"))
 }
 
 /// A request matched to one of a component's operations, with its caller.

@@ -47,3 +47,15 @@ pub fn slot_channels() -> Key {
 pub fn calendar_day(channel: &str, day: &str) -> Key {
     Key::new("cnt", &["cal", channel, day])
 }
+
+/// A user's calendar feed: the SHA-256 of its URL's secret and the channels it
+/// shows (`sub` is the user id of the token that made it).
+pub fn calendar_feed_owner(sub: &str) -> Key {
+    Key::new("cnt", &["feed", "u", sub])
+}
+
+/// A calendar feed found by the SHA-256 (lowercase hex) of its URL's secret: whose
+/// it is. Only the digest is stored, as with API tokens.
+pub fn calendar_feed_secret(secret_hash: &str) -> Key {
+    Key::new("cnt", &["feed", "s", secret_hash])
+}

@@ -460,10 +460,7 @@ impl Runtime {
                 wasmtime::Result::<()>::Ok(())
             };
             let result = run.await;
-            // Metering off: get_fuel refuses, nothing is counted.
-            if let Ok(left) = store.get_fuel() {
-                shared.stats.fuel_used(u64::MAX - left);
-            }
+            count_fuel(&shared, &store);
             if let Err(e) = result {
                 eprintln!("component \"{id}\" failed: {e:?}");
             }
@@ -502,12 +499,22 @@ impl Runtime {
                     )
                     .await
             })
-            .await
+            .await;
+        count_fuel(&self.shared, &store);
+        let outcome = outcome
             .map_err(|e| anyhow!("{e:?}"))?
             .map_err(|e| anyhow!("{e:?}"))?;
         outcome.map_err(|bindings::cron::spin::cron::cron_types::Error::Other(m)| {
             anyhow!("component \"{component}\" cron handler failed: {m}")
         })
+    }
+}
+
+/// Adds the fuel an instance's store consumed to the stats (metering off:
+/// `get_fuel` refuses and nothing is counted).
+fn count_fuel(shared: &Shared, store: &Store<Ctx>) {
+    if let Ok(left) = store.get_fuel() {
+        shared.stats.fuel_used(u64::MAX - left);
     }
 }
 

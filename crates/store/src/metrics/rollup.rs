@@ -506,10 +506,12 @@ pub async fn window_totals_many<K: Kv>(
     kv: &K,
     queries: &[TotalsQuery<'_>],
 ) -> Result<Vec<CampaignTotals>, StoreError> {
-    let mut wanted: Vec<String> = queries
+    // Each query's rollup key, built once: for the read and for the answer.
+    let query_keys: Vec<String> = queries
         .iter()
         .map(|q| keys::campaign_rollup(q.campaign_id).as_str().to_string())
         .collect();
+    let mut wanted = query_keys.clone();
     opsflow_domain::sort::sort(&mut wanted);
     wanted.dedup();
     let mut rollups: HashMap<String, TotalsView> = HashMap::new();
@@ -521,9 +523,8 @@ pub async fn window_totals_many<K: Kv>(
     }
     let mut out = Vec::with_capacity(queries.len());
     let mut fallback: Vec<(usize, TotalsQuery<'_>)> = Vec::new();
-    for (i, q) in queries.iter().enumerate() {
-        let key = keys::campaign_rollup(q.campaign_id);
-        match rollups.get(key.as_str()).map(|r| r.answer(q)) {
+    for (i, (q, key)) in queries.iter().zip(&query_keys).enumerate() {
+        match rollups.get(key).map(|r| r.answer(q)) {
             None => out.push(CampaignTotals::default()),
             Some(Some(t)) => out.push(t),
             Some(None) => {

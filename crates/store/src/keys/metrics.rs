@@ -19,6 +19,11 @@ pub fn batch(day: i64, id: &str) -> Key {
     Key::new("wh", &["b", &day.to_string(), id])
 }
 
+/// The day a [`batch`] key was made with (`None`: not a batch key).
+pub fn batch_day(key: &str) -> Option<i64> {
+    key.strip_prefix("wh:b:")?.split(':').next()?.parse().ok()
+}
+
 /// The counter records touched by batches received on `day` (an [`crate::Index`]).
 pub fn day_registry(day: i64) -> Key {
     Key::new("wh", &["reg", &day.to_string()])

@@ -169,9 +169,9 @@ async fn main() -> Result<()> {
     });
 
     println!(
-        "| batches | events | connections | store | events/s | batch p50 | batch p99 | KV calls / batch | guest instructions / batch | errors | exact |"
+        "| batches | events | connections | store | events/s | batch p50 | batch p99 | KV calls / batch | KV wait / batch | guest instructions / batch | errors | exact |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     // `BENCH_SCENARIOS=sqlite:4,memory:4` runs only those (e.g. under `perf record`).
     let only = std::env::var("BENCH_SCENARIOS").ok();
     let scenarios = [
@@ -214,6 +214,9 @@ async fn main() -> Result<()> {
         let r = post_all(app.addr(), Arc::new(batches), conns).await?;
         let after_stats = opsflow_bench::settled_stats(&app).await;
         let fuel = (after_stats.fuel - before.fuel) / n.max(1) as u64;
+        // Time the guests spent waiting on KV calls (summed over connections).
+        let kv_wait_ms =
+            (after_stats.kv_nanos - before.kv_nanos) as f64 / n.max(1) as f64 / 1e6;
         let (before, after) = (
             before.kv_total("platform-webhooks"),
             after_stats.kv_total("platform-webhooks"),
@@ -228,7 +231,7 @@ async fn main() -> Result<()> {
         };
         let events = n * EVENTS_PER_BATCH;
         println!(
-            "| {n} | {events} | {conns} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.1} | {} | {} | {} |",
+            "| {n} | {events} | {conns} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.1} | {kv_wait_ms:.2} ms | {} | {} | {} |",
             match kv {
                 KvMode::Sqlite => "SQLite, group commit",
                 KvMode::SqliteCommitPerWrite => "SQLite, commit per write",

@@ -181,7 +181,10 @@ async fn main() -> Result<()> {
         (KvMode::Memory, 4, "memory:4"),
     ];
     for (run, (kv, conns, name)) in scenarios.into_iter().enumerate() {
-        if only.as_deref().is_some_and(|o| !o.split(',').any(|s| s.trim() == name)) {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|s| s.trim() == name))
+        {
             continue;
         }
         let mut opts = UpOptions::new(root.join("spin.toml"));
@@ -215,8 +218,7 @@ async fn main() -> Result<()> {
         let after_stats = opsflow_bench::settled_stats(&app).await;
         let fuel = (after_stats.fuel - before.fuel) / n.max(1) as u64;
         // Time the guests spent waiting on KV calls (summed over connections).
-        let kv_wait_ms =
-            (after_stats.kv_nanos - before.kv_nanos) as f64 / n.max(1) as f64 / 1e6;
+        let kv_wait_ms = (after_stats.kv_nanos - before.kv_nanos) as f64 / n.max(1) as f64 / 1e6;
         let (before, after) = (
             before.kv_total("platform-webhooks"),
             after_stats.kv_total("platform-webhooks"),

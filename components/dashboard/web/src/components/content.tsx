@@ -9,6 +9,7 @@ import { can, me, roles } from '../auth';
 import { dateOnly, dateTime, titleCase, utcDateTime, words } from '../lib/format';
 import { useLive } from '../lib/live';
 import { AuditTimeline } from './AuditTimeline';
+import { DownloadCsv } from './DownloadCsv';
 import { ActionButton, ActionResult, Badge, DataState, ErrorBox, Field, FormActions, Link, Loading, RoleNote, Updated, useAction } from './ui';
 
 const STATE_TONE: Record<ContentState, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
@@ -179,6 +180,11 @@ export function ContentDetail({ id, onChanged }: { id: string; onChanged?: () =>
           <Decisions decisions={c.decisions ?? []} />
           <details class="content-audit">
             <summary>Audit trail of this item</summary>
+            <DownloadCsv
+              path="/api/content/{id}/audit"
+              filename={`content-${id}-audit.csv`}
+              options={{ path: { id }, query: { limit: 200 } }}
+            />
             {audit.data ? (
               <AuditTimeline entries={audit.data.slice().reverse()} />
             ) : (

@@ -5,6 +5,7 @@
 import { useMemo } from 'preact/hooks';
 import { get } from '../api/client';
 import type { Calendar as CalendarDoc, CalendarEntry } from '../api/types';
+import { CalendarFeed } from '../components/CalendarFeed';
 import { Badge, DataState, Empty, InlineSelect, Link, PageHead, styled, Updated } from '../components/ui';
 import { campaignName, knownChannels, useCampaigns } from '../lib/campaigns';
 import { addDays, daysBetween, isoDay, todayUtc } from '../lib/format';
@@ -123,6 +124,7 @@ export default function Calendar() {
           </>
         )}
       </DataState>
+      <CalendarFeed channels={channels} />
     </div>
   );
 }

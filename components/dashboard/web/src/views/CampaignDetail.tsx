@@ -19,6 +19,7 @@ import { can, me } from '../auth';
 import { AllocationForm } from '../components/AllocationForm';
 import { AllocationTable } from '../components/AllocationTable';
 import { AuditTimeline } from '../components/AuditTimeline';
+import { DownloadCsv } from '../components/DownloadCsv';
 import { ContentForm } from '../components/ContentForm';
 import { MetricsChart, toChartData } from '../components/MetricsChart';
 import {
@@ -110,7 +111,7 @@ export default function CampaignDetail({ route }: { route: Route }) {
       {campaign.error ? <ErrorBox error={campaign.error} title="Could not refresh; showing the last data" /> : null}
       <StageSteps stage={c.stage} />
       <GatePanel campaign={c} gate={gate} onMoved={reloadAll} />
-      <ReportPanel report={report} />
+      <ReportPanel id={id} report={report} />
       {can('marketing', 'operations', 'viewer') ? (
         <MetricsPanel id={id} channels={(c.channels ?? []).map((ch) => ch.channel ?? '').filter(Boolean)} />
       ) : (
@@ -262,9 +263,13 @@ function GatePanel({
   );
 }
 
-function ReportPanel({ report }: { report: ReturnType<typeof useLive<SuccessReport>> }) {
+function ReportPanel({ id, report }: { id: string; report: ReturnType<typeof useLive<SuccessReport>> }) {
   return (
-    <Section title="Objectives and pace" id="report">
+    <Section
+      title="Objectives and pace"
+      id="report"
+      actions={<DownloadCsv path="/api/campaigns/{id}/report" filename={`campaign-${id}-report.csv`} options={{ path: { id } }} />}
+    >
       <DataState live={report} loadingLabel="Loading the report…">
         {(r) => (
           <>
@@ -665,16 +670,23 @@ function AuditPanel({ id }: { id: string }) {
       title="Audit timeline"
       id="audit"
       actions={
-        <InlineSelect
-          label="Show"
-          value={who}
-          options={[
-            ['all', 'Everyone'],
-            ['people', 'People only'],
-            ['automated', 'Automated only'],
-          ]}
-          onChange={(v) => setWho(v as typeof who)}
-        />
+        <>
+          <InlineSelect
+            label="Show"
+            value={who}
+            options={[
+              ['all', 'Everyone'],
+              ['people', 'People only'],
+              ['automated', 'Automated only'],
+            ]}
+            onChange={(v) => setWho(v as typeof who)}
+          />
+          <DownloadCsv
+            path="/api/campaigns/{id}/audit"
+            filename={`campaign-${id}-audit.csv`}
+            options={{ path: { id }, query: { limit: 200 } }}
+          />
+        </>
       }
     >
       <DataState live={audit} loadingLabel="Loading the audit log…">

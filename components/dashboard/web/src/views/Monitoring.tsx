@@ -6,6 +6,7 @@ import { get, getAll, post, request } from '../api/client';
 import type { Alert, Campaign, EvaluationRun, MonitoringRule, Trigger, TriggerStatus } from '../api/types';
 import { can, me } from '../auth';
 import { RuleForm, ruleInputOf } from '../components/RuleForm';
+import { DownloadCsv } from '../components/DownloadCsv';
 import { ActionResult, ActorBadge, Badge, type Column, DataState, Empty, Field, InlineSelect, Link, type Look, PageHead, RoleNote, Section, StatusBadge, Table, Updated, useAction } from '../components/ui';
 import { allCampaigns, campaignName, useCampaigns } from '../lib/campaigns';
 import { dateTime, num, titleCase } from '../lib/format';
@@ -237,12 +238,19 @@ function TriggersPanel({
       title="Trigger outbox"
       id="triggers"
       actions={
-        <InlineSelect
-          label="Status"
-          value={status}
-          options={[['', 'Any status'], ...choices(STATUS)]}
-          onChange={(v) => setQuery({ status: v || null })}
-        />
+        <>
+          <InlineSelect
+            label="Status"
+            value={status}
+            options={[['', 'Any status'], ...choices(STATUS)]}
+            onChange={(v) => setQuery({ status: v || null })}
+          />
+          <DownloadCsv
+            path="/api/triggers"
+            filename={`triggers${status ? `-${status}` : ''}.csv`}
+            options={{ query: { limit: 200, ...(status ? { status } : {}) } }}
+          />
+        </>
       }
     >
       {ops ? (

@@ -6,7 +6,7 @@ use opsflow_domain::content::{
     ContentItem, ContentPatch, Decider, NewContent, ReviewDecisionInput, parse_state, state_name,
 };
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
-use opsflow_store::{Index, Records, Versioned};
+use opsflow_store::{IdSet, Records, Versioned};
 
 use crate::support::{
     Ctx, Res, audit, finish, item_response, load_config, load_item, mutate, param_id, stage_roles,
@@ -35,7 +35,7 @@ pub async fn list(ctx: &Ctx) -> Res {
     };
     // The index shard holding the cursor (and the directory, read with the first
     // shard): a page reads a bounded part of the index however many items exist.
-    let (ids, next_shard) = Index::new(&ctx.kv, index).ids_after(cursor, 1).await?;
+    let (ids, next_shard) = IdSet::new(&ctx.kv, index).scan(cursor, 1).await?;
     let after: Vec<&String> = ids.iter().take(MAX_SCAN).collect();
     let mut items = Vec::new();
     let mut last_scanned = None;
@@ -111,10 +111,10 @@ pub async fn create(ctx: &Ctx) -> Res {
     .map_err(Problem::from)?;
     item.campaign_id = campaign_id.clone();
     // Index first: a listing skips ids whose record is missing, never the reverse.
-    Index::new(&ctx.kv, keys::campaign_items(&campaign_id))
+    IdSet::new(&ctx.kv, keys::campaign_items(&campaign_id))
         .add(&id)
         .await?;
-    Index::new(&ctx.kv, keys::item_index()).add(&id).await?;
+    IdSet::new(&ctx.kv, keys::item_index()).add(&id).await?;
     if !Records::new(&ctx.kv)
         .create(&keys::item(&id), &item)
         .await?

@@ -19,7 +19,7 @@ use opsflow_domain::content::{
     TimingChange, TimingChangeInput, delayed_candidates,
 };
 use opsflow_store::keys::content as keys;
-use opsflow_store::{Index, Records, Slots, Versioned};
+use opsflow_store::{IdSet, Records, Slots, Versioned};
 
 use crate::schedule::{MAX_CANDIDATES, channel_curve, first_free_hour, hour_text, send_rules};
 use crate::support::{Ctx, Res, audit, load_campaign, load_config, move_in_calendar, mutate};
@@ -120,7 +120,7 @@ async fn due_sends(
     now: i64,
 ) -> Result<Vec<Versioned<ContentItem>>, Problem> {
     let horizon = now.saturating_add(i64::from(change.max_delay_hours) * HOUR);
-    let ids = Index::new(&ctx.kv, keys::campaign_items(campaign_id))
+    let ids = IdSet::new(&ctx.kv, keys::campaign_items(campaign_id))
         .ids()
         .await?;
     let mut due = Vec::new();

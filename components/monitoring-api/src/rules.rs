@@ -106,7 +106,7 @@ async fn create_inner(
             "a rule with this id exists; retry",
         ));
     }
-    opsflow_store::Index::new(kv, keys::rule_index())
+    opsflow_store::IdSet::new(kv, keys::rule_index())
         .add(&rule.id)
         .await?;
     let stored = Versioned {
@@ -152,7 +152,7 @@ pub async fn delete(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     if let Some(sent) = sent {
         check_version(sent, current.version)?;
     }
-    opsflow_store::Index::new(kv, keys::rule_index())
+    opsflow_store::IdSet::new(kv, keys::rule_index())
         .remove(id)
         .await?;
     kv.delete(keys::rule(id).as_str()).await?;

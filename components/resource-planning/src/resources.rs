@@ -17,7 +17,7 @@ use opsflow_edge::handlers::{
     actor, audit, audit_page, invalid_field, json_body, load_record, page_query, update_failed,
 };
 use opsflow_store::keys::campaigns as keys;
-use opsflow_store::{Index, Kv, Records, Versioned};
+use opsflow_store::{IdSet, Kv, Records, Versioned};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,7 +42,7 @@ async fn load(ctx: &Ctx, id: &str) -> Result<Versioned<Resource>, Problem> {
 }
 
 async fn all_resources(ctx: &Ctx) -> Result<Vec<Resource>, Problem> {
-    let ids = Index::new(&ctx.kv, keys::resource_index())
+    let ids = IdSet::new(&ctx.kv, keys::resource_index())
         .ids()
         .await
         .map_err(Problem::from)?;
@@ -108,7 +108,7 @@ pub async fn create(ctx: &Ctx, _: &str, req: &ApiRequest) -> Result<ApiResponse,
     let input: ResourceInput = json_body(req, MAX_JSON_BODY)?;
     let id = ids::new_id()?;
     let resource = input.parse(id.clone()).map_err(Problem::from)?;
-    Index::new(&ctx.kv, keys::resource_index())
+    IdSet::new(&ctx.kv, keys::resource_index())
         .add(&id)
         .await
         .map_err(Problem::from)?;
@@ -144,7 +144,7 @@ pub async fn list(ctx: &Ctx, req: &ApiRequest) -> Result<ApiResponse, Problem> {
         Some(k) => Some(ResourceKind::parse(k).map_err(|e| invalid_field("kind", e.to_string()))?),
         None => None,
     };
-    let ids = Index::new(&ctx.kv, keys::resource_index())
+    let ids = IdSet::new(&ctx.kv, keys::resource_index())
         .ids()
         .await
         .map_err(Problem::from)?;
@@ -237,7 +237,7 @@ pub async fn delete(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResponse
         .delete(keys::resource(id).as_str())
         .await
         .map_err(Problem::from)?;
-    Index::new(&ctx.kv, keys::resource_index())
+    IdSet::new(&ctx.kv, keys::resource_index())
         .remove(id)
         .await
         .map_err(Problem::from)?;

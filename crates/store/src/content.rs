@@ -2,7 +2,7 @@
 
 use crate::keys::content::{campaign_items, item};
 use crate::kv::{Kv, StoreError};
-use crate::{Index, Records};
+use crate::{IdSet, Records};
 
 /// The facts a campaign's stage gates need about one linked content item.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -24,7 +24,7 @@ pub async fn linked_items<K: Kv>(
     kv: &K,
     campaign_id: &str,
 ) -> Result<Vec<ContentSummary>, StoreError> {
-    let ids = Index::new(kv, campaign_items(campaign_id)).ids().await?;
+    let ids = IdSet::new(kv, campaign_items(campaign_id)).ids().await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -57,11 +57,11 @@ mod tests {
                     .await
                     .expect("ok")
             );
-            Index::new(&kv, campaign_items("C1"))
+            IdSet::new(&kv, campaign_items("C1"))
                 .add("I1")
                 .await
                 .expect("ok");
-            Index::new(&kv, campaign_items("C1"))
+            IdSet::new(&kv, campaign_items("C1"))
                 .add("I2")
                 .await
                 .expect("ok");

@@ -1,6 +1,14 @@
-//! Id sets in the sharded layout of [`crate::sharded`] (the same records as an
-//! [`crate::Index`]), for the indexes whose writers change many ids at once and
-//! whose readers page newest first: the trigger outbox, the run history.
+//! Sorted id sets stored beside the records they index, in the sharded layout
+//! of [`crate::sharded`], so a set grows with the data: every index of the app
+//! (campaigns' content, rules, resources, items; the trigger outbox and the run
+//! history, whose writers change many ids at once and whose readers page newest
+//! first).
+//!
+//! Ids sort by creation time, so the set is also the listing order. A set that
+//! was one record at its key before sharding is migrated on first use.
+//!
+//! **One id at a time.** [`IdSet::add`] and [`IdSet::remove`] change one id with
+//! one compare-and-swap on its shard (retried on a lost race).
 //!
 //! **Many ids, one write per shard.** [`IdSet::add_many`] and
 //! [`IdSet::remove_many`] group the ids by the shard that takes them and change
@@ -30,6 +38,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// How many shards [`IdSet::newest_first`] reads per `get_many` after the head.
 const PAGE_SHARDS: usize = 2;
+
+/// Ids per shard unless a set says otherwise: ~70 KiB of JSON per shard at
+/// 26-byte ids.
+pub const SHARD_CAPACITY: usize = 2_000;
 
 /// A set of ids (sorted by creation time) stored in shards under one base key.
 pub struct IdSet<'a, K: Kv> {
@@ -66,9 +78,14 @@ fn one_shard() -> Directory {
 type Shard = BTreeMap<String, ()>;
 
 impl<'a, K: Kv> IdSet<'a, K> {
-    /// The set under `base` (a set stored as one record at `base` by an earlier
-    /// build is migrated on first use), opening a shard every `capacity` ids.
-    pub fn new(kv: &'a K, base: Key, capacity: usize) -> Self {
+    /// The set under `base`, [`SHARD_CAPACITY`] ids a shard (a set stored as
+    /// one record at `base` by an earlier build is migrated on first use).
+    pub fn new(kv: &'a K, base: Key) -> Self {
+        Self::with_capacity(kv, base, SHARD_CAPACITY)
+    }
+
+    /// Like [`IdSet::new`], opening a shard every `capacity` ids.
+    pub fn with_capacity(kv: &'a K, base: Key, capacity: usize) -> Self {
         Self {
             kv,
             shards: Sharded::new(kv, base.clone(), capacity).with_legacy(base.clone(), legacy),
@@ -117,6 +134,34 @@ impl<'a, K: Kv> IdSet<'a, K> {
     /// Every id, sorted (the directory and one `get_many` per 256 shards).
     pub async fn ids(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.shards.all().await?.into_keys().collect())
+    }
+
+    /// Every id, or `None` when the set was never written.
+    pub async fn stored_ids(&self) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(self
+            .shards
+            .stored_all()
+            .await?
+            .map(|m| m.into_keys().collect()))
+    }
+
+    /// Writes `ids` (up to one shard's capacity) as the whole set if it was
+    /// never written; `false` when another writer got there first.
+    pub async fn create(&self, ids: &BTreeSet<String>) -> Result<bool, StoreError> {
+        let entries = ids.iter().map(|id| (id.clone(), ())).collect();
+        self.shards.create(&entries).await
+    }
+
+    /// Adds an id (one compare-and-swap on its shard, retried on a lost race).
+    pub async fn add(&self, id: &str) -> Result<(), StoreError> {
+        self.shards
+            .update(id, |current| current.is_none().then_some(()))
+            .await
+    }
+
+    /// Removes an id (missing is fine).
+    pub async fn remove(&self, id: &str) -> Result<(), StoreError> {
+        self.shards.remove(id).await
     }
 
     /// Ids after `after`, oldest first, from at most `max_shards` shards (see
@@ -367,7 +412,7 @@ mod tests {
     #[test]
     fn many_ids_are_added_with_one_swap_per_shard_and_overflow_opens_shards() {
         let kv = MemoryKv::default();
-        let set = IdSet::new(&kv, crate::keys::triggers::trigger_index(), 10);
+        let set = IdSet::with_capacity(&kv, crate::keys::triggers::trigger_index(), 10);
         block_on(async {
             let before = kv.calls();
             set.add_many(None, &ids(0..7)).await.expect("add");
@@ -392,7 +437,7 @@ mod tests {
     #[test]
     fn ids_added_back_never_open_a_shard() {
         let kv = MemoryKv::default();
-        let set = IdSet::new(&kv, crate::keys::triggers::open_index(), 4);
+        let set = IdSet::with_capacity(&kv, crate::keys::triggers::open_index(), 4);
         block_on(async {
             set.add_many(None, &ids(0..4)).await.expect("add");
             set.remove_many(&ids(3..4)).await.expect("remove");
@@ -408,7 +453,7 @@ mod tests {
     #[test]
     fn pages_newest_first_visit_every_id_once_whatever_the_shards() {
         let kv = MemoryKv::default();
-        let set = IdSet::new(&kv, crate::keys::monitoring::run_index(), 4);
+        let set = IdSet::with_capacity(&kv, crate::keys::monitoring::run_index(), 4);
         block_on(async {
             for i in 0..23 {
                 set.add_many(None, &ids(i..i + 1)).await.expect("add");
@@ -444,7 +489,7 @@ mod tests {
         block_on(async {
             let old: BTreeSet<String> = ids(0..5);
             assert!(Records::new(&kv).create(&key, &old).await.expect("seed"));
-            let set = IdSet::new(&kv, key.clone(), 2_000);
+            let set = IdSet::with_capacity(&kv, key.clone(), 2_000);
             let (page, next) = set.newest_first(None, 10, 16).await.expect("page");
             assert_eq!(page.len(), 5);
             assert_eq!(next, None);
@@ -456,6 +501,45 @@ mod tests {
             let (page, _) = set.newest_first(None, 2, 16).await.expect("page");
             assert_eq!(page, ["t000004", "t000003"]);
             assert_eq!(kv.calls() - before, 1, "head and first shard together");
+        });
+    }
+
+    #[test]
+    fn a_set_stored_as_one_record_is_migrated_and_grows_in_shards() {
+        let kv = MemoryKv::default();
+        let key = crate::keys::content::item_index();
+        block_on(async {
+            let old: BTreeSet<String> = (0..5).map(|i| format!("a{i}")).collect();
+            assert!(Records::new(&kv).create(&key, &old).await.expect("ok"));
+            let index = IdSet::new(&kv, key.clone());
+            assert_eq!(index.ids().await.expect("ok").len(), 5);
+            assert!(
+                Records::new(&kv)
+                    .get::<serde_json::Value>(&key)
+                    .await
+                    .expect("ok")
+                    .is_none(),
+                "the legacy record is gone"
+            );
+            for i in 0..(SHARD_CAPACITY + 10) {
+                index.add(&format!("b{i:06}")).await.expect("ok");
+            }
+            index.remove("a3").await.expect("ok");
+            index.remove("a3").await.expect("ok");
+            let ids = index.ids().await.expect("ok");
+            assert_eq!(ids.len(), SHARD_CAPACITY + 14);
+            assert!(ids.windows(2).all(|w| w[0] < w[1]));
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let (page, next) = index.scan(after.as_deref(), 1).await.expect("ok");
+                seen.extend(page);
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, ids, "paging by shard visits every id once");
         });
     }
 }

@@ -1,10 +1,10 @@
 //! Typed repositories over the key-value store (docs/design.md §4).
 //!
 //! Components never format a key or serialise a record themselves: they go through
-//! [`Records`] (versioned JSON records written with compare-and-swap), [`Index`]
+//! [`Records`] (versioned JSON records written with compare-and-swap), [`IdSet`]
 //! (sorted id sets kept beside the records, sharded like every index that grows
-//! with the data: [`sharded`]; [`IdSet`] for the sets changed many ids at a time
-//! and paged newest first: [`triggers`], [`runs`]), [`AuditLog`] (append-only, one counter
+//! with the data: [`sharded`]; changed one id or many at a time, paged oldest or
+//! newest first: [`triggers`], [`runs`]), [`AuditLog`] (append-only, one counter
 //! increment and one write per entry), [`Slots`] (hourly send-capacity counters)
 //! and the area modules below. The [`Kv`] trait is the seam: [`spin::SpinKv`] on
 //! Spin, [`MemoryKv`] in native tests.
@@ -18,7 +18,6 @@ mod audit;
 pub mod campaigns;
 pub mod content;
 mod id_set;
-mod index;
 pub mod keys;
 mod kv;
 mod memory;
@@ -35,7 +34,6 @@ pub mod triggers;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use id_set::IdSet;
-pub use index::Index;
 pub use keys::Key;
 pub use kv::{Kv, StoreError};
 pub use memory::MemoryKv;

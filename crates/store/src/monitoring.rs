@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use opsflow_domain::monitoring::{Alert, Category, Rule, RunCounts, default_rules};
 use serde::{Deserialize, Serialize};
 
-use crate::Index;
+use crate::IdSet;
 use crate::keys::monitoring::{rule, rule_index};
 use crate::kv::{Kv, StoreError};
 use crate::records::{Records, Versioned, encode};
@@ -67,7 +67,7 @@ pub struct RunRecord {
 /// Every rule, installing the shipped defaults on first use. Two reads once
 /// installed.
 pub async fn load_rules<K: Kv>(kv: &K, now: i64) -> Result<Vec<Versioned<Rule>>, StoreError> {
-    let ids = match Index::new(kv, rule_index()).stored_ids().await? {
+    let ids = match IdSet::new(kv, rule_index()).stored_ids().await? {
         Some(ids) => ids,
         None => install_defaults(kv, now).await?,
     };
@@ -85,7 +85,7 @@ async fn install_defaults<K: Kv>(kv: &K, now: i64) -> Result<Vec<String>, StoreE
     ids.extend(defaults.iter().map(|r| r.id.clone()));
     // The index is created with compare-and-swap after the rules exist: whoever
     // wins, the rules it names are there. A loser reads the winner's index.
-    let index = Index::new(kv, rule_index());
+    let index = IdSet::new(kv, rule_index());
     if index.stored_ids().await?.is_none() {
         kv.set_many(&pairs).await?;
         index.create(&ids).await?;
@@ -104,7 +104,7 @@ pub async fn rule_ids_for_campaign<K: Kv>(
     campaign_id: &str,
 ) -> Result<Vec<String>, StoreError> {
     let records = Records::new(kv);
-    let ids: Vec<String> = match Index::new(kv, rule_index()).stored_ids().await? {
+    let ids: Vec<String> = match IdSet::new(kv, rule_index()).stored_ids().await? {
         Some(ids) => ids,
         // Never initialised: the shipped defaults apply to every campaign.
         None => {
@@ -149,7 +149,7 @@ mod tests {
             assert!(r.create(&rule("only-c2"), &one).await.expect("create"));
             let idx: std::collections::BTreeSet<String> = ["only-c2".to_string()].into();
             assert!(
-                Index::new(&kv, rule_index())
+                IdSet::new(&kv, rule_index())
                     .create(&idx)
                     .await
                     .expect("create")

@@ -27,7 +27,7 @@ pub const RETENTION_DAYS: i64 = 7;
 
 /// The index of runs.
 pub fn index<K: Kv>(kv: &K) -> IdSet<'_, K> {
-    IdSet::new(kv, keys::run_index(), SHARD_CAPACITY)
+    IdSet::with_capacity(kv, keys::run_index(), SHARD_CAPACITY)
 }
 
 /// What one [`prune`] call removed.

@@ -20,7 +20,7 @@
 //! moves on. An item moved to a channel after the pass read it is not seen; its
 //! counters stay until another item of that channel is found.
 
-use crate::Index;
+use crate::IdSet;
 use crate::keys::content::{item_index, slot, slot_channels};
 use crate::kv::{Kv, StoreError, decode_counter};
 use crate::records::{Records, UpdateError, Versioned};
@@ -76,8 +76,8 @@ pub async fn prune_slots<K: Kv>(kv: &K, now: i64) -> Result<SlotPruneReport, Sto
         .map(|v| v.value)
         .unwrap_or_default();
     let before = register.clone();
-    let (ids, next) = Index::new(kv, item_index())
-        .ids_after(register.after.as_deref(), DISCOVER_SHARDS)
+    let (ids, next) = IdSet::new(kv, item_index())
+        .scan(register.after.as_deref(), DISCOVER_SHARDS)
         .await?;
     let keys: Vec<_> = ids
         .iter()
@@ -257,7 +257,7 @@ mod tests {
                         .await
                         .expect("item")
                 );
-                Index::new(&kv, item_index()).add(id).await.expect("index");
+                IdSet::new(&kv, item_index()).add(id).await.expect("index");
             }
             let email = Slots::new(&kv, "email");
             let sms = Slots::new(&kv, "sms");

@@ -39,12 +39,12 @@ const DELETE_CHUNK: usize = 256;
 
 /// Every trigger kept, by id (creation order).
 pub fn all<K: Kv>(kv: &K) -> IdSet<'_, K> {
-    IdSet::new(kv, keys::trigger_index(), SHARD_CAPACITY)
+    IdSet::with_capacity(kv, keys::trigger_index(), SHARD_CAPACITY)
 }
 
 /// The triggers with work left.
 pub fn open<K: Kv>(kv: &K) -> IdSet<'_, K> {
-    IdSet::new(kv, keys::open_index(), SHARD_CAPACITY)
+    IdSet::with_capacity(kv, keys::open_index(), SHARD_CAPACITY)
 }
 
 /// What one [`prune`] call removed.

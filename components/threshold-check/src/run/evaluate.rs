@@ -10,7 +10,7 @@ use opsflow_domain::monitoring::{Category, Metric, Observation, Rule, Scope};
 use opsflow_store::keys::campaigns as ckeys;
 use opsflow_store::metrics::TotalsQuery;
 use opsflow_store::spin::SpinKv;
-use opsflow_store::{Index, Records, Versioned};
+use opsflow_store::{IdSet, Records, Versioned};
 
 use super::alerts::{RESOURCES_OWNER, apply};
 use super::history::RunRecord;
@@ -224,7 +224,7 @@ async fn observe<'r>(
 async fn evaluate_resources(tally: &mut Tally<'_>, rules: &[&Rule]) -> Result<(), Problem> {
     let kv = tally.kv;
     let records = Records::new(kv);
-    let ids = Index::new(kv, ckeys::resource_index()).ids().await?;
+    let ids = IdSet::new(kv, ckeys::resource_index()).ids().await?;
     let mut resources: Vec<Resource> = Vec::new();
     for chunk in ids.chunks(BATCH) {
         let keys: Vec<_> = chunk.iter().map(|id| ckeys::resource(id)).collect();

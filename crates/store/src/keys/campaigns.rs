@@ -6,7 +6,7 @@
 //! | `cmp:idx:cmp:dir`, `cmp:idx:cmp:s:<n>` | the campaign index ([`crate::campaigns`]): its shard directory and shards, id → stage, version and owner tags |
 //! | `cmp:idx:all` | the unsharded campaign index of earlier builds, migrated and deleted on first use |
 //! | `cmp:r:<id>` | a resource: `Versioned<opsflow_domain::campaign::Resource>` |
-//! | `cmp:idx:resources` | the ids of every resource (an [`crate::Index`]) |
+//! | `cmp:idx:resources` | the ids of every resource (an [`crate::IdSet`]) |
 //! | `cmp:alloc` | the planning book: every allocation and the rebalance proposals, one versioned record |
 
 use super::Key;

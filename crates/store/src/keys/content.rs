@@ -7,12 +7,12 @@ pub fn item(id: &str) -> Key {
     Key::new("cnt", &["i", id])
 }
 
-/// The ids of every content item (an [`crate::Index`]).
+/// The ids of every content item (an [`crate::IdSet`]).
 pub fn item_index() -> Key {
     Key::new("cnt", &["idx", "all"])
 }
 
-/// The ids of the content items of one campaign (an [`crate::Index`]).
+/// The ids of the content items of one campaign (an [`crate::IdSet`]).
 pub fn campaign_items(campaign_id: &str) -> Key {
     Key::new("cnt", &["idx", "c", campaign_id])
 }

@@ -24,12 +24,12 @@ pub fn batch_day(key: &str) -> Option<i64> {
     key.strip_prefix("wh:b:")?.split(':').next()?.parse().ok()
 }
 
-/// The counter records touched by batches received on `day` (an [`crate::Index`]).
+/// The counter records touched by batches received on `day` (an [`crate::IdSet`]).
 pub fn day_registry(day: i64) -> Key {
     Key::new("wh", &["reg", &day.to_string()])
 }
 
-/// The days that still have a registry (an [`crate::Index`] of day numbers).
+/// The days that still have a registry (an [`crate::IdSet`] of day numbers).
 pub fn registered_days() -> Key {
     Key::new("wh", &["days"])
 }

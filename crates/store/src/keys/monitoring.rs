@@ -7,7 +7,7 @@ pub fn rule(id: &str) -> Key {
     Key::new("mon", &["r", id])
 }
 
-/// The ids of every rule (an [`crate::Index`]); its absence means the defaults
+/// The ids of every rule (an [`crate::IdSet`]); its absence means the defaults
 /// were never installed.
 pub fn rule_index() -> Key {
     Key::new("mon", &["idx", "rules"])

@@ -4,7 +4,7 @@
 //! `Link`.
 
 use crate::builders::{campaign, create_campaign, create_resource, person};
-use crate::support::{self, MIA, OLGA, Reply, VIC, now_secs};
+use crate::support::{self, MIA, OLGA, VIC, now_secs, read_csv};
 use serde_json::json;
 
 /// The report's documented columns, in order (docs/decisions.md, "Exports").
@@ -29,25 +29,6 @@ const REPORT_COLUMNS: [&str; 16] = [
 
 /// Every audit log's documented columns.
 const AUDIT_COLUMNS: [&str; 5] = ["seq", "at", "actor", "action", "detail"];
-
-/// Header and records of a CSV answer, read by an independent RFC 4180 parser.
-fn read_csv(r: &Reply) -> (Vec<String>, Vec<csv::StringRecord>) {
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
-    assert!(r.body.ends_with("\r\n"), "CRLF line ends: {:?}", r.body);
-    let mut reader = csv::Reader::from_reader(r.body.as_bytes());
-    let header = reader
-        .headers()
-        .expect("a header row")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .collect::<Result<_, _>>()
-        .expect("CSV records");
-    (header, rows)
-}
 
 /// The value of `column` in `row`, by the header's names.
 fn at<'r>(header: &[String], row: &'r csv::StringRecord, column: &str) -> &'r str {

@@ -5,21 +5,11 @@ use crate::builders::{act, campaign, create, email};
 use crate::support::{App, MIA, Reply, VIC};
 use serde_json::json;
 
+/// The rows of an audit trail's CSV page, after checking its documented header.
 fn read_csv(r: &Reply) -> Vec<csv::StringRecord> {
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
-    let mut reader = csv::Reader::from_reader(r.body.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("a header row")
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let (header, rows) = crate::support::read_csv(r);
     assert_eq!(header, ["seq", "at", "actor", "action", "detail"]);
-    reader
-        .records()
-        .collect::<Result<_, _>>()
-        .expect("CSV records")
+    rows
 }
 
 async fn start() -> App {

@@ -5,7 +5,7 @@ use crate::builders::{
     bounce_rule, campaign, create_rule, disable_defaults, half_bounced, notify, run, start,
 };
 use crate::receiver::Receiver;
-use crate::support::{Reply, now_secs};
+use crate::support::{now_secs, read_csv};
 use serde_json::json;
 
 /// The documented columns, in order (docs/decisions.md, "Exports").
@@ -37,30 +37,6 @@ const COLUMNS: [&str; 26] = [
     "requested_by",
     "run_id",
 ];
-
-/// The CSV body's header and rows, read back by the `csv` crate (RFC 4180).
-fn read_csv(r: &Reply) -> (Vec<String>, Vec<Vec<String>>) {
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
-    assert!(r.body.ends_with("\r\n"), "CRLF line ends: {:?}", r.body);
-    let mut reader = csv::ReaderBuilder::new().from_reader(r.body.as_bytes());
-    let header = reader
-        .headers()
-        .expect("a header row")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|row| {
-            row.expect("a CSV record")
-                .iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    (header, rows)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_trigger_list_exports_as_csv_with_formulas_neutralised_and_numbers_kept() {

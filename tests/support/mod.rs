@@ -452,6 +452,27 @@ impl Reply {
     }
 }
 
+/// The header and records of a `200` CSV answer, read back by an independent
+/// RFC 4180 parser (the `csv` crate), after checking its media type and CRLF
+/// line ends.
+pub fn read_csv(r: &Reply) -> (Vec<String>, Vec<csv::StringRecord>) {
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(r.body.ends_with("\r\n"), "CRLF line ends: {:?}", r.body);
+    let mut reader = csv::Reader::from_reader(r.body.as_bytes());
+    let header = reader
+        .headers()
+        .expect("a header row")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("CSV records");
+    (header, rows)
+}
+
 impl App {
     /// Starts the app with `vars` on `state`, which may hold an earlier run's data.
     pub async fn start_in(state: &Path, vars: &[(&str, &str)]) -> Self {

@@ -28,6 +28,10 @@ fn k(store: &str, key: &str) -> (String, String) {
 }
 
 impl Backend for MemoryBackend {
+    fn reads_inline(&self) -> bool {
+        true
+    }
+
     fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>> {
         self.with(|m| Ok(m.get(&k(store, key)).cloned()))
     }

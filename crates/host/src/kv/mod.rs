@@ -18,6 +18,9 @@ pub use sqlite::SqliteBackend;
 
 /// Largest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
+/// The most keys a `get_many` may read on the async executor
+/// ([`Backend::reads_inline`]); larger reads go to a blocking thread.
+pub const INLINE_READ_KEYS: usize = 128;
 /// Largest value accepted, in bytes.
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 
@@ -59,6 +62,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Adds `delta` to a counter (missing = 0) stored as the backend stores it
     /// (SQLite: 8-byte LE; Redis: decimal text), returning the new value.
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64>;
+    /// Whether a small read (a key, or a `get_many` of up to [`INLINE_READ_KEYS`])
+    /// may run on the async executor: a local lookup of bounded cost (memory,
+    /// SQLite's own reader connections) rather than network I/O. Running it there
+    /// saves the two thread switches of a blocking task per call.
+    fn reads_inline(&self) -> bool {
+        false
+    }
     /// Writes `value` only if the key still holds `expected` (`None` = absent).
     /// Returns whether the swap happened.
     fn compare_and_swap(

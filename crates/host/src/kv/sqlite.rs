@@ -263,6 +263,10 @@ fn delete_in(conn: &Connection, store: &str, key: &str) -> rusqlite::Result<()> 
 }
 
 impl Backend for SqliteBackend {
+    fn reads_inline(&self) -> bool {
+        true
+    }
+
     fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>> {
         self.read(|c| get_in(c, store, key))
     }

@@ -39,17 +39,32 @@ struct KvCall {
 }
 
 impl KvCall {
-    /// Runs one backend call off the executor, counting it and applying faults.
+    /// Runs one backend call (a small read on the executor where the backend
+    /// allows it, anything else on a blocking thread), counting it and applying
+    /// faults.
     async fn run<T: Send + 'static>(
         self,
         label: String,
         op: &'static str,
         f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
+        let small_read = matches!(op, "get" | "exists" | "cas_new");
+        self.run_read(label, op, small_read, f).await
+    }
+
+    /// [`KvCall::run`], told whether the call is a read small enough to run on
+    /// the executor ([`Backend::reads_inline`]).
+    async fn run_read<T: Send + 'static>(
+        self,
+        label: String,
+        op: &'static str,
+        small_read: bool,
+        f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
+    ) -> KvResult<T> {
         self.shared.stats.kv_call(&self.component, op);
         let started = std::time::Instant::now();
         let shared = self.shared.clone();
-        let out = self.call(label, op, f).await;
+        let out = self.call(label, op, small_read, f).await;
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         shared.stats.kv_time(nanos);
         out
@@ -60,6 +75,7 @@ impl KvCall {
         self,
         label: String,
         op: &'static str,
+        small_read: bool,
         f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
         let (delay_ms, failure) = self.shared.faults.on_kv_call();
@@ -78,9 +94,13 @@ impl KvCall {
             .get(&label)
             .cloned()
             .ok_or(KvError::NoSuchStore)?;
-        let out = tokio::task::spawn_blocking(move || f(&*backend, &label))
-            .await
-            .map_err(|e| KvError::Other(format!("store task failed: {e}")))??;
+        let out = if small_read && backend.reads_inline() {
+            f(&*backend, &label)?
+        } else {
+            tokio::task::spawn_blocking(move || f(&*backend, &label))
+                .await
+                .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
+        };
         if failure == KvFailure::AfterWrite {
             return Err(KvError::Other(
                 "injected fault: the store timed out after applying the write".into(),
@@ -337,8 +357,9 @@ impl batch::Host for SpinCtx {
                 "injected fault: ERR wrong number of arguments for 'keys' command".into(),
             ))));
         }
+        let small = keys.len() <= crate::kv::INLINE_READ_KEYS;
         Ok(call
-            .run(label, "get_many", move |b, l| {
+            .run_read(label, "get_many", small, move |b, l| {
                 keys.iter().try_for_each(|k| check_key(k))?;
                 b.get_many(l, &keys)
             })

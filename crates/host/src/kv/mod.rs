@@ -41,7 +41,8 @@ pub enum KvError {
 /// Result of a store operation.
 pub type KvResult<T> = Result<T, KvError>;
 
-/// A key-value backend. Methods block; the host calls them off the async executor.
+/// A key-value backend. Methods block; the host calls them on a blocking thread,
+/// except small reads of a backend that [reads inline](Backend::reads_inline).
 pub trait Backend: Send + Sync + 'static {
     /// The value under `key`, or `None` when the key is absent.
     fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>>;

@@ -41,6 +41,64 @@ pub enum KvError {
 /// Result of a store operation.
 pub type KvResult<T> = Result<T, KvError>;
 
+/// A write, owned, for [`Backend::start_write`] and [`Backend::write_blocking`].
+#[derive(Debug, Clone)]
+#[allow(missing_docs)] // each variant is the backend method of the same name
+pub enum Write {
+    Set {
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete {
+        key: String,
+    },
+    SetMany(Vec<(String, Vec<u8>)>),
+    DeleteMany(Vec<String>),
+    Increment {
+        key: String,
+        delta: i64,
+    },
+    /// `compare_and_swap`.
+    Swap {
+        key: String,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    },
+}
+
+/// What a [`Write`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Set, delete and their batches.
+    Done,
+    /// The counter after an increment.
+    Count(i64),
+    /// Whether a compare-and-swap swapped.
+    Swapped(bool),
+}
+
+impl Write {
+    /// Checks the keys and values against the size limits.
+    pub fn check(&self) -> KvResult<()> {
+        match self {
+            Write::Set { key, value } | Write::Swap { key, value, .. } => {
+                check_key(key)?;
+                check_value(value)
+            }
+            Write::Delete { key } | Write::Increment { key, .. } => check_key(key),
+            Write::SetMany(pairs) => pairs.iter().try_for_each(|(k, v)| {
+                check_key(k)?;
+                check_value(v)
+            }),
+            Write::DeleteMany(keys) => keys.iter().try_for_each(|k| check_key(k)),
+        }
+    }
+}
+
+/// A write answered later, without a thread blocked on it.
+pub type WriteFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = KvResult<Written>> + Send>>;
+
 /// A key-value backend. Methods block; the host calls them on a blocking thread,
 /// except small reads of a backend that [reads inline](Backend::reads_inline).
 pub trait Backend: Send + Sync + 'static {
@@ -69,6 +127,42 @@ pub trait Backend: Send + Sync + 'static {
     /// saves the two thread switches of a blocking task per call.
     fn reads_inline(&self) -> bool {
         false
+    }
+    /// Starts `write` when the backend's own thread carries it out (SQLite's
+    /// group-committing writer), so the host awaits the answer instead of
+    /// blocking a thread on it; otherwise hands `write` back, for
+    /// [`Backend::write_blocking`] on a blocking thread.
+    fn start_write(&self, _store: &str, write: Write) -> Result<WriteFuture, Write> {
+        Err(write)
+    }
+    /// Carries out `write` with the blocking methods.
+    fn write_blocking(&self, store: &str, write: Write) -> KvResult<Written> {
+        Ok(match write {
+            Write::Set { key, value } => {
+                self.set(store, &key, &value)?;
+                Written::Done
+            }
+            Write::Delete { key } => {
+                self.delete(store, &key)?;
+                Written::Done
+            }
+            Write::SetMany(pairs) => {
+                self.set_many(store, &pairs)?;
+                Written::Done
+            }
+            Write::DeleteMany(keys) => {
+                self.delete_many(store, &keys)?;
+                Written::Done
+            }
+            Write::Increment { key, delta } => Written::Count(self.increment(store, &key, delta)?),
+            Write::Swap {
+                key,
+                expected,
+                value,
+            } => {
+                Written::Swapped(self.compare_and_swap(store, &key, expected.as_deref(), &value)?)
+            }
+        })
     }
     /// Writes `value` only if the key still holds `expected` (`None` = absent).
     /// Returns whether the swap happened.

@@ -24,7 +24,7 @@
 //! loss then would undo them, with every later write, as the WAL is a log).
 //! With `max_group = 1` (Spin's commit per write) each commit syncs inline, FULL.
 
-use super::{Backend, KvError, KvResult, add_counter, decode_counter};
+use super::{Backend, KvError, KvResult, Write, WriteFuture, Written, add_counter, decode_counter};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -136,30 +136,91 @@ impl SqliteBackend {
         f(&conn).map_err(other)
     }
 
-    /// Runs `f` in the next group commit and waits until that commit is durable.
-    fn write<T: Send + 'static>(
+    /// Queues `f` for the next group commit; `reply` gets its result once that
+    /// commit is durable (or has failed).
+    fn submit<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
-    ) -> KvResult<T> {
-        let (reply, answer) = mpsc::sync_channel::<KvResult<T>>(1);
+        reply: impl FnOnce(KvResult<T>) + Send + 'static,
+    ) -> KvResult<()> {
         let job: Job = Box::new(move |conn| {
             let result = match conn {
                 Some(conn) => f(conn),
                 None => Err(other("the write transaction could not start")),
             };
             let ok = result.is_ok();
-            let completion: Completion = Box::new(move |committed| {
-                let _ = reply.send(committed.and(result));
-            });
+            let completion: Completion = Box::new(move |committed| reply(committed.and(result)));
             (ok, completion)
         });
         self.writer
             .send(job)
-            .map_err(|_| other("the writer thread has stopped"))?;
+            .map_err(|_| other("the writer thread has stopped"))
+    }
+
+    /// Carries out `write` in the next group commit, waiting until it is durable.
+    fn blocking(&self, store: &str, write: Write) -> KvResult<Written> {
+        let store = store.to_string();
+        self.write(move |c| apply(c, &store, write))
+    }
+
+    /// Runs `f` in the next group commit and waits until that commit is durable.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
+    ) -> KvResult<T> {
+        let (reply, answer) = mpsc::sync_channel::<KvResult<T>>(1);
+        self.submit(f, move |result| {
+            let _ = reply.send(result);
+        })?;
         answer
             .recv()
             .map_err(|_| other("the writer thread dropped a write"))?
     }
+}
+
+/// The statements of `write` on the writer's connection (both the blocking
+/// methods and [`Backend::start_write`] run these).
+fn apply(c: &Connection, store: &str, write: Write) -> KvResult<Written> {
+    Ok(match write {
+        Write::Set { key, value } => {
+            set_in(c, store, &key, &value).map_err(other)?;
+            Written::Done
+        }
+        Write::Delete { key } => {
+            delete_in(c, store, &key).map_err(other)?;
+            Written::Done
+        }
+        Write::SetMany(pairs) => {
+            for (key, value) in &pairs {
+                set_in(c, store, key, value).map_err(other)?;
+            }
+            Written::Done
+        }
+        Write::DeleteMany(keys) => {
+            for key in &keys {
+                delete_in(c, store, key).map_err(other)?;
+            }
+            Written::Done
+        }
+        Write::Increment { key, delta } => {
+            let current = get_in(c, store, &key).map_err(other)?;
+            let next = add_counter(decode_counter(current.as_deref())?, delta)?;
+            set_in(c, store, &key, &next.to_le_bytes()).map_err(other)?;
+            Written::Count(next)
+        }
+        Write::Swap {
+            key,
+            expected,
+            value,
+        } => {
+            let current = get_in(c, store, &key).map_err(other)?;
+            if current != expected {
+                return Ok(Written::Swapped(false));
+            }
+            set_in(c, store, &key, &value).map_err(other)?;
+            Written::Swapped(true)
+        }
+    })
 }
 
 /// The WAL file next to the database (`<db>-wal`).
@@ -272,13 +333,24 @@ impl Backend for SqliteBackend {
     }
 
     fn set(&self, store: &str, key: &str, value: &[u8]) -> KvResult<()> {
-        let (store, key, value) = (store.to_string(), key.to_string(), value.to_vec());
-        self.write(move |c| set_in(c, &store, &key, &value).map_err(other))
+        self.blocking(
+            store,
+            Write::Set {
+                key: key.to_string(),
+                value: value.to_vec(),
+            },
+        )
+        .map(drop)
     }
 
     fn delete(&self, store: &str, key: &str) -> KvResult<()> {
-        let (store, key) = (store.to_string(), key.to_string());
-        self.write(move |c| delete_in(c, &store, &key).map_err(other))
+        self.blocking(
+            store,
+            Write::Delete {
+                key: key.to_string(),
+            },
+        )
+        .map(drop)
     }
 
     fn exists(&self, store: &str, key: &str) -> KvResult<bool> {
@@ -326,33 +398,24 @@ impl Backend for SqliteBackend {
     }
 
     fn set_many(&self, store: &str, pairs: &[(String, Vec<u8>)]) -> KvResult<()> {
-        let (store, pairs) = (store.to_string(), pairs.to_vec());
-        self.write(move |c| {
-            for (key, value) in &pairs {
-                set_in(c, &store, key, value).map_err(other)?;
-            }
-            Ok(())
-        })
+        self.blocking(store, Write::SetMany(pairs.to_vec()))
+            .map(drop)
     }
 
     fn delete_many(&self, store: &str, keys: &[String]) -> KvResult<()> {
-        let (store, keys) = (store.to_string(), keys.to_vec());
-        self.write(move |c| {
-            for key in &keys {
-                delete_in(c, &store, key).map_err(other)?;
-            }
-            Ok(())
-        })
+        self.blocking(store, Write::DeleteMany(keys.to_vec()))
+            .map(drop)
     }
 
     fn increment(&self, store: &str, key: &str, delta: i64) -> KvResult<i64> {
-        let (store, key) = (store.to_string(), key.to_string());
-        self.write(move |c| {
-            let current = get_in(c, &store, &key).map_err(other)?;
-            let next = add_counter(decode_counter(current.as_deref())?, delta)?;
-            set_in(c, &store, &key, &next.to_le_bytes()).map_err(other)?;
-            Ok(next)
-        })
+        let write = Write::Increment {
+            key: key.to_string(),
+            delta,
+        };
+        match self.blocking(store, write)? {
+            Written::Count(n) => Ok(n),
+            other_answer => Err(other(format!("increment answered {other_answer:?}"))),
+        }
     }
 
     fn compare_and_swap(
@@ -362,15 +425,31 @@ impl Backend for SqliteBackend {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> KvResult<bool> {
-        let (store, key) = (store.to_string(), key.to_string());
-        let (expected, value) = (expected.map(<[u8]>::to_vec), value.to_vec());
-        self.write(move |c| {
-            let current = get_in(c, &store, &key).map_err(other)?;
-            if current != expected {
-                return Ok(false);
-            }
-            set_in(c, &store, &key, &value).map_err(other)?;
-            Ok(true)
-        })
+        let write = Write::Swap {
+            key: key.to_string(),
+            expected: expected.map(<[u8]>::to_vec),
+            value: value.to_vec(),
+        };
+        match self.blocking(store, write)? {
+            Written::Swapped(swapped) => Ok(swapped),
+            other_answer => Err(other(format!("compare-and-swap answered {other_answer:?}"))),
+        }
+    }
+
+    fn start_write(&self, store: &str, write: Write) -> Result<WriteFuture, Write> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let store = store.to_string();
+        let queued = self.submit(
+            move |c| apply(c, &store, write),
+            move |result| {
+                let _ = reply.send(result);
+            },
+        );
+        Ok(Box::pin(async move {
+            queued?;
+            answer
+                .await
+                .map_err(|_| other("the writer thread dropped a write"))?
+        }))
     }
 }

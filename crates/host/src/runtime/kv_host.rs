@@ -5,7 +5,7 @@ use super::bindings::spin::variables::variables as spin_vars;
 use super::bindings::wasi::keyvalue::{atomics, batch, store as wasi_store};
 use super::{SpinCtx, SpinHost};
 use crate::faults::KvFailure;
-use crate::kv::{Backend, KvError, KvResult, check_key, check_value};
+use crate::kv::{Backend, KvError, KvResult, Write, Written, check_key};
 use crate::variables::LookupError;
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
@@ -78,6 +78,25 @@ impl KvCall {
         small_read: bool,
         f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
+        let (backend, failure) = self.prepare(&label, op).await?;
+        let out = if small_read && backend.reads_inline() {
+            f(&*backend, &label)?
+        } else {
+            tokio::task::spawn_blocking(move || f(&*backend, &label))
+                .await
+                .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
+        };
+        after_write(failure)?;
+        Ok(out)
+    }
+
+    /// The faults of this call (a delay; a failure before it, returned here; or
+    /// one after a write, for [`after_write`]) and the backend of `label`.
+    async fn prepare(
+        &self,
+        label: &str,
+        op: &'static str,
+    ) -> KvResult<(std::sync::Arc<dyn Backend>, KvFailure)> {
         let (delay_ms, failure) = self.shared.faults.on_kv_call();
         if delay_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
@@ -91,22 +110,54 @@ impl KvCall {
         let backend = self
             .shared
             .stores
-            .get(&label)
+            .get(label)
             .cloned()
             .ok_or(KvError::NoSuchStore)?;
-        let out = if small_read && backend.reads_inline() {
-            f(&*backend, &label)?
-        } else {
-            tokio::task::spawn_blocking(move || f(&*backend, &label))
-                .await
-                .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
-        };
-        if failure == KvFailure::AfterWrite {
-            return Err(KvError::Other(
-                "injected fault: the store timed out after applying the write".into(),
-            ));
+        Ok((backend, failure))
+    }
+
+    /// Carries out a write, counted and with faults like [`KvCall::run`]: by the
+    /// backend's own writer where it has one ([`Backend::start_write`]), else on
+    /// a blocking thread.
+    async fn write(self, label: String, op: &'static str, write: Write) -> KvResult<Written> {
+        self.shared.stats.kv_call(&self.component, op);
+        let started = std::time::Instant::now();
+        let out = async {
+            let (backend, failure) = self.prepare(&label, op).await?;
+            write.check()?;
+            let out = match backend.start_write(&label, write) {
+                Ok(answer) => answer.await?,
+                Err(write) => {
+                    tokio::task::spawn_blocking(move || backend.write_blocking(&label, write))
+                        .await
+                        .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
+                }
+            };
+            after_write(failure)?;
+            Ok(out)
         }
-        Ok(out)
+        .await;
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.shared.stats.kv_time(nanos);
+        out
+    }
+}
+
+/// A "wrote, then failed" fault: the write happened, the caller is told it did not.
+fn after_write(failure: KvFailure) -> KvResult<()> {
+    if failure == KvFailure::AfterWrite {
+        return Err(KvError::Other(
+            "injected fault: the store timed out after applying the write".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The answer a write of the given kind gives, or an error naming what came instead.
+fn expect_done(w: Written) -> KvResult<()> {
+    match w {
+        Written::Done => Ok(()),
+        other => Err(KvError::Other(format!("a write answered {other:?}"))),
     }
 }
 
@@ -121,20 +172,11 @@ impl KvCall {
     }
 
     async fn set(self, label: String, key: String, value: Vec<u8>) -> KvResult<()> {
-        self.run(label, "set", move |b, l| {
-            check_key(&key)?;
-            check_value(&value)?;
-            b.set(l, &key, &value)
-        })
-        .await
+        expect_done(self.write(label, "set", Write::Set { key, value }).await?)
     }
 
     async fn delete(self, label: String, key: String) -> KvResult<()> {
-        self.run(label, "delete", move |b, l| {
-            check_key(&key)?;
-            b.delete(l, &key)
-        })
-        .await
+        expect_done(self.write(label, "delete", Write::Delete { key }).await?)
     }
 
     async fn exists(self, label: String, key: String) -> KvResult<bool> {
@@ -375,14 +417,9 @@ impl batch::Host for SpinCtx {
     ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
-            .run(label, "set_many", move |b, l| {
-                for (k, v) in &pairs {
-                    check_key(k)?;
-                    check_value(v)?;
-                }
-                b.set_many(l, &pairs)
-            })
+            .write(label, "set_many", Write::SetMany(pairs))
             .await
+            .and_then(expect_done)
             .map_err(to_wasi))
     }
 
@@ -393,11 +430,9 @@ impl batch::Host for SpinCtx {
     ) -> Outcome<(), wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
-            .run(label, "delete_many", move |b, l| {
-                keys.iter().try_for_each(|k| check_key(k))?;
-                b.delete_many(l, &keys)
-            })
+            .write(label, "delete_many", Write::DeleteMany(keys))
             .await
+            .and_then(expect_done)
             .map_err(to_wasi))
     }
 }
@@ -411,11 +446,12 @@ impl atomics::Host for SpinCtx {
     ) -> Outcome<i64, wasi_store::Error> {
         let (call, label) = self.call_on(&s)?;
         Ok(call
-            .run(label, "increment", move |b, l| {
-                check_key(&key)?;
-                b.increment(l, &key, delta)
-            })
+            .write(label, "increment", Write::Increment { key, delta })
             .await
+            .and_then(|w| match w {
+                Written::Count(n) => Ok(n),
+                other => Err(KvError::Other(format!("an increment answered {other:?}"))),
+            })
             .map_err(to_wasi))
     }
 
@@ -426,13 +462,18 @@ impl atomics::Host for SpinCtx {
     ) -> Outcome<(), atomics::CasError> {
         let KvCas { label, key, seen } = self.table.delete(cas)?;
         let outcome = {
-            let (key, seen, value) = (key.clone(), seen.clone(), value);
+            let write = Write::Swap {
+                key: key.clone(),
+                expected: seen,
+                value,
+            };
             self.caller()
-                .run(label.clone(), "swap", move |b, l| {
-                    check_value(&value)?;
-                    b.compare_and_swap(l, &key, seen.as_deref(), &value)
-                })
+                .write(label.clone(), "swap", write)
                 .await
+                .and_then(|w| match w {
+                    Written::Swapped(swapped) => Ok(swapped),
+                    other => Err(KvError::Other(format!("a swap answered {other:?}"))),
+                })
         };
         let reported = outcome.map(|swapped| swapped && !self.shared.faults.swaps_report_failure());
         match reported {

@@ -18,7 +18,7 @@ async function download(page: Page, region: Locator): Promise<{ name: string; te
   return { name: file.suggestedFilename(), text: readFileSync(await file.path(), 'utf8') };
 }
 
-test('a campaign report, its audit log and the trigger outbox download as CSV', async ({ page, request }) => {
+test('a campaign report, its audit log, a content audit trail and the trigger outbox download as CSV', async ({ page, request }) => {
   const api = new Api(request);
   const c = await api.campaign({ name: unique('Export campaign'), startIn: -1, days: 10 });
   await signIn(page, 'operations');
@@ -36,6 +36,16 @@ test('a campaign report, its audit log and the trigger outbox download as CSV', 
   expect(audit.name).toBe(`campaign-${c.id}-audit.csv`);
   expect(audit.text.split('\r\n')[0]).toBe('seq,at,actor,action,detail');
   expect(audit.text).toContain('campaign.created');
+
+  // A content item's audit trail, in its (closed) details.
+  const item = await api.content(c.id, { title: unique('Export teaser'), due: c.start });
+  await go(page, `/content/${encodeURIComponent(item.id)}`);
+  const trail = page.locator('details.content-audit');
+  await trail.locator('summary').click();
+  const content = await download(page, trail);
+  expect(content.name).toBe(`content-${item.id}-audit.csv`);
+  expect(content.text.split('\r\n')[0]).toBe('seq,at,actor,action,detail');
+  expect(content.text.split('\r\n').filter(Boolean).length, 'a header and the creation entry').toBeGreaterThan(1);
 
   await go(page, '/monitoring');
   const outbox = await download(page, page.getByRole('region', { name: 'Trigger outbox' }));

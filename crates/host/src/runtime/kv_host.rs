@@ -61,13 +61,9 @@ impl KvCall {
         small_read: bool,
         f: impl FnOnce(&dyn Backend, &str) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
-        self.shared.stats.kv_call(&self.component, op);
-        let started = std::time::Instant::now();
         let shared = self.shared.clone();
-        let out = self.call(label, op, small_read, f).await;
-        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        shared.stats.kv_time(nanos);
-        out
+        let component = self.component.clone();
+        timed(&shared, &component, op, self.call(label, op, small_read, f)).await
     }
 
     /// [`KvCall::run`] without the accounting.
@@ -120,9 +116,7 @@ impl KvCall {
     /// backend's own writer where it has one ([`Backend::start_write`]), else on
     /// a blocking thread.
     async fn write(self, label: String, op: &'static str, write: Write) -> KvResult<Written> {
-        self.shared.stats.kv_call(&self.component, op);
-        let started = std::time::Instant::now();
-        let out = async {
+        let call = async {
             let (backend, failure) = self.prepare(&label, op).await?;
             write.check()?;
             let out = match backend.start_write(&label, write) {
@@ -135,12 +129,24 @@ impl KvCall {
             };
             after_write(failure)?;
             Ok(out)
-        }
-        .await;
-        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.shared.stats.kv_time(nanos);
-        out
+        };
+        timed(&self.shared, &self.component, op, call).await
     }
+}
+
+/// Counts a KV call of `component` and adds the time `call` takes to the stats.
+async fn timed<T>(
+    shared: &super::Shared,
+    component: &str,
+    op: &'static str,
+    call: impl std::future::Future<Output = KvResult<T>>,
+) -> KvResult<T> {
+    shared.stats.kv_call(component, op);
+    let started = std::time::Instant::now();
+    let out = call.await;
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    shared.stats.kv_time(nanos);
+    out
 }
 
 /// A "wrote, then failed" fault: the write happened, the caller is told it did not.

@@ -7,12 +7,13 @@ use std::path::Path;
 
 /// The OpenAPI base and fragments, in merge order.
 const OPENAPI_BASE: &str = "base";
-const OPENAPI_FRAGMENTS: [&str; 5] = [
+const OPENAPI_FRAGMENTS: [&str; 6] = [
     "campaigns",
     "webhooks",
     "content",
     "evaluations",
     "triggers",
+    "analytics",
 ];
 
 fn main() {

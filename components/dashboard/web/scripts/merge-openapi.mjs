@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const docs = join(here, '..', '..', '..', '..', 'docs', 'openapi');
 const out = process.argv[2] ?? join(here, '..', 'generated', 'openapi.json');
-const FRAGMENTS = ['campaigns', 'webhooks', 'content', 'evaluations', 'triggers'];
+const FRAGMENTS = ['campaigns', 'webhooks', 'content', 'evaluations', 'triggers', 'analytics'];
 
 function read(name) {
   const file = join(docs, `${name}.json`);

@@ -134,6 +134,7 @@ fn history(i: usize, id: &str, start: i64) -> Vec<Sample> {
                 fired: t,
                 at,
                 value: Some(0.08),
+                scope: format!("campaign:{id}"),
             });
         }
     }

@@ -167,6 +167,9 @@ pub enum Sample {
         at: i64,
         #[serde(rename = "v")]
         value: Option<f64>,
+        /// The scope the rule measured (`campaign:<id>[:channel:<ch>]`, `resources`).
+        #[serde(rename = "sc", default)]
+        scope: String,
     },
 }
 

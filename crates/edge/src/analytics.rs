@@ -59,12 +59,27 @@ pub fn query(ctx: &Ctx) -> Result<Query, Problem> {
     let req = &ctx.req;
     let today = ctx.now.date_naive();
     let to = day("to", req.query("to"))?.unwrap_or(today);
-    let from = day("from", req.query("from"))?.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
+    // Dates at chrono's ends have no neighbours: refused, never a panic.
+    if to.checked_add_signed(Duration::days(1)).is_none() {
+        return Err(invalid_field("to", "is out of range"));
+    }
+    let from = match day("from", req.query("from"))? {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(Duration::days(DEFAULT_DAYS - 1))
+            .ok_or_else(|| invalid_field("to", "is out of range"))?,
+    };
     if from > to {
         return Err(invalid_field("from", "must not be after to"));
     }
-    let weeks = weeks(from, to);
-    if weeks.len() > MAX_PERIOD_WEEKS {
+    // Eight ISO weeks span at most 56 days; a longer range is refused before
+    // its days are walked.
+    let weeks = if (to - from).num_days() < 7 * MAX_PERIOD_WEEKS as i64 {
+        weeks(from, to)
+    } else {
+        Vec::new()
+    };
+    if weeks.is_empty() || weeks.len() > MAX_PERIOD_WEEKS {
         return Err(invalid_field(
             "from",
             format!("a period covers at most {MAX_PERIOD_WEEKS} ISO weeks"),
@@ -125,7 +140,11 @@ impl Query {
         };
         Period {
             from: start(self.from),
-            to: start(self.to + Duration::days(1)),
+            to: start(
+                self.to
+                    .checked_add_signed(Duration::days(1))
+                    .unwrap_or(self.to),
+            ),
         }
     }
 

@@ -176,6 +176,18 @@ const ON_TIME: [(&str, &str); 4] = [
     ("share", "/share"),
 ];
 
+/// Refuses a `table` this answer does not have, whatever the format (a JSON
+/// answer with a misspelt table would hide the mistake until the CSV download).
+pub fn check_table(req: &ApiRequest) -> Result<(), Problem> {
+    match req.query("table") {
+        Some(name) if !TABLES.iter().any(|t| t.name == name) => Err(invalid_field(
+            "table",
+            format!("must be one of {}", names()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The table names, for the error that lists them.
 fn names() -> String {
     TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 
 pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let format = opsflow_api::csv::format(&ctx.req)?;
+    crate::csv::check_table(&ctx.req)?;
     let mut q = query(ctx)?;
     q.resolve_owner(ctx).await?;
     let today = ctx.now.date_naive();

@@ -11,6 +11,8 @@ export type BarData = {
   unit: string;
   /** A value as the legend shows it. */
   format: (v: number | null) => string;
+  /** Each row shows every series side by side (two at most); otherwise each row has one series' bar. */
+  grouped?: boolean;
 };
 
 export function BarChart({ data, label }: { data: BarData; label: string }) {

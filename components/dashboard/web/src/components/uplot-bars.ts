@@ -11,19 +11,21 @@ export function drawBars(el: HTMLElement, data: BarData): () => void {
   el.replaceChildren();
   const n = data.categories.length;
   const k = data.series.length;
+  // Side by side when grouped; else every series on the row's centre (one has a value per row).
+  const lanes = data.grouped ? k : 1;
   const width = () => Math.max(260, Math.floor(el.getBoundingClientRect().width || 600));
   const narrow = width() < 520;
-  const maxChars = narrow ? 14 : 26;
+  const maxChars = narrow ? 18 : 28;
   const short = (s: string) => (s.length > maxChars ? `${s.slice(0, maxChars - 1)}…` : s);
-  const labelWidth = Math.min(narrow ? 110 : 190, 16 + 7 * Math.max(4, ...data.categories.map((c) => short(c).length)));
-  const height = n * ROW * Math.max(1, k * 0.75) + 70;
-  const groupSize = Math.min(0.8, 0.5 * k) / k;
+  const labelWidth = Math.min(narrow ? 128 : 200, 16 + 7 * Math.max(4, ...data.categories.map((c) => short(c).length)));
+  const height = n * ROW * Math.max(1, lanes * 0.75) + 70;
+  const groupSize = Math.min(0.8, 0.5 * lanes) / lanes;
   const opts: uPlot.Options = {
     width: width(),
     height,
     padding: [8, 16, 0, 0],
     scales: {
-      x: { time: false, ori: 1, dir: 1, range: () => [-0.5, n - 0.5] },
+      x: { time: false, ori: 1, dir: -1, range: () => [-0.5, n - 0.5] },
       y: { ori: 0, dir: 1, range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] },
     },
     axes: [
@@ -46,7 +48,7 @@ export function drawBars(el: HTMLElement, data: BarData): () => void {
         size: 36,
       },
     ],
-    legend: { live: true },
+    legend: { live: false },
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     series: [
       { label: 'Row', value: (_u, v) => (v === null || v === undefined ? '' : (data.categories[v] ?? '')) },
@@ -59,7 +61,7 @@ export function drawBars(el: HTMLElement, data: BarData): () => void {
         value: (_u: uPlot, v: number | null) => data.format(v),
         paths: uPlot.paths.bars!({
           size: [groupSize, 40, 4],
-          align: (k === 1 ? 0 : i < k / 2 ? -1 : 1) as -1 | 0 | 1,
+          align: (lanes === 1 ? 0 : i < lanes / 2 ? -1 : 1) as -1 | 0 | 1,
         }),
       })),
     ],

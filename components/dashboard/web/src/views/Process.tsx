@@ -11,7 +11,7 @@ import { can } from '../auth';
 import { BarChart, type BarData } from '../components/BarChart';
 import { CampaignSelect } from '../components/CampaignSelect';
 import { DownloadCsv } from '../components/DownloadCsv';
-import { Badge, DataState, Empty, InlineSelect, Link, PageHead, Section, Table, Updated } from '../components/ui';
+import { Badge, DataState, Empty, Link, PageHead, Section, Table, Updated } from '../components/ui';
 import { campaignName, knownChannels, useCampaigns } from '../lib/campaigns';
 import { addDays, dateOnly, dateTime, isoDay, num, titleCase, todayUtc } from '../lib/format';
 import { useLive } from '../lib/live';
@@ -172,45 +172,37 @@ function Filters({
           </button>
         </div>
       </div>
-      <label class="field" for={campaignId}>
-        <span class="field-label">Campaign</span>
-        <CampaignSelect
-          id={campaignId}
-          campaigns={campaigns}
-          value={f.campaign_id}
-          onChange={(id) => setQuery({ campaign_id: id || null })}
-          emptyLabel="All campaigns"
-          required={false}
-          includeClosed
+      <div class="process-scope">
+        <label class="field" for={campaignId}>
+          <span class="field-label">Campaign</span>
+          <CampaignSelect
+            id={campaignId}
+            campaigns={campaigns}
+            value={f.campaign_id}
+            onChange={(id) => setQuery({ campaign_id: id || null })}
+            emptyLabel="All campaigns"
+            required={false}
+            includeClosed
+          />
+        </label>
+        <Select label="Channel" value={f.channel} options={[['', 'All channels'], ...channels.map((c): [string, string] => [c, c])]} onChange={(v) => setQuery({ channel: v || null })} />
+        <Select label="Owner" value={f.owner} options={[['', 'All owners'], ...owners.map((o): [string, string] => [o, o])]} onChange={(v) => setQuery({ owner: v || null })} />
+        <Select
+          label="Team"
+          value={f.team}
+          options={[
+            ['', 'Both teams'],
+            ['marketing', 'Marketing'],
+            ['operations', 'Operations'],
+          ]}
+          onChange={(v) => setQuery({ team: v || null })}
         />
-      </label>
-      <InlineSelect
-        label="Channel"
-        value={f.channel}
-        options={[['', 'All channels'], ...channels.map((c): [string, string] => [c, c])]}
-        onChange={(v) => setQuery({ channel: v || null })}
-      />
-      <InlineSelect
-        label="Owner"
-        value={f.owner}
-        options={[['', 'All owners'], ...owners.map((o): [string, string] => [o, o])]}
-        onChange={(v) => setQuery({ owner: v || null })}
-      />
-      <InlineSelect
-        label="Team"
-        value={f.team}
-        options={[
-          ['', 'Both teams'],
-          ['marketing', 'Marketing'],
-          ['operations', 'Operations'],
-        ]}
-        onChange={(v) => setQuery({ team: v || null })}
-      />
-      {f.campaign_id || f.channel || f.owner || f.team ? (
-        <button type="button" class="btn btn-small btn-ghost" onClick={() => setQuery({ campaign_id: null, channel: null, owner: null, team: null })}>
-          Clear filters
-        </button>
-      ) : null}
+        {f.campaign_id || f.channel || f.owner || f.team ? (
+          <button type="button" class="btn btn-small btn-ghost" onClick={() => setQuery({ campaign_id: null, channel: null, owner: null, team: null })}>
+            Clear filters
+          </button>
+        ) : null}
+      </div>
       {from > to ? (
         <p class="notice notice-warn process-filter-note" role="status">
           <span aria-hidden="true">! </span>The first day is after the last.
@@ -223,6 +215,22 @@ function Filters({
         <p class="muted small process-filter-note">The channel filter applies to content figures; campaign-stage times are for whole campaigns.</p>
       ) : null}
     </div>
+  );
+}
+
+/** A drop-down with its label above it: `options` are [value, text] pairs. */
+function Select({ label, value, options, onChange }: { label: string; value: string; options: [string, string][]; onChange: (v: string) => void }) {
+  return (
+    <label class="field">
+      <span class="field-label">{label}</span>
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
@@ -388,7 +396,7 @@ function Bottlenecks({ p, query }: { p: ProcessAnalytics; query: Query }) {
     const top = rows.slice(0, 10);
     if (!top.length) return null;
     const unit = durationUnit(Math.max(...top.map((b) => b.waiting_seconds)));
-    const label = (b: Bottleneck) => `${titleCase(b.name)}${b.kind === 'approval_stage' ? ' (review)' : ''}`;
+    const label = (b: Bottleneck) => `${titleCase(b.name)}${b.kind === 'approval_stage' ? ' review' : ''}`;
     return {
       categories: top.map(label),
       unit: `total waiting, ${unit.label}`,
@@ -451,6 +459,7 @@ function Stages({ p, query, campaigns }: { p: ProcessAnalytics; query: Query; ca
     return {
       categories: stages.map((s) => titleCase(s.stage)),
       unit: unit.label,
+      grouped: true,
       format: (x) => (x === null ? '—' : duration(x * unit.seconds)),
       series: [
         { label: 'Median', color: COLORS.median, values: stages.map((s) => v(s.median_seconds)) },
@@ -661,7 +670,7 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
           </>
         ) : null}
       </p>
-      <div class="process-pair process-pair-inner">
+      <div class="process-automation">
         <Block title="Trigger funnel" table="triggers" query={query}>
           {!t.fired ? (
             <Empty>No rule fired in this period.</Empty>
@@ -763,7 +772,7 @@ function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; w
                         <td key={w} class={isOver ? 'num util util-over' : 'num util'} title={hours}>
                           <span class="util-share">
                             {isOver ? <span aria-hidden="true">! </span> : null}
-                            {share(u.utilization)}
+                            {u.utilization === null ? <span class="muted small">no capacity</span> : share(u.utilization)}
                           </span>
                           <span class="util-hours">{hours}</span>
                           {isOver ? <span class="sr-only"> (over capacity)</span> : null}

@@ -418,7 +418,7 @@ function Bottlenecks({ p, query }: { p: ProcessAnalytics; query: Query }) {
       ) : (
         <div class="process-chart-table">
           {chart ? <BarChart data={chart} label="Total waiting time per campaign stage and approval step, largest first" /> : null}
-          <Table caption="Bottleneck ranking" columns={['#', 'Where', 'Kind', ['Total waiting', 'num'], ['Samples', 'num'], ['Average', 'num']]}>
+          <Table scrollFocus caption="Bottleneck ranking" columns={['#', 'Where', 'Kind', ['Total waiting', 'num'], ['Samples', 'num'], ['Average', 'num']]}>
             {rows.map((b, i) => (
               <tr key={`${b.kind}-${b.name}`}>
                 <td class="num">{i + 1}</td>
@@ -475,7 +475,7 @@ function Stages({ p, query, campaigns }: { p: ProcessAnalytics; query: Query; ca
       ) : (
         <div class="process-chart-table">
           {chart ? <BarChart data={chart} label="Median and 90th percentile time in each campaign stage" /> : null}
-          <Table caption="Time in campaign stages" columns={['Stage', 'Team', ...DURATION_COLUMNS]}>
+          <Table scrollFocus caption="Time in campaign stages" columns={['Stage', 'Team', ...DURATION_COLUMNS]}>
             {stages.map((s: StageTime) => (
               <tr key={s.stage}>
                 <th scope="row">{titleCase(s.stage)}</th>
@@ -490,7 +490,7 @@ function Stages({ p, query, campaigns }: { p: ProcessAnalytics; query: Query; ca
         {!p.longest_handoffs.length ? (
           <Empty>No handoffs in this period.</Empty>
         ) : (
-          <Table caption="Longest handoffs" columns={['Campaign', 'Handoff', ['Waited', 'num'], 'When']}>
+          <Table scrollFocus caption="Longest handoffs" columns={['Campaign', 'Handoff', ['Waited', 'num'], 'When']}>
             {p.longest_handoffs.map((h, i) => (
               <tr key={`${h.campaign_id}-${h.at}-${i}`}>
                 <th scope="row">
@@ -513,7 +513,7 @@ function Stages({ p, query, campaigns }: { p: ProcessAnalytics; query: Query; ca
 
 function TurnaroundTable({ rows, caption, first }: { rows: Turnaround[]; caption: string; first: string }) {
   return (
-    <Table caption={caption} columns={[first, ...DURATION_COLUMNS]}>
+    <Table scrollFocus caption={caption} columns={[first, ...DURATION_COLUMNS]}>
       {rows.map((r) => (
         <tr key={r.key}>
           <th scope="row">{first === 'Reviewer' ? r.key : titleCase(r.key)}</th>
@@ -535,7 +535,7 @@ function Approvals({ p, query }: { p: ProcessAnalytics; query: Query }) {
           {!queue.some((q) => q.waiting > 0) ? (
             <Empty>Nothing is waiting for a decision.</Empty>
           ) : (
-            <Table caption="Review queue now" columns={['Approval step', ['Waiting', 'num'], ['Oldest wait', 'num']]}>
+            <Table scrollFocus caption="Review queue now" columns={['Approval step', ['Waiting', 'num'], ['Oldest wait', 'num']]}>
               {queue.map((q) => (
                 <tr key={q.stage}>
                   <th scope="row">{titleCase(q.stage)}</th>
@@ -603,7 +603,7 @@ function Rework({ p, query }: { p: ProcessAnalytics; query: Query }) {
 
 function OnTimeTable({ rows, caption, first, name }: { rows: { key: string; items: number; on_time: number; late: number; share: number | null }[]; caption: string; first: string; name: (key: string) => ComponentChildren }) {
   return (
-    <Table caption={caption} columns={[first, ['Items', 'num'], ['On time', 'num'], ['Late', 'num'], ['On-time share', 'num']]}>
+    <Table scrollFocus caption={caption} columns={[first, ['Items', 'num'], ['On time', 'num'], ['Late', 'num'], ['On-time share', 'num']]}>
       {rows.map((r) => (
         <tr key={r.key}>
           <th scope="row">{name(r.key)}</th>
@@ -675,7 +675,7 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
           {!t.fired ? (
             <Empty>No rule fired in this period.</Empty>
           ) : (
-            <Table caption="Trigger funnel" columns={['Step', ['Triggers', 'num'], ['Of fired', 'num'], 'Meaning']}>
+            <Table scrollFocus caption="Trigger funnel" columns={['Step', ['Triggers', 'num'], ['Of fired', 'num'], 'Meaning']}>
               {funnel.map((s) => (
                 <tr key={s.step} class={s.step === 'Dead-lettered' && s.n ? 'row-bad' : undefined}>
                   <th scope="row">{s.step}</th>
@@ -691,7 +691,7 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
           {!a.effects.length ? (
             <Empty>No automated action in this period.</Empty>
           ) : (
-            <Table caption="Effects of automated actions" columns={['Acted', 'Campaign', 'Rule', 'Metric', ['Before', 'num'], ['After', 'num'], ['Change', 'num']]}>
+            <Table scrollFocus caption="Effects of automated actions" columns={['Acted', 'Campaign', 'Rule', 'Metric', ['Before', 'num'], ['After', 'num'], ['Change', 'num']]}>
               {a.effects.map((e) => {
                 const change = e.before !== null && e.after !== null && e.before !== 0 ? (e.after - e.before) / Math.abs(e.before) : null;
                 return (
@@ -742,7 +742,7 @@ function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; w
               <span aria-hidden="true">✓ </span>No resource is over capacity in any week.
             </p>
           )}
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table class="util-table">
               <caption class="sr-only">Allocated hours as a share of capacity, per resource and ISO week; cells marked ! are over capacity</caption>
               <thead>

@@ -479,7 +479,7 @@ function Stages({ p, query, campaigns }: { p: ProcessAnalytics; query: Query; ca
             {stages.map((s: StageTime) => (
               <tr key={s.stage}>
                 <th scope="row">{titleCase(s.stage)}</th>
-                <td>{titleCase(s.team)}</td>
+                <td>{s.team ? titleCase(s.team) : '—'}</td>
                 <DurationCells d={s} />
               </tr>
             ))}
@@ -556,11 +556,11 @@ function Approvals({ p, query }: { p: ProcessAnalytics; query: Query }) {
             </Table>
           )}
         </Block>
-        <Block title="Turnaround by approval step" table="approval_stages" query={query} note="From submission (or the previous step) to the step's decision.">
+        <Block title="Turnaround by approval step" table="approval_stages" query={query} note="From the item's submission for review to each decision of the step.">
           {!byStage.length ? <Empty>No decisions in this period.</Empty> : <TurnaroundTable rows={byStage} caption="Turnaround by approval step" first="Approval step" />}
         </Block>
       </div>
-      <Block title="Turnaround by reviewer" table="reviewers" query={query} note="Slowest median first.">
+      <Block title="Turnaround by reviewer" table="reviewers" query={query} note="From the item's submission to the reviewer's decision (approval or changes requested); slowest median first.">
         {!byReviewer.length ? <Empty>No reviewer decided anything in this period.</Empty> : <TurnaroundTable rows={byReviewer} caption="Turnaround by reviewer" first="Reviewer" />}
       </Block>
     </Section>
@@ -715,20 +715,26 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
 }
 
 function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; weeks: string[]; query: Query }) {
-  const resources = useMemo(() => {
-    const m = new Map<string, { name: string; byWeek: Map<string, WeekUtilization> }>();
+  const [showIdle, setShowIdle] = useState(false);
+  // Busiest first (the highest week), then by name; resources with nothing allocated apart.
+  const { busy, idle } = useMemo(() => {
+    const m = new Map<string, { name: string; peak: number; allocated: number; byWeek: Map<string, WeekUtilization> }>();
     for (const r of rows) {
       let e = m.get(r.resource_id);
-      if (!e) m.set(r.resource_id, (e = { name: r.resource_name || r.resource_id, byWeek: new Map() }));
+      if (!e) m.set(r.resource_id, (e = { name: r.resource_name || r.resource_id, peak: 0, allocated: 0, byWeek: new Map() }));
       e.byWeek.set(r.week, r);
+      e.peak = Math.max(e.peak, r.utilization ?? 0);
+      e.allocated += allocatedOf(r);
     }
-    return [...m.entries()].sort((a, b) => a[1].name.localeCompare(b[1].name));
+    const all = [...m.entries()].sort((a, b) => b[1].peak - a[1].peak || a[1].name.localeCompare(b[1].name));
+    return { busy: all.filter(([, e]) => e.allocated > 0), idle: all.filter(([, e]) => e.allocated === 0) };
   }, [rows]);
+  const resources = showIdle ? [...busy, ...idle] : busy;
   const cols = weeks.length ? weeks : [...new Set(rows.map((r) => r.week))].sort();
   const over = rows.filter((r) => (r.utilization ?? 0) > 1);
   return (
     <Section title="Utilization per week" id="utilization" actions={<Csv table="utilization" query={query} what="utilization" />}>
-      {!resources.length ? (
+      {!busy.length && !showIdle ? (
         <Empty>No resource was allocated in this period.</Empty>
       ) : (
         <>
@@ -786,6 +792,16 @@ function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; w
           </div>
         </>
       )}
+      {idle.length ? (
+        <button type="button" class="btn btn-small btn-ghost" aria-expanded={showIdle} onClick={() => setShowIdle((v) => !v)}>
+          {showIdle ? 'Hide' : 'Show'} {idle.length} resource{idle.length === 1 ? '' : 's'} with nothing allocated
+        </button>
+      ) : null}
     </Section>
   );
+}
+
+/** Allocated amount of a resource-week (hours, or a budget pool's units). */
+function allocatedOf(u: WeekUtilization): number {
+  return u.allocated_hours;
 }

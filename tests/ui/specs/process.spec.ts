@@ -110,8 +110,8 @@ test('the Process view shows the figures of a seeded campaign, and a table downl
   const queue = page.getByRole('region', { name: 'Review queue now', exact: true });
   const brand = row(queue, 'Brand');
   await expect(await cell(queue, brand, 'Waiting')).toHaveText('1');
-  await expect(page.getByRole('region', { name: 'At a glance', exact: true }).getByRole('listitem').filter({ hasText: 'Waiting for review now' })).toContainText(
-    /Waiting for review now\s*1\s*oldest waiting/,
+  await expect(page.getByRole('region', { name: 'At a glance', exact: true }).getByRole('listitem').filter({ hasText: 'Decisions waiting now' })).toContainText(
+    /Decisions waiting now\s*1\s*oldest waiting/,
   );
 
   // Rework: one of the two reviewed items.

@@ -349,7 +349,7 @@ function Glance({ p }: { p: ProcessAnalytics }) {
       sub: top ? `${KIND_LABEL[top.kind].toLowerCase()}: ${duration(top.waiting_seconds)} waiting in total` : 'no waiting time recorded',
     },
     {
-      label: 'Waiting for review now',
+      label: 'Decisions waiting now',
       value: num(waiting),
       sub: waiting ? `oldest waiting ${duration(oldest)}` : 'nothing in the queue',
       tone: oldest > 2 * 86_400 ? 'warn' : undefined,

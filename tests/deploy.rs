@@ -6,6 +6,8 @@
 //! (`components/scheduler/src/lib.rs`), the components' route tables and the domain's
 //! maintenance minute. No cluster and no `.wasm` build: it reads files only.
 
+#[path = "../components/process-analytics/src/routes.rs"]
+mod analytics_routes;
 #[path = "../components/campaign-intake/src/routes.rs"]
 mod campaign_routes;
 #[path = "../components/content-config/src/routes.rs"]
@@ -473,6 +475,7 @@ fn post_access(component: &str, path: &str) -> Option<Access> {
         "content-approval" => find(content_routes::ROUTES, path),
         "threshold-check" => find(evaluation_routes::ROUTES, path),
         "monitoring-api" => find(monitoring_routes::ROUTES, path),
+        "process-analytics" => find(analytics_routes::ROUTES, path),
         "trigger-dispatch" => find(trigger_routes::ROUTES, path),
         _ => None,
     }

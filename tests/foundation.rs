@@ -65,6 +65,7 @@ fn the_shipped_manifest_is_valid_and_declares_every_component() {
             "dashboard",
             "monitoring-api",
             "platform-webhooks",
+            "process-analytics",
             "resource-planning",
             "scheduler",
             "threshold-check",
@@ -162,6 +163,7 @@ async fn selective_deployment_serves_the_http_components_without_the_scheduler()
         "content-config",
         "threshold-check",
         "monitoring-api",
+        "process-analytics",
         "trigger-dispatch",
         "dashboard",
     ]

@@ -2,6 +2,8 @@
 
 mod support;
 
+#[path = "../components/process-analytics/src/routes.rs"]
+mod analytics_routes;
 #[path = "../components/campaign-intake/src/routes.rs"]
 mod campaign_routes;
 #[path = "../components/content-config/src/routes.rs"]
@@ -228,6 +230,7 @@ fn the_manifest_routes_every_operation_to_the_component_that_serves_it() {
         ("content-config", paths(content_config_routes::ROUTES)),
         ("threshold-check", paths(evaluation_routes::ROUTES)),
         ("monitoring-api", paths(monitoring_routes::ROUTES)),
+        ("process-analytics", paths(analytics_routes::ROUTES)),
         ("trigger-dispatch", paths(trigger_routes::ROUTES)),
         ("dashboard", paths(dashboard_routes::ROUTES)),
     ];

@@ -44,6 +44,8 @@ mod threshold_check;
 #[allow(dead_code)]
 #[path = "../../components/monitoring-api/src/routes.rs"]
 mod monitoring_api;
+#[path = "../../components/process-analytics/src/routes.rs"]
+mod process_analytics;
 #[allow(dead_code)]
 #[path = "../../components/trigger-dispatch/src/routes.rs"]
 mod trigger_dispatch;
@@ -126,6 +128,7 @@ fuzz_target!(|data: &[u8]| {
     route(content_approval::ROUTES, &req);
     route(threshold_check::ROUTES, &req);
     route(monitoring_api::ROUTES, &req);
+    route(process_analytics::ROUTES, &req);
     route(trigger_dispatch::ROUTES, &req);
 
     let _ = req.if_match();

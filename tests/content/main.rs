@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analytics;
 mod builders;
 
 mod exports;

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 /// The HTTP components of spin.toml: what a SpinKube SpinApp runs.
-const HTTP_COMPONENTS: [&str; 10] = [
+const HTTP_COMPONENTS: [&str; 11] = [
     "campaign-intake",
     "campaign-metrics",
     "resource-planning",
@@ -19,6 +19,7 @@ const HTTP_COMPONENTS: [&str; 10] = [
     "content-config",
     "threshold-check",
     "monitoring-api",
+    "process-analytics",
     "trigger-dispatch",
     "dashboard",
 ];

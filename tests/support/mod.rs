@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The components of spin.toml, built for wasm32-wasip2.
-const COMPONENTS: [&str; 10] = [
+const COMPONENTS: [&str; 11] = [
     "campaign-intake",
     "campaign-metrics",
     "resource-planning",
@@ -32,6 +32,7 @@ const COMPONENTS: [&str; 10] = [
     "content-config",
     "threshold-check",
     "monitoring-api",
+    "process-analytics",
     "trigger-dispatch",
     "scheduler",
 ];

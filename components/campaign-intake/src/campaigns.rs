@@ -285,6 +285,13 @@ pub async fn transition(ctx: &Ctx, id: &str, req: &ApiRequest) -> Result<ApiResp
         serde_json::json!({ "from": current.stage(), "to": campaign.stage(), "handoff": handoff }),
     )
     .await;
+    // The stage just left, for process analytics (one compare-and-swap); on
+    // failure the transition stands and the analytics backfill adds it later.
+    if let Some(left) = opsflow_domain::analytics::derive::campaign_samples(&campaign).pop()
+        && let Err(e) = opsflow_store::analytics::record(&ctx.kv, vec![left]).await
+    {
+        eprintln!("campaign {id}: analytics sample not recorded: {e}");
+    }
     // The record is the truth and is written; if the index write fails the caller
     // gets a 503 and its retry (now a no-op transition) repairs the index.
     reindex(ctx, &campaign).await?;

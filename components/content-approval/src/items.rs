@@ -121,7 +121,7 @@ pub async fn create(ctx: &Ctx) -> Res {
     {
         return Err(Problem::conflict("id-collision", "retry the request"));
     }
-    audit(ctx, &id, &changed.events).await?;
+    audit(ctx, &item, &changed.events).await?;
     Ok(item_response(
         201,
         &Versioned {

@@ -53,7 +53,6 @@ async fn run(op: Op, ctx: &Ctx) -> ApiResponse {
         Op::ScheduleContent => schedule::schedule(ctx).await,
         Op::RefreshContent => refresh::refresh(ctx).await,
         Op::ChangeSendTiming => retime::timing_change(ctx).await,
-        Op::ContentCalendar => schedule::calendar(ctx).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

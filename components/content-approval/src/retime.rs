@@ -222,7 +222,7 @@ async fn move_one(
     };
     let left = changed.released_slot.take();
     move_in_calendar(&ctx.kv, &stored.value, left, &send).await?;
-    audit(ctx, &item.id, &changed.events).await?;
+    audit(ctx, &stored.value, &changed.events).await?;
     Ok(Outcome::Moved {
         from: held.at,
         to: at,

@@ -1,6 +1,7 @@
 //! This component's operations and routes (pure data: the tests read it too). The
-//! brand standard, channel policies, campaign workflow overrides and the audit
-//! trail (`/api/content/{id}/audit`, with its CSV export) under `/api/content` are
+//! brand standard, channel policies, campaign workflow overrides, the audit
+//! trail (`/api/content/{id}/audit`, with its CSV export) and the calendar
+//! (`/api/content/calendar`, with its iCalendar feed) under `/api/content` are
 //! content-config's routes.
 
 use opsflow_api::{RouteDef, def, roles};
@@ -10,7 +11,6 @@ opsflow_api::operations! {
     pub enum Op {
         ListContent = "list_content" => Access::Roles(roles::EVERYONE),
         CreateContent = "create_content" => Access::Roles(roles::MARKETING),
-        ContentCalendar = "content_calendar" => Access::Roles(roles::EVERYONE),
         GetContent = "get_content" => Access::Roles(roles::EVERYONE),
         UpdateContent = "update_content" => Access::Roles(roles::MARKETING),
         SubmitContent = "submit_content" => Access::Roles(roles::MARKETING),
@@ -27,7 +27,6 @@ opsflow_api::operations! {
 pub const ROUTES: &[RouteDef<Op>] = &[
     def("GET", "/api/content", Op::ListContent),
     def("POST", "/api/content", Op::CreateContent),
-    def("GET", "/api/content/calendar", Op::ContentCalendar),
     def(
         "POST",
         "/api/content/campaigns/{campaign_id}/timing-change",

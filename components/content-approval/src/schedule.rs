@@ -6,24 +6,21 @@
 //! best hour and answers 409 `no-slot` when no candidate hour within the schedule
 //! has room. A slot claimed for an item that then cannot be stored is given back.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::campaign::{Campaign, parse_day_range, parse_instant};
+use opsflow_api::Problem;
+use opsflow_domain::campaign::{Campaign, parse_instant};
 use opsflow_domain::content::{
     Changed, ContentItem, Curve, HOUR, Picked, ScheduledSend, SendRules, Span, candidates,
-    check_explicit, curve_from_history, state_name,
+    check_explicit, curve_from_history,
 };
 use opsflow_domain::validation::ValidationErrors;
-use opsflow_store::keys::content as keys;
 use opsflow_store::spin::SpinKv;
-use opsflow_store::{Records, Slots, Versioned};
+use opsflow_store::{Slots, Versioned};
 use serde::Deserialize;
 
 use crate::support::{
-    CalendarEntry, ChannelPolicy, Ctx, Res, content_problem, finish, load_campaign, load_config,
-    load_item, move_in_calendar, mutate, param_id,
+    Ctx, Res, content_problem, finish, load_campaign, load_config, load_item, move_in_calendar,
+    mutate, param_id,
 };
 
 /// Days of engagement history read to score hours of the week.
@@ -32,8 +29,6 @@ const HISTORY_DAYS: i64 = 21;
 const SCAN_CHUNK: usize = 48;
 /// Candidate hours considered at most.
 pub(crate) const MAX_CANDIDATES: usize = 8 * SCAN_CHUNK;
-/// Longest calendar range, in days.
-const MAX_CALENDAR_DAYS: i64 = 92;
 
 /// `POST /api/content/{id}/schedule` body (may be empty: pick automatically).
 #[derive(Debug, Default, Deserialize)]
@@ -318,74 +313,4 @@ async fn store_send(
             })
         }
     }
-}
-
-pub async fn calendar(ctx: &Ctx) -> Res {
-    let channel = ctx
-        .req
-        .query("channel")
-        .ok_or_else(|| Problem::bad_request("channel is required, e.g. ?channel=email"))?;
-    let channel = opsflow_domain::campaign::Channel::parse(channel)
-        .map_err(|e| Problem::bad_request(format!("channel {e}")))?;
-    let range =
-        parse_day_range(ctx.req.query("from"), ctx.req.query("to")).map_err(Problem::from)?;
-    if range.len_days() > MAX_CALENDAR_DAYS {
-        let mut errs = ValidationErrors::default();
-        errs.push(
-            "to",
-            format!("the range may span at most {MAX_CALENDAR_DAYS} days"),
-        );
-        return Err(Problem::from(errs));
-    }
-    let mut day_keys: Vec<_> = range
-        .days()
-        .map(|d| keys::calendar_day(channel.as_str(), &d.format("%Y-%m-%d").to_string()))
-        .collect();
-    day_keys.push(keys::channel_policy(channel.as_str()));
-    let policy_key = day_keys.pop();
-    let days = Records::new(&ctx.kv)
-        .get_many::<BTreeMap<String, CalendarEntry>>(&day_keys)
-        .await?;
-    let cap = match policy_key {
-        Some(k) => Records::new(&ctx.kv)
-            .get::<ChannelPolicy>(&k)
-            .await?
-            .map(|v| v.value.cap_per_hour)
-            .unwrap_or(opsflow_domain::content::DEFAULT_CAP_PER_HOUR),
-        None => opsflow_domain::content::DEFAULT_CAP_PER_HOUR,
-    };
-    let mut entries: Vec<(String, CalendarEntry)> =
-        days.into_iter().flat_map(|d| d.value.into_iter()).collect();
-    opsflow_domain::sort::sort_by(&mut entries, |a, b| a.1.at.cmp(&b.1.at).then(a.0.cmp(&b.0)));
-    let item_keys: Vec<_> = entries.iter().map(|(id, _)| keys::item(id)).collect();
-    let items: BTreeMap<String, ContentItem> = Records::new(&ctx.kv)
-        .get_many::<ContentItem>(&item_keys)
-        .await?
-        .into_iter()
-        .map(|v| (v.value.id.clone(), v.value))
-        .collect();
-    let mut per_hour: BTreeMap<String, u32> = BTreeMap::new();
-    let out: Vec<serde_json::Value> = entries
-        .iter()
-        .filter_map(|(id, e)| {
-            let item = items.get(id)?;
-            *per_hour.entry(hour_text(e.slot_hour)).or_default() += 1;
-            Some(serde_json::json!({
-                "content_id": id, "campaign_id": e.campaign_id, "at": e.at,
-                "slot_hour": hour_text(e.slot_hour), "title": item.title,
-                "state": state_name(item.state),
-            }))
-        })
-        .collect();
-    Ok(ApiResponse::json(
-        200,
-        &serde_json::json!({
-            "channel": channel.as_str(),
-            "from": range.from().to_string(),
-            "to": range.to().to_string(),
-            "cap_per_hour": cap,
-            "items": out,
-            "sends_per_hour": per_hour,
-        }),
-    ))
 }

@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use opsflow_api::{ApiResponse, FieldError, Principal, Problem, Role};
+use opsflow_domain::analytics::derive::ContentTrack;
 use opsflow_domain::campaign::Campaign;
 use opsflow_domain::content::{
-    BrandStandard, Changed, ContentError, ContentItem, Event, ScheduledSend, StageRole, Standard,
-    Workflow,
+    BrandStandard, CalendarEntry, Changed, ContentError, ContentItem, Event, ScheduledSend,
+    StageRole, Standard, Workflow,
 };
 use opsflow_store::keys::{campaigns as campaign_keys, content as keys};
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{AuditLog, Key, Kv, Records, StoreError, UpdateError, Versioned};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 pub use opsflow_edge::Ctx;
 
@@ -189,27 +189,32 @@ pub async fn mutate(
     }
 }
 
-/// Appends an operation's events to the item's audit trail (two round trips).
-pub async fn audit(ctx: &Ctx, id: &str, events: &[Event]) -> Result<(), Problem> {
+/// Appends an operation's events to the item's audit trail (two round trips),
+/// then records their process analytics samples (one more compare-and-swap when
+/// the events are reviews, approvals, rework or scheduling). `item` is the item
+/// as the operation stored it.
+pub async fn audit(ctx: &Ctx, item: &ContentItem, events: &[Event]) -> Result<(), Problem> {
     let entries: Vec<(String, String, serde_json::Value)> = events
         .iter()
         .map(|e| (e.actor.clone(), e.action.to_string(), e.detail.clone()))
         .collect();
-    AuditLog::new(&ctx.kv, AUDIT_KIND, id)
+    AuditLog::new(&ctx.kv, AUDIT_KIND, &item.id)
         .append_many(&ctx.now.to_rfc3339(), &entries)
         .await?;
+    let mut track = ContentTrack::of(item);
+    let at = ctx.now.timestamp();
+    let samples: Vec<_> = events
+        .iter()
+        .flat_map(|e| track.observe(at, e.action, &e.detail))
+        .collect();
+    if !samples.is_empty()
+        && let Err(e) = opsflow_store::analytics::record(&ctx.kv, samples).await
+    {
+        // The change and its audit trail stand; the analytics backfill adds
+        // the missing samples from that trail.
+        eprintln!("content {}: analytics samples not recorded: {e}", item.id);
+    }
     Ok(())
-}
-
-/// One scheduled send in a channel's calendar day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CalendarEntry {
-    /// Send time.
-    pub at: DateTime<Utc>,
-    /// Hour slot.
-    pub slot_hour: i64,
-    /// Campaign.
-    pub campaign_id: String,
 }
 
 pub fn day_of(hour: i64) -> String {
@@ -284,7 +289,7 @@ pub async fn finish(ctx: &Ctx, item: Versioned<ContentItem>, changed: Changed, s
     if let Some(hour) = changed.released_slot {
         release_slot(&ctx.kv, &item.value.channel, &item.value.id, hour).await?;
     }
-    audit(ctx, &item.value.id, &changed.events).await?;
+    audit(ctx, &item.value, &changed.events).await?;
     Ok(item_response(status, &item))
 }
 

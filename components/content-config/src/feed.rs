@@ -22,7 +22,6 @@ use opsflow_store::keys::content as keys;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{Kv, Records, UpdateError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Most channels one feed shows (each is a calendar read of [`DAYS`] days).
 const MAX_CHANNELS: usize = 4;
@@ -54,24 +53,6 @@ struct FeedSecret {
 #[serde(deny_unknown_fields)]
 struct FeedInput {
     channels: Vec<String>,
-}
-
-/// One scheduled send in a channel's calendar day, as content-approval stores it
-/// (`support::CalendarEntry`; the part read here).
-#[derive(Deserialize)]
-struct CalendarEntry {
-    at: DateTime<Utc>,
-}
-
-/// The part of a content item the feed shows.
-#[derive(Deserialize)]
-struct ItemSummary {
-    id: String,
-    campaign_id: String,
-    channel: String,
-    title: String,
-    state: String,
-    updated_at: DateTime<Utc>,
 }
 
 fn owner_view(owner: &FeedOwner) -> serde_json::Value {
@@ -286,37 +267,17 @@ async fn scheduled_sends(
             ));
         }
     }
-    let records = Records::new(kv);
-    let days = records
-        .get_many::<BTreeMap<String, CalendarEntry>>(&day_keys)
-        .await?;
-    let mut entries: Vec<(String, DateTime<Utc>)> = days
+    Ok(opsflow_store::content::scheduled(kv, &day_keys)
+        .await?
         .into_iter()
-        .flat_map(|d| d.value.into_iter().map(|(id, e)| (id, e.at)))
-        .collect();
-    opsflow_domain::sort::sort_by(&mut entries, |a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-    let item_keys: Vec<_> = entries.iter().map(|(id, _)| keys::item(id)).collect();
-    let mut items: BTreeMap<String, ItemSummary> = BTreeMap::new();
-    items.extend(
-        records
-            .get_many::<ItemSummary>(&item_keys)
-            .await?
-            .into_iter()
-            .map(|v| (v.value.id.clone(), v.value)),
-    );
-    Ok(entries
-        .into_iter()
-        .filter_map(|(id, at)| {
-            let item = items.get(&id)?;
-            Some(Send {
-                at,
-                id,
-                campaign_id: item.campaign_id.clone(),
-                channel: item.channel.clone(),
-                title: item.title.clone(),
-                state: item.state.clone(),
-                updated_at: item.updated_at,
-            })
+        .map(|(e, item)| Send {
+            at: e.at,
+            id: item.id,
+            campaign_id: item.campaign_id,
+            channel: item.channel,
+            title: item.title,
+            state: item.state,
+            updated_at: item.updated_at,
         })
         .collect())
 }

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod calendar;
 mod config;
 mod feed;
 mod ics;
@@ -54,6 +55,7 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Op::PutCampaignWorkflow => config::put_campaign_workflow(ctx).await,
         Op::DeleteCampaignWorkflow => config::delete_campaign_workflow(ctx).await,
         Op::ContentAudit => audit::audit_trail(ctx).await,
+        Op::ContentCalendar => calendar::calendar(ctx).await,
         Op::GetCalendarFeed => feed::show(ctx).await,
         Op::CreateCalendarFeed => feed::create(ctx).await,
         Op::RevokeCalendarFeed => feed::revoke(ctx).await,

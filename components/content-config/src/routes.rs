@@ -20,6 +20,7 @@ opsflow_api::operations! {
         PutCampaignWorkflow = "put_campaign_workflow" => Access::Roles(roles::OPERATIONS),
         DeleteCampaignWorkflow = "delete_campaign_workflow" => Access::Roles(roles::OPERATIONS),
         ContentAudit = "content_audit" => Access::Roles(roles::EVERYONE),
+        ContentCalendar = "content_calendar" => Access::Roles(roles::EVERYONE),
         GetCalendarFeed = "get_calendar_feed" => Access::Roles(roles::EVERYONE),
         CreateCalendarFeed = "create_calendar_feed" => Access::Roles(roles::EVERYONE),
         RevokeCalendarFeed = "revoke_calendar_feed" => Access::Roles(roles::EVERYONE),
@@ -56,6 +57,7 @@ pub const ROUTES: &[RouteDef<Op>] = &[
         Op::DeleteCampaignWorkflow,
     ),
     def("GET", "/api/content/{id}/audit", Op::ContentAudit),
+    def("GET", "/api/content/calendar", Op::ContentCalendar),
     def("GET", "/api/content/calendar/feed", Op::GetCalendarFeed),
     def("POST", "/api/content/calendar/feed", Op::CreateCalendarFeed),
     def(

@@ -61,9 +61,19 @@ pub(crate) async fn audit(
         Some(c) => AuditLog::new(kv, "campaign", c),
         None => AuditLog::new(kv, "resources", "pool"),
     };
-    log.append(&rfc3339(at), actor, action, detail)
-        .await
-        .map(|_| ())
+    log.append(&rfc3339(at), actor, action, detail).await?;
+    // What happened to the trigger so far, for process analytics: samples
+    // already stored are skipped, so this is one compare-and-swap for the new one.
+    let samples: Vec<_> = opsflow_domain::analytics::derive::trigger_samples(t)
+        .into_iter()
+        .filter(|s| s.at() == at)
+        .collect();
+    if !samples.is_empty()
+        && let Err(e) = opsflow_store::analytics::record(kv, samples).await
+    {
+        eprintln!("trigger {}: analytics sample not recorded: {e}", t.id);
+    }
+    Ok(())
 }
 
 /// Adds and removes ids in the open index (one compare-and-swap per shard touched).

@@ -5,6 +5,7 @@
 //! domain types; what does not parse is reported per field ([`validation`]).
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod campaign;
 pub mod content;
 pub mod monitoring;

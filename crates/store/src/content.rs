@@ -2,7 +2,9 @@
 
 use crate::keys::content::{campaign_items, item};
 use crate::kv::{Kv, StoreError};
-use crate::{IdSet, Records};
+use crate::{IdSet, Key, Records};
+use opsflow_domain::content::{CalendarEntry, CalendarItem};
+use std::collections::BTreeMap;
 
 /// The facts a campaign's stage gates need about one linked content item.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,6 +36,36 @@ pub async fn linked_items<K: Kv>(
         .await?
         .into_iter()
         .map(|v| v.value)
+        .collect())
+}
+
+/// The sends stored in the calendar days `days` (`keys::content::calendar_day`),
+/// in time order, each with its item: two `get_many`s. An entry whose item is
+/// gone is left out.
+pub async fn scheduled<K: Kv>(
+    kv: &K,
+    days: &[Key],
+) -> Result<Vec<(CalendarEntry, CalendarItem)>, StoreError> {
+    let records = Records::new(kv);
+    let mut entries: Vec<(String, CalendarEntry)> = records
+        .get_many::<BTreeMap<String, CalendarEntry>>(days)
+        .await?
+        .into_iter()
+        .flat_map(|d| d.value.into_iter())
+        .collect();
+    opsflow_domain::sort::sort_by(&mut entries, |a, b| a.1.at.cmp(&b.1.at).then(a.0.cmp(&b.0)));
+    let keys: Vec<_> = entries.iter().map(|(id, _)| item(id)).collect();
+    let mut items: BTreeMap<String, CalendarItem> = BTreeMap::new();
+    items.extend(
+        records
+            .get_many::<CalendarItem>(&keys)
+            .await?
+            .into_iter()
+            .map(|v| (v.value.id.clone(), v.value)),
+    );
+    Ok(entries
+        .into_iter()
+        .filter_map(|(id, e)| Some((e, items.get(&id)?.clone())))
         .collect())
 }
 

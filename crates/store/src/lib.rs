@@ -14,6 +14,7 @@
 //! there too (`opsflow_api::idempotency`, over this crate's [`Kv`] and [`keys`]).
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 mod audit;
 pub mod campaigns;
 pub mod content;

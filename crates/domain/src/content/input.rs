@@ -260,6 +260,7 @@ impl ContentItem {
             updated_at: now,
             published_at: None,
             refresh: None,
+            review_started_at: None,
         }
     }
 

@@ -133,6 +133,10 @@ pub struct ContentItem {
     /// The refresh asked for most recently (open until a later round's approval).
     #[serde(default)]
     pub refresh: Option<Refresh>,
+    /// When the current review round began (submit, reopen or refresh): review
+    /// turnaround is measured from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_started_at: Option<DateTime<Utc>>,
 }
 
 /// The content hash: SHA-256 over the fields reviewers judge.

@@ -16,6 +16,7 @@
 //!   [`delayed_candidates`] for a timing change
 #![deny(missing_docs)]
 
+mod calendar;
 mod checks;
 mod effects;
 mod input;
@@ -30,6 +31,7 @@ mod workflow;
 #[cfg(test)]
 mod props;
 
+pub use calendar::{CalendarEntry, CalendarItem};
 pub use checks::{
     ALL_CHECKS, BrandStandard, ChannelRules, CheckFailure, CheckInput, CheckKind, CheckReport,
     Field, LinkRules, MAX_TERM_CHARS, MAX_TERMS, run_checks, urls_in, words,

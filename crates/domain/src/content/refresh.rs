@@ -179,6 +179,7 @@ impl ContentItem {
             }),
         );
         self.enter_refresh_round(workflow, &mut changed);
+        self.review_started_at = Some(now);
         self.refresh = Some(Refresh {
             requested_at: now,
             requested_by: by.to_string(),

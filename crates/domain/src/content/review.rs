@@ -463,12 +463,13 @@ impl ContentItem {
         self.round += 1;
         self.approval = None;
         self.workflow = Some(workflow.clone());
+        self.review_started_at = Some(now);
         if !self.checks.passed {
             self.state = ContentState::ChangesRequested;
             changed.push(
                 SYSTEM_ACTOR,
                 "content.changes_requested",
-                serde_json::json!({"reason": "automated checks failed", "failures": self.checks.failures}),
+                serde_json::json!({"round": self.round, "reason": "automated checks failed", "failures": self.checks.failures}),
             );
         } else if workflow.auto_approve {
             self.state = ContentState::Approved;
@@ -481,7 +482,7 @@ impl ContentItem {
             changed.push(
                 SYSTEM_ACTOR,
                 "content.auto_approved",
-                serde_json::json!({"content_hash": self.content_hash, "reason": "every automated check passed on an auto-approvable channel"}),
+                serde_json::json!({"round": self.round, "content_hash": self.content_hash, "reason": "every automated check passed on an auto-approvable channel"}),
             );
             self.resolve_refresh(now, changed);
         } else {

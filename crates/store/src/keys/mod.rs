@@ -13,7 +13,9 @@
 //! | `mon` | rules, alert state, runs |
 //! | `trg` | trigger outbox, dead letters |
 //! | `idem`, `aud` | idempotency records, audit logs |
+//! | `ana` | process analytics samples, per ISO week |
 
+pub mod analytics;
 pub mod campaigns;
 pub mod content;
 pub mod metrics;

@@ -70,7 +70,7 @@ export function isEmpty(p: ProcessAnalytics): boolean {
     p.automation.approved_items === 0 &&
     p.automation.triggers.fired === 0 &&
     !p.automation.effects.length &&
-    !p.utilization.some((u) => u.allocated_hours > 0) &&
+    !p.utilization.some((u) => u.allocated > 0) &&
     !p.bottlenecks.some((b) => b.waiting_seconds > 0 || b.count > 0)
   );
 }

@@ -13,7 +13,7 @@ import { CampaignSelect } from '../components/CampaignSelect';
 import { DownloadCsv } from '../components/DownloadCsv';
 import { Badge, DataState, Empty, Link, PageHead, Section, Table, Updated } from '../components/ui';
 import { campaignName, knownChannels, useCampaigns } from '../lib/campaigns';
-import { addDays, dateOnly, dateTime, isoDay, num, titleCase, todayUtc } from '../lib/format';
+import { addDays, dateOnly, dateTime, isoDay, money, num, titleCase, todayUtc } from '../lib/format';
 import { useLive } from '../lib/live';
 import {
   type Bottleneck,
@@ -750,7 +750,7 @@ function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; w
           )}
           <div class="table-wrap" tabIndex={0}>
             <table class="util-table">
-              <caption class="sr-only">Allocated hours as a share of capacity, per resource and ISO week; cells marked ! are over capacity</caption>
+              <caption class="sr-only">Allocated amount (hours; money for budget pools) as a share of capacity, per resource and ISO week; cells marked ! are over capacity</caption>
               <thead>
                 <tr>
                   <th scope="col" class="sticky-col">
@@ -773,7 +773,7 @@ function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; w
                       const u = r.byWeek.get(w);
                       if (!u) return <td key={w} class="num muted">—</td>;
                       const isOver = (u.utilization ?? 0) > 1;
-                      const hours = `${num(u.allocated_hours, 1)} of ${num(u.capacity_hours, 1)} h`;
+                      const hours = u.unit === 'minor_units' ? `${money(u.allocated)} of ${money(u.capacity)}` : `${num(u.allocated)} of ${num(u.capacity)} h`;
                       return (
                         <td key={w} class={isOver ? 'num util util-over' : 'num util'} title={hours}>
                           <span class="util-share">
@@ -801,7 +801,7 @@ function UtilizationSection({ rows, weeks, query }: { rows: WeekUtilization[]; w
   );
 }
 
-/** Allocated amount of a resource-week (hours, or a budget pool's units). */
+/** Allocated amount of a resource-week (hours, or a budget pool's minor units). */
 function allocatedOf(u: WeekUtilization): number {
-  return u.allocated_hours;
+  return u.allocated;
 }

@@ -531,7 +531,7 @@ function Approvals({ p, query }: { p: ProcessAnalytics; query: Query }) {
   return (
     <Section title="Approvals" id="approvals">
       <div class="process-pair process-pair-inner">
-        <Block title="Review queue now" table="queue" query={query} note="Items waiting for each step's decision at this moment, whatever the period.">
+        <Block title="Review queue now" table="queue" query={query} note="Items waiting for each step's decision at this moment, whatever the period (items in review for more than 8 weeks are left out).">
           {!queue.some((q) => q.waiting > 0) ? (
             <Empty>Nothing is waiting for a decision.</Empty>
           ) : (
@@ -556,11 +556,11 @@ function Approvals({ p, query }: { p: ProcessAnalytics; query: Query }) {
             </Table>
           )}
         </Block>
-        <Block title="Turnaround by approval step" table="approval_stages" query={query} note="From the item's submission for review to each decision of the step.">
+        <Block title="Turnaround by approval step" table="approval_stages" query={query} note="From the start of the item's review round (submit, or reopen after an edit) to each decision of the step.">
           {!byStage.length ? <Empty>No decisions in this period.</Empty> : <TurnaroundTable rows={byStage} caption="Turnaround by approval step" first="Approval step" />}
         </Block>
       </div>
-      <Block title="Turnaround by reviewer" table="reviewers" query={query} note="From the item's submission to the reviewer's decision (approval or changes requested); slowest median first.">
+      <Block title="Turnaround by reviewer" table="reviewers" query={query} note="From the start of the item's review round to the reviewer's decision (approval or changes requested); slowest median first.">
         {!byReviewer.length ? <Empty>No reviewer decided anything in this period.</Empty> : <TurnaroundTable rows={byReviewer} caption="Turnaround by reviewer" first="Reviewer" />}
       </Block>
     </Section>
@@ -687,7 +687,7 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
             </Table>
           )}
         </Block>
-        <Block title="Effects of actions" table="effects" query={query} note="The metric the rule watched when it fired, and the same metric over the same window ending 24 h after the action.">
+        <Block title="Effects of actions" table="effects" query={query} note="Actions that succeeded in the period: the value the rule measured when it fired, and the same metric over the same window ending 24 h after the action, once measured.">
           {!a.effects.length ? (
             <Empty>No automated action in this period.</Empty>
           ) : (
@@ -701,7 +701,7 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
                     <th scope="row">{ruleName(e.rule_id)}</th>
                     <td>{e.metric.replace(/_/g, ' ')}</td>
                     <td class="num">{metricValue(e.before)}</td>
-                    <td class="num">{e.after === null ? <span class="muted">after 24 h</span> : metricValue(e.after)}</td>
+                    <td class="num">{e.after === null ? <span class="muted small">not measured</span> : metricValue(e.after)}</td>
                     <td class="num nowrap">{change === null ? '—' : `${change > 0 ? '+' : ''}${share(change)}`}</td>
                   </tr>
                 );

@@ -173,8 +173,10 @@ function Filters({
         </div>
       </div>
       <div class="process-scope">
-        <label class="field" for={campaignId}>
-          <span class="field-label">Campaign</span>
+        <div class="field">
+          <label class="field-label" for={campaignId}>
+            Campaign
+          </label>
           <CampaignSelect
             id={campaignId}
             campaigns={campaigns}
@@ -184,7 +186,7 @@ function Filters({
             required={false}
             includeClosed
           />
-        </label>
+        </div>
         <Select label="Channel" value={f.channel} options={[['', 'All channels'], ...channels.map((c): [string, string] => [c, c])]} onChange={(v) => setQuery({ channel: v || null })} />
         <Select label="Owner" value={f.owner} options={[['', 'All owners'], ...owners.map((o): [string, string] => [o, o])]} onChange={(v) => setQuery({ owner: v || null })} />
         <Select
@@ -220,17 +222,20 @@ function Filters({
 
 /** A drop-down with its label above it: `options` are [value, text] pairs. */
 function Select({ label, value, options, onChange }: { label: string; value: string; options: [string, string][]; onChange: (v: string) => void }) {
+  const id = useId();
   return (
-    <label class="field">
-      <span class="field-label">{label}</span>
-      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+    <div class="field">
+      <label class="field-label" for={id}>
+        {label}
+      </label>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
         {options.map(([v, text]) => (
           <option key={v} value={v}>
             {text}
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
 
@@ -394,7 +399,8 @@ function Bottlenecks({ p, query }: { p: ProcessAnalytics; query: Query }) {
   const rows = p.bottlenecks.filter((b) => b.waiting_seconds > 0 || b.count > 0);
   const chart = useMemo((): BarData | null => {
     const top = rows.slice(0, 10);
-    if (!top.length) return null;
+    // Nothing to draw while every wait rounds to nothing (the table says "0 s").
+    if (!top.some((b) => b.waiting_seconds > 0)) return null;
     const unit = durationUnit(Math.max(...top.map((b) => b.waiting_seconds)));
     const label = (b: Bottleneck) => `${titleCase(b.name)}${b.kind === 'approval_stage' ? ' review' : ''}`;
     return {
@@ -453,7 +459,7 @@ function DurationCells({ d }: { d: { count: number; median_seconds: number | nul
 function Stages({ p, query, campaigns }: { p: ProcessAnalytics; query: Query; campaigns: Campaign[] | undefined }) {
   const stages = p.stages.filter((s) => s.count > 0);
   const chart = useMemo((): BarData | null => {
-    if (!stages.length) return null;
+    if (!stages.some((s) => (s.p90_seconds ?? 0) > 0)) return null;
     const unit = durationUnit(Math.max(...stages.map((s) => s.p90_seconds ?? 0)));
     const v = (x: number | null) => (x === null ? null : x / unit.seconds);
     return {
@@ -583,11 +589,11 @@ function Rework({ p, query }: { p: ProcessAnalytics; query: Query }) {
           </div>
           <div>
             <dt>Changes requested</dt>
-            <dd>{num(r.changes_requested_items)} items</dd>
+            <dd>{items(r.changes_requested_items)}</dd>
           </div>
           <div>
             <dt>Edited after approval</dt>
-            <dd>{num(r.edited_after_approval_items)} items</dd>
+            <dd>{items(r.edited_after_approval_items)}</dd>
           </div>
           <div>
             <dt>Review rounds per item</dt>
@@ -640,6 +646,10 @@ function OnTimeSection({ p, query, campaigns }: { p: ProcessAnalytics; query: Qu
       </Block>
     </Section>
   );
+}
+
+function items(n: number): string {
+  return `${num(n)} item${n === 1 ? '' : 's'}`;
 }
 
 function metricValue(v: number | null): string {

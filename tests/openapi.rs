@@ -41,6 +41,7 @@ fn document() -> serde_json::Value {
         "content",
         "evaluations",
         "triggers",
+        "analytics",
     ]
     .iter()
     .map(|n| fragment(n))
@@ -64,6 +65,7 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
         rows(content_routes::ROUTES),
         rows(evaluation_routes::ROUTES),
         rows(monitoring_routes::ROUTES),
+        rows(analytics_routes::ROUTES),
         rows(trigger_routes::ROUTES),
     ]
     .concat()
@@ -94,6 +96,7 @@ fn every_route_in_every_table_is_reachable() {
     check_reachable(content_routes::ROUTES);
     check_reachable(evaluation_routes::ROUTES);
     check_reachable(monitoring_routes::ROUTES);
+    check_reachable(analytics_routes::ROUTES);
     check_reachable(trigger_routes::ROUTES);
 }
 

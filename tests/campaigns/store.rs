@@ -82,7 +82,9 @@ async fn campaign_operations_make_few_kv_calls() {
     // Create and transition each read the campaign index's directory to find
     // the shard they change (one call more than when the index was one record).
     assert!(create <= 9, "create made {create} KV calls");
-    assert!(moved <= 12, "transition made {moved} KV calls");
+    // A transition also records its process analytics sample (one
+    // compare-and-swap: a read and a swap; docs/analytics.md).
+    assert!(moved <= 14, "transition made {moved} KV calls");
     assert!(usage <= 5, "utilization made {usage} KV calls");
     assert!(get <= 2, "get made {get} KV calls");
 }

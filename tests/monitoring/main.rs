@@ -12,6 +12,7 @@ mod receiver;
 mod actions;
 mod chunks;
 mod cron;
+mod effects;
 mod exports;
 mod optimization;
 mod retention;

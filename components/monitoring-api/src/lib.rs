@@ -8,6 +8,7 @@
 //! 1 MiB (BENCHMARKS.md, "Component sizes").
 #![forbid(unsafe_code)]
 
+mod effects;
 mod reads;
 mod routes;
 mod rules;
@@ -38,6 +39,7 @@ async fn dispatch(req: ApiRequest) -> ApiResponse {
         Op::ListRuns => reads::list_runs(ctx).await,
         Op::GetRun => reads::get_run(ctx).await,
         Op::ListAlerts => reads::list_alerts(ctx).await,
+        Op::ActionEffects => effects::list(ctx).await,
     };
     result.unwrap_or_else(ApiResponse::from)
 }

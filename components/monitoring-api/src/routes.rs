@@ -3,7 +3,9 @@
 //! `/api/evaluations`. spin.toml routes `/api/evaluations/rules/...`,
 //! `/api/evaluations/runs/...` and `/api/evaluations/alerts` here, each more
 //! specific than threshold-check's `/api/evaluations/...`, which keeps
-//! `POST /api/evaluations/run`.
+//! `POST /api/evaluations/run`; and `/api/analytics/effects` (more specific than
+//! process-analytics' `/api/analytics/...`): the effects of automated actions,
+//! measured by the rules' own evaluation.
 
 use opsflow_api::{RouteDef, def, roles};
 
@@ -18,6 +20,7 @@ opsflow_api::operations! {
         ListRuns = "list_runs" => Access::Roles(roles::EVERYONE),
         GetRun = "get_run" => Access::Roles(roles::EVERYONE),
         ListAlerts = "list_alerts" => Access::Roles(roles::EVERYONE),
+        ActionEffects = "action_effects" => Access::Roles(roles::EVERYONE),
     }
 }
 
@@ -30,4 +33,5 @@ pub const ROUTES: &[RouteDef<Op>] = &[
     def("GET", "/api/evaluations/runs", Op::ListRuns),
     def("GET", "/api/evaluations/runs/{id}", Op::GetRun),
     def("GET", "/api/evaluations/alerts", Op::ListAlerts),
+    def("GET", "/api/analytics/effects", Op::ActionEffects),
 ];

@@ -145,19 +145,6 @@ const TABLES: &[Table] = &[
         ],
     ),
     t(
-        "effects",
-        "/automation/effects",
-        Some(("trigger_id", "/trigger_id")),
-        &[
-            ("campaign_id", "/campaign_id"),
-            ("rule_id", "/rule_id"),
-            ("metric", "/metric"),
-            ("before", "/before"),
-            ("after", "/after"),
-            ("acted_at", "/acted_at"),
-        ],
-    ),
-    t(
         "utilization",
         "/utilization",
         Some(("week", "/week")),

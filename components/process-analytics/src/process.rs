@@ -4,130 +4,22 @@
 //! (its directory and shards), the names of the listed handoffs' campaigns, and
 //! the planning book with the resources for utilization.
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::Duration;
 use opsflow_api::csv::Format;
 use opsflow_api::{ApiResponse, Problem};
-use opsflow_domain::analytics::figures::{Filter, Period, figures, utilization_by_week};
+use opsflow_domain::analytics::figures::{figures, utilization_by_week};
 use opsflow_domain::campaign::{DateRange, PlanningBook, Resource};
 use opsflow_edge::Ctx;
+use opsflow_edge::analytics::{QUEUE_WEEKS, query, weeks};
 use opsflow_edge::handlers::invalid_field;
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::{IdSet, Records};
 use std::collections::BTreeSet;
 
-/// ISO weeks one period may touch; the review queue reads as many more (the
-/// weeks up to now), so a request reads at most `opsflow_store::analytics::MAX_WEEKS`.
-pub const MAX_PERIOD_WEEKS: usize = 8;
-
-/// How far back the review queue looks for reviews still open: this many ISO
-/// weeks up to the current one.
-pub const QUEUE_WEEKS: usize = 8;
-
-/// Days in the default period (ending today).
-const DEFAULT_DAYS: i64 = 28;
-
-fn week_name(d: NaiveDate) -> String {
-    let w = d.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
-}
-
-/// The ISO weeks `from..=to` touches, in order.
-fn weeks(from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for d in from.iter_days().take_while(|d| *d <= to) {
-        let w = week_name(d);
-        if out.last() != Some(&w) {
-            out.push(w);
-        }
-    }
-    out
-}
-
-fn day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, Problem> {
-    value
-        .map(|v| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| invalid_field(name, "must be a date: YYYY-MM-DD"))
-        })
-        .transpose()
-}
-
-/// The parsed query.
-pub struct Query {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub weeks: Vec<String>,
-    pub filter: Filter,
-    pub owner: Option<String>,
-}
-
-fn query(ctx: &Ctx) -> Result<Query, Problem> {
-    let req = &ctx.req;
-    let today = ctx.now.date_naive();
-    let to = day("to", req.query("to"))?.unwrap_or(today);
-    let from = day("from", req.query("from"))?.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
-    if from > to {
-        return Err(invalid_field("from", "must not be after to"));
-    }
-    let weeks = weeks(from, to);
-    if weeks.len() > MAX_PERIOD_WEEKS {
-        return Err(invalid_field(
-            "from",
-            format!("a period covers at most {MAX_PERIOD_WEEKS} ISO weeks"),
-        ));
-    }
-    let text = |name: &str| -> Result<Option<String>, Problem> {
-        match req.query(name) {
-            None => Ok(None),
-            Some(v) if v.is_empty() || v.len() > 200 => {
-                Err(invalid_field(name, "must be 1 to 200 characters"))
-            }
-            Some(v) => Ok(Some(v.to_string())),
-        }
-    };
-    let team = text("team")?;
-    if team
-        .as_deref()
-        .is_some_and(|t| t != "marketing" && t != "operations")
-    {
-        return Err(invalid_field("team", "must be marketing or operations"));
-    }
-    Ok(Query {
-        from,
-        to,
-        weeks,
-        filter: Filter {
-            campaign: text("campaign_id")?,
-            channel: text("channel")?,
-            campaigns: None,
-            team,
-        },
-        owner: text("owner")?,
-    })
-}
-
-/// The campaigns `owner` is the marketing or operations owner of. Every role
-/// may list every campaign (`GET /api/campaigns`), so no filter can reveal a
-/// campaign its caller could not list.
-async fn owned(ctx: &Ctx, owner: &str) -> Result<BTreeSet<String>, Problem> {
-    let tag = opsflow_store::campaigns::owner_tag(owner);
-    let index = opsflow_store::campaigns::index(&ctx.kv).await?;
-    let mut ids = BTreeSet::new();
-    ids.extend(
-        index
-            .into_iter()
-            .filter(|(_, e)| e.owners.as_ref().is_none_or(|o| o.contains(&tag)))
-            .map(|(id, _)| id),
-    );
-    Ok(ids)
-}
-
 pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
     let format = opsflow_api::csv::format(&ctx.req)?;
     let mut q = query(ctx)?;
-    if let Some(owner) = &q.owner {
-        q.filter.campaigns = Some(owned(ctx, owner).await?);
-    }
+    q.resolve_owner(ctx).await?;
     let today = ctx.now.date_naive();
     let queue_from = today - Duration::weeks(QUEUE_WEEKS as i64 - 1);
     let mut read: Vec<String> = weeks(queue_from, today);
@@ -137,16 +29,8 @@ pub async fn get(ctx: &Ctx) -> Result<ApiResponse, Problem> {
         }
     }
     let samples = opsflow_store::analytics::read(&ctx.kv, &read).await?;
-    let start = |d: NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp())
-    };
-    let period = Period {
-        from: start(q.from),
-        to: start(q.to + Duration::days(1)),
-    };
     let now = ctx.now.timestamp();
-    let mut figures = figures(&samples, period, &q.filter, now);
+    let mut figures = figures(&samples, q.period(), &q.filter, now);
 
     let ids: Vec<_> = figures
         .longest_handoffs

@@ -1,6 +1,7 @@
 //! Shared pieces of the benchmark programs: a keep-alive HTTP/1.1 load generator.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod sendgrid;
 
 use anyhow::{Context, Result};

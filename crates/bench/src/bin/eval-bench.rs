@@ -26,15 +26,12 @@
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, anyhow, bail};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use opsflow_bench::app::{HostKv, STORE, call, campaign_ids, env_or, rfc3339, start_app};
 use opsflow_host::kv::Backend;
-use opsflow_host::{KvMode, UpOptions};
+use opsflow_store::Kv;
 use opsflow_store::campaigns::{CampaignIndex, IndexEntry};
 use opsflow_store::keys::campaigns as ckeys;
 use opsflow_store::metrics::{Cell, HOUR_SECS, seed_campaign};
-use opsflow_store::{Kv, StoreError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -42,89 +39,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The bench's bearer token (admin: creates campaigns and runs evaluations).
-const TOKEN: &str = "bench-admin-token";
 /// The run's `now`: 2030-03-11T12:30:00Z.
 const NOW: i64 = 1_899_462_600;
 /// Pairs per `set_many` while seeding (one SQLite transaction each).
 const SEED_CHUNK: usize = 2_000;
 /// Every this-many-th campaign bounces 10% of its sends (the distribution rule fires).
 const BOUNCY_EVERY: usize = 100;
-const STORE: &str = "default";
-
-/// `opsflow_store::Kv` over the host's backend, called in-process.
-struct HostKv(Arc<dyn Backend>);
-
-fn kv_err(e: opsflow_host::kv::KvError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-impl Kv for HostKv {
-    type Cas = (String, Option<Vec<u8>>);
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.get(STORE, key).map_err(kv_err)
-    }
-    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.0.set(STORE, key, value).map_err(kv_err)
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.delete(STORE, key).map_err(kv_err)
-    }
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.0.get_many(STORE, keys).map_err(kv_err)
-    }
-    async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        self.0.set_many(STORE, pairs).map_err(kv_err)
-    }
-    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
-        self.0.delete_many(STORE, keys).map_err(kv_err)
-    }
-    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
-        self.0.increment(STORE, key, delta).map_err(kv_err)
-    }
-    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Self::Cas), StoreError> {
-        let current = self.0.get(STORE, key).map_err(kv_err)?;
-        Ok((current.clone(), (key.to_string(), current)))
-    }
-    async fn swap(&self, cas: Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
-        self.0
-            .compare_and_swap(STORE, &cas.0, cas.1.as_deref(), value)
-            .map_err(kv_err)
-    }
-}
-
-/// One HTTP/1.1 request; returns the status and the JSON body (`Null` if none).
-async fn call(addr: SocketAddr, method: &str, path: &str, body: &Value) -> Result<(u16, Value)> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "localhost")
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-    let resp = sender.send_request(req).await?;
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await?.to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Ok((status, json))
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-/// RFC 3339 (UTC, whole seconds) for a Unix time.
-fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
 
 struct Seeded {
     /// Counter records written.
@@ -196,18 +116,6 @@ async fn create_template(addr: SocketAddr, kv: &HostKv, start: i64) -> Result<Te
     let version = doc["version"].as_u64().unwrap_or(1);
     doc["value"]["stage"] = json!("distribution");
     Ok(Template { id, doc, version })
-}
-
-/// `n` distinct campaign ids, minted as if created a millisecond apart from `start`.
-fn campaign_ids(start: i64, n: usize) -> Result<Vec<String>> {
-    let base_millis = u64::try_from(start)? * 1_000;
-    Ok((0..n)
-        .map(|i| {
-            let mut random = [0u8; 10];
-            random[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            opsflow_api::ids::id_from(base_millis + i as u64, random)
-        })
-        .collect())
 }
 
 /// The index: every seeded campaign in distribution, the template in planning.
@@ -384,7 +292,7 @@ async fn main() -> Result<()> {
 async fn bench_size(root: &Path, n: usize, age_days: i64, metric_hours: i64) -> Result<()> {
     let state = root.join(format!("target/bench-state/eval-{n}"));
     let _ = std::fs::remove_dir_all(&state);
-    let app = start_app(root, &state).await?;
+    let app = start_app(root, &state, &["campaign-intake", "threshold-check"]).await?;
     let backend = app
         .kv_backend(STORE)
         .ok_or_else(|| anyhow!("the app has no '{STORE}' store"))?;
@@ -431,25 +339,6 @@ fn largest_record(backend: &Arc<dyn Backend>) -> Result<(String, usize, String)>
         .collect::<Vec<_>>()
         .join(", ");
     Ok((largest.0, largest.1, mean))
-}
-
-/// Starts the shipped app (campaign-intake and threshold-check) on SQLite in `state`,
-/// with the bench's admin token.
-async fn start_app(root: &Path, state: &Path) -> Result<opsflow_host::RunningApp> {
-    let tokens = json!({
-        opsflow_api::auth::token_hash(TOKEN): {"sub": "bench", "roles": ["admin"]}
-    });
-    let mut opts = UpOptions::new(root.join("spin.toml"));
-    opts.listen = "127.0.0.1:0".parse()?;
-    opts.state_dir = Some(state.to_path_buf());
-    opts.compile_cache = Some(root.join("target"));
-    opts.kv = KvMode::Sqlite;
-    opts.env_vars = Some(BTreeMap::from([(
-        "SPIN_VARIABLE_API_TOKENS".to_string(),
-        tokens.to_string(),
-    )]));
-    opts.component_ids = vec!["campaign-intake".into(), "threshold-check".into()];
-    opsflow_host::up(opts).await
 }
 
 /// Prints one table row: the run, its KV calls against the N/50+5 target, and the seeding.

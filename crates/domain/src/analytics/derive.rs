@@ -40,6 +40,7 @@ fn trigger_sample(t: &Trigger, outcome: TriggerOutcome, at: i64) -> Sample {
         fired: t.created_at,
         at,
         value: t.value,
+        scope: t.scope.clone(),
     }
 }
 

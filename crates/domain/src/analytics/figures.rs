@@ -153,6 +153,9 @@ pub struct ActionEffect {
     /// Filled in by the caller from the metric 24 h after the action.
     pub after: Option<f64>,
     pub acted_at: DateTime<Utc>,
+    /// The scope the rule measured, to find its value again.
+    #[serde(skip)]
+    pub scope: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,7 +165,6 @@ pub struct Automation {
     pub auto_share: Option<f64>,
     pub triggers: TriggerFunnel,
     pub firing_to_action: Duration,
-    pub effects: Vec<ActionEffect>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -597,7 +599,6 @@ fn automation(in_period: &[&Sample], filter: &Filter) -> Automation {
     let mut outcomes: BTreeMap<TriggerOutcome, BTreeSet<&str>> = BTreeMap::new();
     let mut attempted: BTreeSet<&str> = BTreeSet::new();
     let mut to_action = Vec::new();
-    let mut effects = Vec::new();
     let (content, ops) = (filter.content_team(), filter.team(Some("operations")));
     for s in in_period {
         match s {
@@ -608,13 +609,10 @@ fn automation(in_period: &[&Sample], filter: &Filter) -> Automation {
             }
             Sample::Trigger {
                 trigger,
-                campaign,
-                rule,
-                metric,
                 outcome,
                 fired,
                 at,
-                value,
+                ..
             } if ops => {
                 outcomes.entry(*outcome).or_default().insert(trigger);
                 if *outcome != TriggerOutcome::Fired && *outcome != TriggerOutcome::Rejected {
@@ -622,15 +620,6 @@ fn automation(in_period: &[&Sample], filter: &Filter) -> Automation {
                 }
                 if *outcome == TriggerOutcome::Succeeded {
                     to_action.push((at - fired).max(0));
-                    effects.push(ActionEffect {
-                        trigger_id: trigger.clone(),
-                        campaign_id: campaign.clone(),
-                        rule_id: rule.clone(),
-                        metric: metric.clone(),
-                        before: *value,
-                        after: None,
-                        acted_at: time(*at),
-                    });
                 }
             }
             _ => {}
@@ -639,7 +628,6 @@ fn automation(in_period: &[&Sample], filter: &Filter) -> Automation {
     let count = |o: TriggerOutcome| outcomes.get(&o).map_or(0, |s| s.len() as u64);
     let approved_items = approved.len() as u64;
     let auto = approved.values().filter(|a| a.1).count() as u64;
-    crate::sort::sort_by_key(&mut effects, |e| e.acted_at);
     Automation {
         approved_items,
         auto_approved_items: auto,
@@ -652,8 +640,47 @@ fn automation(in_period: &[&Sample], filter: &Filter) -> Automation {
             rejected: count(TriggerOutcome::Rejected),
         },
         firing_to_action: Duration::of(to_action),
-        effects,
     }
+}
+
+/// The actions that succeeded in `period`, latest first, each with the value
+/// its rule saw when it fired (`after` is the caller's to measure).
+pub fn effects(samples: &[Sample], period: Period, filter: &Filter) -> Vec<ActionEffect> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    if !filter.team(Some("operations")) {
+        return out;
+    }
+    for s in samples {
+        if let Sample::Trigger {
+            trigger,
+            campaign,
+            rule,
+            metric,
+            outcome: TriggerOutcome::Succeeded,
+            at,
+            value,
+            scope,
+            ..
+        } = s
+            && period.has(*at)
+            && filter.scope(s)
+            && seen.insert(trigger.clone())
+        {
+            out.push(ActionEffect {
+                trigger_id: trigger.clone(),
+                campaign_id: campaign.clone(),
+                rule_id: rule.clone(),
+                metric: metric.clone(),
+                before: *value,
+                after: None,
+                acted_at: time(*at),
+                scope: scope.clone(),
+            });
+        }
+    }
+    crate::sort::sort_by_key(&mut out, |e| std::cmp::Reverse(e.acted_at));
+    out
 }
 
 /// One resource over one ISO week of the period.

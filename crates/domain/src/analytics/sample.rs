@@ -22,94 +22,154 @@ pub enum TriggerOutcome {
 /// An approval stage as a review round opened it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageSpec {
+    #[serde(rename = "n")]
     pub name: String,
+    #[serde(rename = "ro")]
     pub role: String,
     /// Approvals that complete it.
+    #[serde(rename = "k")]
     pub needed: u32,
     /// Opens together with the stage before it.
+    #[serde(rename = "p")]
     pub parallel: bool,
 }
 
-/// One process event. Times are unix seconds.
+/// One process event. Times are unix seconds. Stored by the thousand in every
+/// week's records, so the stored names are short (docs/analytics.md, "Stored form").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Sample {
     /// A campaign left stage `from` (entered at `entered`) for `to` at `left`.
+    #[serde(rename = "s")]
     Stage {
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "f")]
         from: String,
+        #[serde(rename = "t")]
         to: String,
+        #[serde(rename = "e")]
         entered: i64,
+        #[serde(rename = "l")]
         left: i64,
     },
     /// Review round `round` of a content item began, with the workflow's stages.
+    #[serde(rename = "o")]
     Opened {
+        #[serde(rename = "i")]
         item: String,
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "ch")]
         channel: String,
+        #[serde(rename = "r")]
         round: u32,
         at: i64,
+        #[serde(rename = "sg")]
         stages: Vec<StageSpec>,
     },
     /// A reviewer decided on stage `stage` of round `round`, submitted at `submitted`.
+    #[serde(rename = "d")]
     Decision {
+        #[serde(rename = "i")]
         item: String,
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "ch")]
         channel: String,
+        #[serde(rename = "r")]
         round: u32,
+        #[serde(rename = "st")]
         stage: String,
+        #[serde(rename = "ro")]
         role: String,
+        #[serde(rename = "rv")]
         reviewer: String,
+        #[serde(rename = "ok")]
         approve: bool,
+        #[serde(rename = "sub")]
         submitted: i64,
         at: i64,
     },
     /// Rework: changes were requested (`edit` false) or approved content was edited.
+    #[serde(rename = "r")]
     Rework {
+        #[serde(rename = "i")]
         item: String,
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "ch")]
         channel: String,
+        #[serde(rename = "r")]
         round: u32,
+        #[serde(rename = "ed")]
         edit: bool,
         at: i64,
     },
     /// The item was approved, by its workflow or (`auto`) by the system.
+    #[serde(rename = "a")]
     Approved {
+        #[serde(rename = "i")]
         item: String,
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "ch")]
         channel: String,
+        #[serde(rename = "r")]
         round: u32,
+        #[serde(rename = "au")]
         auto: bool,
+        #[serde(rename = "du")]
         due: Option<i64>,
         at: i64,
     },
     /// The item's send was scheduled.
+    #[serde(rename = "c")]
     Scheduled {
+        #[serde(rename = "i")]
         item: String,
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "ch")]
         channel: String,
+        #[serde(rename = "du")]
         due: Option<i64>,
         at: i64,
     },
     /// The item was withdrawn during round `round`.
+    #[serde(rename = "w")]
     Withdrawn {
+        #[serde(rename = "i")]
         item: String,
+        #[serde(rename = "c")]
         campaign: String,
+        #[serde(rename = "ch")]
         channel: String,
+        #[serde(rename = "r")]
         round: u32,
         at: i64,
     },
     /// A trigger fired at `fired`; `outcome` happened at `at`. `value` is what
     /// the rule measured when it fired.
+    #[serde(rename = "t")]
     Trigger {
+        #[serde(rename = "tr")]
         trigger: String,
+        #[serde(rename = "c")]
         campaign: Option<String>,
+        #[serde(rename = "ru")]
         rule: String,
+        #[serde(rename = "m")]
         metric: String,
+        #[serde(rename = "o")]
         outcome: TriggerOutcome,
+        #[serde(rename = "fi")]
         fired: i64,
         at: i64,
+        #[serde(rename = "v")]
         value: Option<f64>,
+        /// The scope the rule measured (`campaign:<id>[:channel:<ch>]`, `resources`).
+        #[serde(rename = "sc", default)]
+        scope: String,
     },
 }
 

@@ -9,6 +9,9 @@ export type Turnaround = Schemas['Turnaround'];
 export type OnTime = Schemas['OnTime'];
 export type WeekUtilization = Schemas['WeekUtilization'];
 export type Bottleneck = Schemas['Bottleneck'];
+export type ActionEffect = Schemas['ActionEffect'];
+/** GET /api/analytics/effects: the effects of automated actions, served beside the rules. */
+export type Effects = import('../api/schema').operations['action_effects']['responses'][200]['content']['application/json'];
 export type ProcessTable = NonNullable<NonNullable<NonNullable<import('../api/schema').operations['process_analytics']['parameters']['query']>['table']>>;
 
 /** A duration in whole seconds, in the two largest units: "3 d 4 h", "2 h 5 min", "45 min", "30 s"; null as "—". */
@@ -69,7 +72,6 @@ export function isEmpty(p: ProcessAnalytics): boolean {
     !p.on_time.by_campaign.some((r) => r.items > 0) &&
     p.automation.approved_items === 0 &&
     p.automation.triggers.fired === 0 &&
-    !p.automation.effects.length &&
     !p.utilization.some((u) => u.allocated > 0) &&
     !p.bottlenecks.some((b) => b.waiting_seconds > 0 || b.count > 0)
   );

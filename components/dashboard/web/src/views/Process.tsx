@@ -14,9 +14,11 @@ import { DownloadCsv } from '../components/DownloadCsv';
 import { Badge, DataState, Empty, Link, PageHead, Section, Table, Updated } from '../components/ui';
 import { campaignName, knownChannels, useCampaigns } from '../lib/campaigns';
 import { addDays, dateOnly, dateTime, isoDay, money, num, titleCase, todayUtc } from '../lib/format';
-import { useLive } from '../lib/live';
+import { type Live, useLive } from '../lib/live';
 import {
+  type ActionEffect,
   type Bottleneck,
+  type Effects,
   duration,
   durationUnit,
   isEmpty,
@@ -71,6 +73,7 @@ export default function Process() {
   const campaigns = useCampaigns();
   // The figures come from rollups kept as events happen: a minute between refreshes is plenty.
   const data = useLive((signal) => get('/api/analytics/process', { query, signal }), [key], { interval: 60_000 });
+  const effects = useLive((signal) => get('/api/analytics/effects', { query, signal }), [key], { interval: 60_000 });
   const rules = useLive(
     () => getAll<MonitoringRule, '/api/evaluations/rules'>('/api/evaluations/rules', { max: 1_000 }).catch(() => [] as MonitoringRule[]),
     [],
@@ -89,7 +92,7 @@ export default function Process() {
             {data.data?.period.weeks.length ? `, ISO weeks ${weekRange(data.data.period.weeks)}` : ''}.
           </>
         }
-        actions={<Updated lives={[data]} />}
+        actions={<Updated lives={[data, effects]} />}
       />
       <Filters f={f} from={shownFrom} to={shownTo} campaigns={campaigns.data} />
       <DataState live={data} loadingLabel="Loading process figures…">
@@ -97,7 +100,7 @@ export default function Process() {
           isEmpty(p) ? (
             <NoData filtered={filtered} onRebuilt={() => void data.reload()} />
           ) : (
-            <Figures p={p} query={query} campaigns={campaigns.data} rules={rules.data} />
+            <Figures p={p} query={query} campaigns={campaigns.data} rules={rules.data} effects={effects} />
           )
         }
       </DataState>
@@ -295,13 +298,17 @@ function Backfill({ onDone }: { onDone: () => void }) {
   );
 }
 
+/** The period in a file name, when one is chosen. */
+function periodSuffix(query: Query): string {
+  return query.from || query.to ? `-${query.from ?? ''}_${query.to ?? ''}` : '';
+}
+
 /** "Download CSV" of one table of the figures, with the view's filters. */
 function Csv({ table, query, what }: { table: ProcessTable; query: Query; what: string }) {
-  const period = query.from || query.to ? `-${query.from ?? ''}_${query.to ?? ''}` : '';
   return (
     <DownloadCsv
       path="/api/analytics/process"
-      filename={`process-${table}${period}.csv`}
+      filename={`process-${table}${periodSuffix(query)}.csv`}
       options={{ query: { ...query, table } }}
       what={what}
     />
@@ -309,13 +316,13 @@ function Csv({ table, query, what }: { table: ProcessTable; query: Query; what: 
 }
 
 /** A titled part of a section, with its CSV download. */
-function Block({ title, table, query, children, note }: { title: string; table?: ProcessTable; query: Query; children: ComponentChildren; note?: ComponentChildren }) {
+function Block({ title, table, query, children, note, actions }: { title: string; table?: ProcessTable; query: Query; children: ComponentChildren; note?: ComponentChildren; actions?: ComponentChildren }) {
   const id = useId();
   return (
     <section class="process-block" aria-labelledby={id}>
       <div class="panel-head">
         <h3 id={id}>{title}</h3>
-        {table ? <Csv table={table} query={query} what={title} /> : null}
+        {actions ?? (table ? <Csv table={table} query={query} what={title} /> : null)}
       </div>
       {note ? <p class="muted small">{note}</p> : null}
       {children}
@@ -323,7 +330,7 @@ function Block({ title, table, query, children, note }: { title: string; table?:
   );
 }
 
-function Figures({ p, query, campaigns, rules }: { p: ProcessAnalytics; query: Query; campaigns: Campaign[] | undefined; rules: MonitoringRule[] | undefined }) {
+function Figures({ p, query, campaigns, rules, effects }: { p: ProcessAnalytics; query: Query; campaigns: Campaign[] | undefined; rules: MonitoringRule[] | undefined; effects: Live<Effects> }) {
   return (
     <>
       <Glance p={p} />
@@ -334,7 +341,7 @@ function Figures({ p, query, campaigns, rules }: { p: ProcessAnalytics; query: Q
         <Rework p={p} query={query} />
         <OnTimeSection p={p} query={query} campaigns={campaigns} />
       </div>
-      <Automation p={p} query={query} campaigns={campaigns} rules={rules} />
+      <Automation p={p} query={query} campaigns={campaigns} rules={rules} effects={effects} />
       <UtilizationSection rows={p.utilization} weeks={p.period.weeks} query={query} />
     </>
   );
@@ -657,7 +664,7 @@ function metricValue(v: number | null): string {
   return Math.abs(v) < 1 && v !== 0 ? v.toLocaleString([], { maximumSignificantDigits: 3 }) : num(v, 2);
 }
 
-function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query: Query; campaigns: Campaign[] | undefined; rules: MonitoringRule[] | undefined }) {
+function Automation({ p, query, campaigns, rules, effects }: { p: ProcessAnalytics; query: Query; campaigns: Campaign[] | undefined; rules: MonitoringRule[] | undefined; effects: Live<Effects> }) {
   const a = p.automation;
   const t = a.triggers;
   const ruleName = (id: string) => rules?.find((r) => r.id === id)?.name ?? id;
@@ -697,27 +704,34 @@ function Automation({ p, query, campaigns, rules }: { p: ProcessAnalytics; query
             </Table>
           )}
         </Block>
-        <Block title="Effects of actions" table="effects" query={query} note="Actions that succeeded in the period: the value the rule measured when it fired, and the same metric over the same window ending 24 h after the action, once measured.">
-          {!a.effects.length ? (
-            <Empty>No automated action in this period.</Empty>
-          ) : (
-            <Table scrollFocus caption="Effects of automated actions" columns={['Acted', 'Campaign', 'Rule', 'Metric', ['Before', 'num'], ['After', 'num'], ['Change', 'num']]}>
-              {a.effects.map((e) => {
-                const change = e.before !== null && e.after !== null && e.before !== 0 ? (e.after - e.before) / Math.abs(e.before) : null;
-                return (
-                  <tr key={e.trigger_id}>
-                    <td class="nowrap">{dateTime(e.acted_at)}</td>
-                    <td>{e.campaign_id ? <Link href={`/campaigns/${encodeURIComponent(e.campaign_id)}`}>{campaignName(campaigns, e.campaign_id)}</Link> : '—'}</td>
-                    <th scope="row">{ruleName(e.rule_id)}</th>
-                    <td>{e.metric.replace(/_/g, ' ')}</td>
-                    <td class="num">{metricValue(e.before)}</td>
-                    <td class="num">{e.after === null ? <span class="muted small">not measured</span> : metricValue(e.after)}</td>
-                    <td class="num nowrap">{change === null ? '—' : `${change > 0 ? '+' : ''}${share(change)}`}</td>
-                  </tr>
-                );
-              })}
-            </Table>
-          )}
+        <Block
+          title="Effects of actions"
+          query={query}
+          actions={<DownloadCsv path="/api/analytics/effects" filename={`process-effects${periodSuffix(query)}.csv`} options={{ query }} what="effects of actions" />}
+          note="The latest actions that succeeded in the period (20 at most): the value the rule measured when it fired, and its measurement over the same windows 24 h after the action, once those 24 h have passed."
+        >
+          <DataState live={effects} loadingLabel="Loading effects…">
+            {(eff) => !eff.items.length ? (
+              <Empty>No automated action succeeded in this period.</Empty>
+            ) : (
+              <Table scrollFocus caption="Effects of automated actions" columns={['Acted', 'Campaign', 'Rule', 'Metric', ['Before', 'num'], ['After', 'num'], ['Change', 'num']]}>
+                {eff.items.map((e: ActionEffect) => {
+                  const change = e.before !== null && e.after !== null && e.before !== 0 ? (e.after - e.before) / Math.abs(e.before) : null;
+                  return (
+                    <tr key={e.trigger_id}>
+                      <td class="nowrap">{dateTime(e.acted_at)}</td>
+                      <td>{e.campaign_id ? <Link href={`/campaigns/${encodeURIComponent(e.campaign_id)}`}>{campaignName(campaigns, e.campaign_id)}</Link> : '—'}</td>
+                      <th scope="row">{ruleName(e.rule_id)}</th>
+                      <td>{e.metric.replace(/_/g, ' ')}</td>
+                      <td class="num">{metricValue(e.before)}</td>
+                      <td class="num">{e.after === null ? <span class="muted small">not yet</span> : metricValue(e.after)}</td>
+                      <td class="num nowrap">{change === null ? '—' : `${change > 0 ? '+' : ''}${share(change)}`}</td>
+                    </tr>
+                  );
+                })}
+              </Table>
+            )}
+          </DataState>
         </Block>
       </div>
     </Section>

@@ -131,6 +131,10 @@ test('the Process view shows the figures of a seeded campaign, and a table downl
   await expect(rework).toContainText('1 of 2 reviewed items');
   await expect(page.getByRole('region', { name: 'At a glance', exact: true }).getByRole('listitem').filter({ hasText: /^Rework/ })).toContainText('50%');
 
+  // No rule fired for this campaign: the effects (GET /api/analytics/effects) say so.
+  await expect(page.getByRole('region', { name: 'Effects of actions', exact: true })).toContainText('No automated action succeeded in this period.');
+  await expect(page.getByRole('region', { name: 'Trigger funnel', exact: true })).toContainText('No rule fired in this period.');
+
   // What the view shows is what the API answers, durations in words.
   const api = new Api(request);
   const p = await figures(api, seeded.id);

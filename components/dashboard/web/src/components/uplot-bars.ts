@@ -46,6 +46,8 @@ export function drawBars(el: HTMLElement, data: BarData): () => void {
         label: data.unit,
         labelSize: 20,
         size: 36,
+        // Ticks far enough apart that decimals never run into each other on a phone.
+        space: 56,
       },
     ],
     legend: { live: false },

@@ -44,11 +44,12 @@ export function ratio(part: number, whole: number): number | null {
   return whole ? part / whole : null;
 }
 
-/** The unit a set of durations reads best in on a chart axis: minutes, hours or days. */
+/** The unit a set of durations reads best in on a chart axis: seconds, minutes, hours or days. */
 export function durationUnit(maxSeconds: number): { label: string; short: string; seconds: number } {
   if (maxSeconds >= 3 * 86_400) return { label: 'days', short: 'd', seconds: 86_400 };
   if (maxSeconds >= 3 * 3_600) return { label: 'hours', short: 'h', seconds: 3_600 };
-  return { label: 'minutes', short: 'min', seconds: 60 };
+  if (maxSeconds >= 3 * 60) return { label: 'minutes', short: 'min', seconds: 60 };
+  return { label: 'seconds', short: 's', seconds: 1 };
 }
 
 /** On-time rows summed: items, on time, late and the share. */

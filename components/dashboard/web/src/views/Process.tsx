@@ -369,17 +369,17 @@ function Glance({ p }: { p: ProcessAnalytics }) {
     {
       label: 'Rework',
       value: share(p.rework.share),
-      sub: `${num(p.rework.items_reworked)} of ${num(p.rework.items_reviewed)} reviewed items`,
+      sub: `${num(p.rework.items_reworked)} of ${num(p.rework.items_reviewed)} reviewed ${plural(p.rework.items_reviewed, 'item')}`,
     },
     {
       label: 'On time',
       value: share(ot.share),
-      sub: `${num(ot.on_time)} of ${num(ot.items)} items with a due time`,
+      sub: `${num(ot.on_time)} of ${items(ot.items)} with a due time`,
     },
     {
       label: 'Approved automatically',
       value: share(p.automation.auto_share),
-      sub: `${num(p.automation.auto_approved_items)} of ${num(p.automation.approved_items)} approved items`,
+      sub: `${num(p.automation.auto_approved_items)} of ${num(p.automation.approved_items)} approved ${plural(p.automation.approved_items, 'item')}`,
     },
     {
       label: 'Triggers succeeded',
@@ -591,7 +591,7 @@ function Rework({ p, query }: { p: ProcessAnalytics; query: Query }) {
           <div>
             <dt>Reworked</dt>
             <dd>
-              <strong>{share(r.share)}</strong> <span class="muted">({num(r.items_reworked)} of {num(r.items_reviewed)} reviewed items)</span>
+              <strong>{share(r.share)}</strong> <span class="muted">({num(r.items_reworked)} of {num(r.items_reviewed)} reviewed {plural(r.items_reviewed, 'item')})</span>
             </dd>
           </div>
           <div>
@@ -655,8 +655,12 @@ function OnTimeSection({ p, query, campaigns }: { p: ProcessAnalytics; query: Qu
   );
 }
 
+function plural(n: number, word: string): string {
+  return n === 1 ? word : `${word}s`;
+}
+
 function items(n: number): string {
-  return `${num(n)} item${n === 1 ? '' : 's'}`;
+  return `${num(n)} ${plural(n, 'item')}`;
 }
 
 function metricValue(v: number | null): string {

@@ -17,6 +17,7 @@ export const VIEWS: View[] = [
   { name: 'calendar-month', who: 'operations', path: () => `/calendar?view=month&date=${day(1)}`, heading: 'Content calendar' },
   { name: 'resources', who: 'operations', path: () => '/resources', heading: 'Resources' },
   { name: 'monitoring', who: 'operations', path: () => '/monitoring', heading: 'Monitoring' },
+  { name: 'process', who: 'operations', path: () => '/process', heading: 'Process' },
 ];
 
 /** Opens `view` (already signed in) and waits until its data is shown. */

@@ -18,6 +18,7 @@ const LAZY: Partial<Record<Route['view'], ComponentType<{ route: Route }>>> = {
   calendar: view(() => import('./views/Calendar')),
   resources: view(() => import('./views/Resources')),
   monitoring: view(() => import('./views/Monitoring')),
+  process: view(() => import('./views/Process')),
 };
 
 function LazyView({ route }: { route: Route }) {
@@ -31,6 +32,7 @@ const NAV: { href: string; label: string; views: Route['view'][] }[] = [
   { href: '/calendar', label: 'Calendar', views: ['calendar'] },
   { href: '/resources', label: 'Resources', views: ['resources'] },
   { href: '/monitoring', label: 'Monitoring', views: ['monitoring'] },
+  { href: '/process', label: 'Process', views: ['process'] },
 ];
 
 const TITLES: Record<Route['view'], string> = {
@@ -41,6 +43,7 @@ const TITLES: Record<Route['view'], string> = {
   calendar: 'Content calendar',
   resources: 'Resources',
   monitoring: 'Monitoring',
+  process: 'Process',
   'not-found': 'Not found',
 };
 

@@ -46,6 +46,7 @@ export type Route =
   | { view: 'calendar' }
   | { view: 'resources' }
   | { view: 'monitoring' }
+  | { view: 'process' }
   | { view: 'not-found' };
 
 export function match(path: string): Route {
@@ -59,5 +60,6 @@ export function match(path: string): Route {
   if (!b && a === 'calendar') return { view: 'calendar' };
   if (!b && a === 'resources') return { view: 'resources' };
   if (!b && a === 'monitoring') return { view: 'monitoring' };
+  if (!b && a === 'process') return { view: 'process' };
   return { view: 'not-found' };
 }

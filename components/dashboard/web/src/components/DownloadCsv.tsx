@@ -11,11 +11,14 @@ export function DownloadCsv<P extends PathsWith<'get'>>({
   filename,
   options,
   label = 'Download CSV',
+  what,
 }: {
   path: P;
   filename: string;
   options?: GetOptions<P>;
   label?: string;
+  /** What is downloaded, added to the button's accessible name where several share a view. */
+  what?: string;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -35,6 +38,7 @@ export function DownloadCsv<P extends PathsWith<'get'>>({
       <button type="button" class="btn btn-small btn-ghost" disabled={busy} onClick={run} title={`Save as ${filename}`}>
         <span aria-hidden="true">⤓ </span>
         {busy ? 'Preparing…' : label}
+        {what ? <span class="sr-only"> of {what}</span> : null}
       </button>
       {error ? (
         <span class="field-error" role="alert">

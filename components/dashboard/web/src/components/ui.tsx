@@ -122,16 +122,19 @@ export function Table({
   showCaption,
   columns,
   class: cls,
+  scrollFocus,
   children,
 }: {
   caption: string;
   showCaption?: boolean;
   columns: Column[];
   class?: string;
+  /** The scrolling box takes keyboard focus, so a table wider than a phone scrolls with the arrow keys. */
+  scrollFocus?: boolean;
   children: ComponentChildren;
 }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={scrollFocus ? 0 : undefined}>
       <table class={cls}>
         <caption class={showCaption ? undefined : 'sr-only'}>{caption}</caption>
         <thead>

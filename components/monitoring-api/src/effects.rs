@@ -8,6 +8,7 @@
 //! (`window_totals_many`: one rollup per campaign; the hour records only for a
 //! window older than the rollup keeps).
 
+use opsflow_analytics_query::query;
 use opsflow_api::csv::{Csv, Format};
 use opsflow_api::{ApiResponse, Problem};
 use opsflow_domain::analytics::figures::ActionEffect;
@@ -15,7 +16,6 @@ use opsflow_domain::campaign::Campaign;
 use opsflow_domain::monitoring::metric::{Window, required_windows};
 use opsflow_domain::monitoring::{Rule, Totals, evaluate};
 use opsflow_edge::Ctx;
-use opsflow_edge::analytics::query;
 use opsflow_store::keys::campaigns as ckeys;
 use opsflow_store::keys::monitoring as mkeys;
 use opsflow_store::metrics::{TotalsQuery, window_totals_many};

@@ -5,12 +5,12 @@
 //! the planning book with the resources for utilization.
 
 use chrono::Duration;
+use opsflow_analytics_query::{QUEUE_WEEKS, query, weeks};
 use opsflow_api::csv::Format;
 use opsflow_api::{ApiResponse, Problem};
 use opsflow_domain::analytics::figures::{figures, utilization_by_week};
 use opsflow_domain::campaign::{DateRange, PlanningBook, Resource};
 use opsflow_edge::Ctx;
-use opsflow_edge::analytics::{QUEUE_WEEKS, query, weeks};
 use opsflow_edge::handlers::invalid_field;
 use opsflow_store::keys::campaigns as keys;
 use opsflow_store::{IdSet, Records};

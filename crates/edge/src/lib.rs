@@ -5,7 +5,6 @@
 //! a body over the limit is a 413, anything unexpected a problem document.
 #![forbid(unsafe_code)]
 
-pub mod analytics;
 pub mod handlers;
 
 use futures::StreamExt;

@@ -62,11 +62,14 @@ pub(crate) async fn audit(
         None => AuditLog::new(kv, "resources", "pool"),
     };
     log.append(&rfc3339(at), actor, action, detail).await?;
-    // What happened to the trigger so far, for process analytics: samples
-    // already stored are skipped, so this is one compare-and-swap for the new one.
+    // What happened to the trigger now, for process analytics, with its
+    // "fired" sample: a run creates triggers by the thousand, and recording them
+    // here, beside their first attempt or decision, keeps the run's writes to
+    // its own records. Samples already stored are skipped, so this is one
+    // compare-and-swap per week touched.
     let samples: Vec<_> = opsflow_domain::analytics::derive::trigger_samples(t)
         .into_iter()
-        .filter(|s| s.at() == at)
+        .filter(|s| s.at() == at || s.at() == t.created_at)
         .collect();
     if !samples.is_empty()
         && let Err(e) = opsflow_store::analytics::record(kv, samples).await

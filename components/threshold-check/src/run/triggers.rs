@@ -119,16 +119,5 @@ pub(super) async fn write_triggers(
     opsflow_store::triggers::all(kv)
         .add_many(Some(heads.all), &ours)
         .await?;
-    // "Fired" samples for process analytics: one compare-and-swap per shard
-    // touched (the samples' ids make a redone run's writes no-ops).
-    let fired: Vec<_> = triggers
-        .iter()
-        .map(opsflow_domain::analytics::derive::fired_sample)
-        .collect();
-    if !fired.is_empty()
-        && let Err(e) = opsflow_store::analytics::record(kv, fired).await
-    {
-        eprintln!("analytics: fired-trigger samples not recorded: {e}");
-    }
     Ok(ours)
 }

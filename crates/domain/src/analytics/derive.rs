@@ -44,15 +44,18 @@ fn trigger_sample(t: &Trigger, outcome: TriggerOutcome, at: i64) -> Sample {
     }
 }
 
-/// The trigger's creation by an evaluation run.
-pub fn fired_sample(t: &Trigger) -> Sample {
-    trigger_sample(t, TriggerOutcome::Fired, t.created_at)
-}
-
-/// Everything that has happened to a trigger, from its record.
+/// Everything that has happened to a trigger, from its record. Its "fired"
+/// sample (at its creation) counts once it has been acted on, by an attempt or
+/// an operator's decision: trigger-dispatch records it then, so the run that
+/// creates triggers by the thousand writes nothing but its own records, and the
+/// backfill derives the same samples as the live path.
 pub fn trigger_samples(t: &Trigger) -> Vec<Sample> {
     let sample = |outcome, at| trigger_sample(t, outcome, at);
-    let mut out = vec![fired_sample(t)];
+    let acted_on = !t.history.is_empty() || t.decided_at.is_some();
+    if !acted_on {
+        return Vec::new();
+    }
+    let mut out = vec![sample(TriggerOutcome::Fired, t.created_at)];
     let last = t.history.last();
     for a in &t.history {
         let terminal = std::ptr::eq(a, last.unwrap_or(a));

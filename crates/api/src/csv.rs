@@ -274,6 +274,7 @@ pub fn next_link(req: &ApiRequest, param: &str, value: &str) -> String {
         .split('&')
         .filter(|p| !p.is_empty() && p.split('=').next() != Some(param))
         .collect();
+    let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let next = format!("{param}={value}");
     query.push(&next);
     format!("<{}?{}>; rel=\"next\"", req.path, query.join("&"))
@@ -395,6 +396,16 @@ mod tests {
         assert_eq!(
             next_link(&r, "cursor", "9"),
             "</api/x?format=csv&limit=2&cursor=9>; rel=\"next\""
+        );
+        // A cursor with reserved characters comes back as it was sent.
+        let link = next_link(&r, "cursor", "a&b=c d/é");
+        let query = link
+            .trim_start_matches("</api/x?")
+            .trim_end_matches(">; rel=\"next\"");
+        assert_eq!(
+            req(query, None).query("cursor"),
+            Some("a&b=c d/é"),
+            "{link}"
         );
     }
 }

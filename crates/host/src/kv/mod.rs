@@ -99,6 +99,9 @@ impl Write {
 pub type WriteFuture =
     std::pin::Pin<Box<dyn std::future::Future<Output = KvResult<Written>> + Send>>;
 
+/// Resolves once the commits up to a mark are durable.
+pub type DurableFuture = std::pin::Pin<Box<dyn std::future::Future<Output = KvResult<()>> + Send>>;
+
 /// A key-value backend. Methods block; the host calls them on a blocking thread,
 /// except small reads of a backend that [reads inline](Backend::reads_inline).
 pub trait Backend: Send + Sync + 'static {
@@ -134,6 +137,18 @@ pub trait Backend: Send + Sync + 'static {
     /// [`Backend::write_blocking`] on a blocking thread.
     fn start_write(&self, _store: &str, write: Write) -> Result<WriteFuture, Write> {
         Err(write)
+    }
+    /// For a backend whose [`Backend::start_write`] answers once a write has
+    /// committed but before it is durable: the number of the latest commit, which
+    /// anything read or written so far may rest on. `None`: every answer is
+    /// already durable.
+    fn commit_mark(&self) -> Option<u64> {
+        None
+    }
+    /// Resolves once every commit up to `mark` ([`Backend::commit_mark`]) is
+    /// durable, or with an error if it never will be.
+    fn durable(&self, _mark: u64) -> DurableFuture {
+        Box::pin(std::future::ready(Ok(())))
     }
     /// Carries out `write` with the blocking methods.
     fn write_blocking(&self, store: &str, write: Write) -> KvResult<Written> {
@@ -490,5 +505,30 @@ mod contract_tests {
         let b = SqliteBackend::open(&path).unwrap();
         assert_eq!(b.get("default", "k").unwrap().as_deref(), Some(&b"v"[..]));
         assert_eq!(b.increment("default", "c", 0).unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn sqlite_answers_a_request_write_at_commit_and_says_when_it_is_durable() {
+        let dir = tempdir::Dir::new();
+        let b = SqliteBackend::open(&dir.path().join("kv.db")).unwrap();
+        let before = b.commit_mark().expect("group commit hands the sync on");
+        let write = Write::Set {
+            key: "k".into(),
+            value: b"v".to_vec(),
+        };
+        let Ok(answer) = b.start_write("default", write) else {
+            panic!("SQLite writes on its own thread");
+        };
+        assert!(matches!(answer.await.unwrap(), Written::Done));
+        let mark = b.commit_mark().unwrap();
+        assert!(
+            mark > before,
+            "the write's group is counted before it answers"
+        );
+        b.durable(mark).await.unwrap();
+        assert_eq!(b.get("default", "k").unwrap().as_deref(), Some(&b"v"[..]));
+        // A group of one syncs in its commit: nothing to hold.
+        let single = SqliteBackend::open_with_group(&dir.path().join("one.db"), 1).unwrap();
+        assert_eq!(single.commit_mark(), None);
     }
 }

@@ -13,22 +13,31 @@
 //!
 //! The fsync is pipelined: the writer commits with `synchronous = NORMAL` (the
 //! WAL frames reach the OS, not yet the disk) and goes on with the next group,
-//! while a syncer thread `fdatasync`s the WAL file and only then answers the
-//! callers of every group committed before it started. A caller's answer thus
-//! still waits for its frames to be on disk (what `synchronous = FULL` gives), but
-//! the next group's statements run during the previous group's fsync instead of
-//! after it. SQLite itself syncs the WAL before each checkpoint and the database
-//! file after it, so frames a checkpoint moves and then overwrites are on disk in
-//! the database first. One difference from FULL: another connection may read a
-//! group's writes during its fsync, before its callers are answered (and a power
-//! loss then would undo them, with every later write, as the WAL is a log).
-//! With `max_group = 1` (Spin's commit per write) each commit syncs inline, FULL.
+//! while a syncer thread `fdatasync`s the WAL file. SQLite itself syncs the WAL
+//! before each checkpoint and the database file after it, so frames a checkpoint
+//! moves and then overwrites are on disk in the database first. With
+//! `max_group = 1` (Spin's commit per write) each commit syncs inline, FULL.
+//!
+//! Who waits for the sync: a caller of the blocking methods is answered once its
+//! group is on disk. A write started by the host for a component's request
+//! ([`Backend::start_write`]) is answered as soon as its group has committed (a
+//! committed group survives the host process dying; only the OS crashing before
+//! the sync could undo it). The host then holds everything the request shows
+//! the outside — its response, an outbound request — until the WAL is synced past
+//! every commit the request may have read or written ([`Backend::commit_mark`],
+//! [`Backend::durable`]; docs/host.md, "Durability"). A request's writes in
+//! sequence thus share one fsync instead of waiting for one each, and nothing
+//! anyone outside the host sees rests on a write that is not on disk.
 
-use super::{Backend, KvError, KvResult, Write, WriteFuture, Written, add_counter, decode_counter};
+use super::{
+    Backend, DurableFuture, KvError, KvResult, Write, WriteFuture, Written, add_counter,
+    decode_counter,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 const READERS: usize = 4;
 /// Most writes one commit carries.
@@ -36,18 +45,43 @@ const MAX_GROUP: usize = 256;
 
 /// Delivers a write's result once its group has committed (or failed to).
 type Completion = Box<dyn FnOnce(KvResult<()>) + Send>;
-/// A committed group's callers, answered once the WAL is on disk.
-type Committed = Vec<Completion>;
+/// A committed group (its number) and the callers to answer once the WAL is on disk.
+type Committed = (u64, Vec<Completion>);
 /// One write: runs inside the group's transaction (or, given `None`, is abandoned
 /// unrun), and says whether it succeeded.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
 
+/// A queued write: answered at its group's commit, or once that group is durable.
+struct Queued {
+    job: Job,
+    at_commit: bool,
+}
+
+/// How far the writer has got, in group numbers: the last group to commit, and
+/// the last one whose WAL frames are on disk.
+struct Progress {
+    /// Raised before a group commits, so a reader that sees its rows never reads
+    /// a smaller mark.
+    committed: AtomicU64,
+    synced: tokio::sync::watch::Sender<Synced>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Synced {
+    upto: u64,
+    /// A sync failed: what the OS holds of the WAL may never reach the disk, so
+    /// no later mark can be promised either.
+    failed: bool,
+}
+
 /// A SQLite file with a group-committing writer thread and a few reader connections.
 pub struct SqliteBackend {
-    writer: mpsc::Sender<Job>,
+    writer: mpsc::Sender<Queued>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
     path: PathBuf,
+    /// `None` when every commit syncs itself (nothing is answered before it is durable).
+    progress: Option<Arc<Progress>>,
 }
 
 fn other(e: impl std::fmt::Display) -> KvError {
@@ -95,28 +129,35 @@ impl SqliteBackend {
         let readers = (0..READERS)
             .map(|_| connect(path, "FULL").map(Mutex::new))
             .collect::<KvResult<Vec<_>>>()?;
-        let syncer = if pipelined {
+        let (syncer, progress) = if pipelined {
             // The WAL exists once the writer has opened the database in WAL mode.
             let wal = std::fs::File::open(wal_path(path)).map_err(other)?;
+            let progress = Arc::new(Progress {
+                committed: AtomicU64::new(0),
+                synced: tokio::sync::watch::Sender::new(Synced::default()),
+            });
             let (committed, to_sync) = mpsc::channel::<Committed>();
+            let synced = progress.clone();
             std::thread::Builder::new()
                 .name("kv-syncer".into())
-                .spawn(move || sync_groups(wal, to_sync))
+                .spawn(move || sync_groups(wal, to_sync, &synced))
                 .map_err(other)?;
-            Some(committed)
+            (Some(committed), Some(progress))
         } else {
-            None
+            (None, None)
         };
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Queued>();
+        let writer_progress = progress.clone();
         std::thread::Builder::new()
             .name("kv-writer".into())
-            .spawn(move || commit_groups(writer, queue, max_group.max(1), syncer))
+            .spawn(move || commit_groups(writer, queue, max_group.max(1), syncer, writer_progress))
             .map_err(other)?;
         Ok(Self {
             writer: jobs,
             readers,
             next_reader: Default::default(),
             path: path.to_path_buf(),
+            progress,
         })
     }
 
@@ -137,9 +178,10 @@ impl SqliteBackend {
     }
 
     /// Queues `f` for the next group commit; `reply` gets its result once that
-    /// commit is durable (or has failed).
+    /// commit is durable, or with `at_commit` once it has committed (or failed).
     fn submit<T: Send + 'static>(
         &self,
+        at_commit: bool,
         f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
         reply: impl FnOnce(KvResult<T>) + Send + 'static,
     ) -> KvResult<()> {
@@ -153,7 +195,7 @@ impl SqliteBackend {
             (ok, completion)
         });
         self.writer
-            .send(job)
+            .send(Queued { job, at_commit })
             .map_err(|_| other("the writer thread has stopped"))
     }
 
@@ -169,7 +211,7 @@ impl SqliteBackend {
         f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
         let (reply, answer) = mpsc::sync_channel::<KvResult<T>>(1);
-        self.submit(f, move |result| {
+        self.submit(false, f, move |result| {
             let _ = reply.send(result);
         })?;
         answer
@@ -231,30 +273,37 @@ fn wal_path(db: &Path) -> PathBuf {
 }
 
 /// The syncer thread: makes the WAL durable once for every group committed since
-/// the last sync, then answers their callers (an error if the sync failed: the
-/// write may or may not survive a power loss, which a caller must not be told
-/// is durable).
-fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<Committed>) {
+/// the last sync, then answers their waiting callers and moves the synced mark
+/// (an error, and a failed mark from then on, if the sync failed: the writes
+/// may or may not survive a power loss, which a caller must not be told is durable).
+fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<Committed>, progress: &Progress) {
     while let Ok(first) = committed.recv() {
         let mut groups = vec![first];
         groups.extend(committed.try_iter());
         let synced = wal
             .sync_data()
             .map_err(|e| other(format!("syncing the write-ahead log: {e}")));
-        for completion in groups.into_iter().flatten() {
+        let upto = groups.iter().map(|(n, _)| *n).max().unwrap_or(0);
+        progress.synced.send_modify(|s| match &synced {
+            Ok(()) => s.upto = s.upto.max(upto),
+            Err(_) => s.failed = true,
+        });
+        for completion in groups.into_iter().flat_map(|(_, c)| c) {
             completion(synced.clone());
         }
     }
 }
 
 /// The writer thread: takes every waiting write, runs each in a savepoint of one
-/// transaction, commits once, then has them answered: by the syncer once the WAL
-/// is on disk, or (`syncer` = `None`, a commit that synced itself) at once.
+/// transaction, commits once, then has them answered — at once when they asked
+/// to be answered at commit or the commit synced itself (`syncer` = `None`),
+/// else by the syncer once the WAL is on disk.
 fn commit_groups(
     mut conn: Connection,
-    queue: mpsc::Receiver<Job>,
+    queue: mpsc::Receiver<Queued>,
     max_group: usize,
     syncer: Option<mpsc::Sender<Committed>>,
+    progress: Option<Arc<Progress>>,
 ) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
@@ -264,15 +313,19 @@ fn commit_groups(
                 Err(_) => break,
             }
         }
-        let mut completions = Vec::with_capacity(jobs.len());
+        let group = progress
+            .as_ref()
+            .map_or(0, |p| p.committed.fetch_add(1, Ordering::SeqCst) + 1);
+        let mut now = Vec::new();
+        let mut later = Vec::new();
         let committed = (|| -> KvResult<()> {
             let mut tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(other)?;
-            for job in jobs.drain(..) {
+            for Queued { job, at_commit } in jobs.drain(..) {
                 let sp = tx.savepoint().map_err(other)?;
                 let (ok, completion) = job(Some(&sp));
-                completions.push(completion);
+                if at_commit { &mut now } else { &mut later }.push(completion);
                 if ok {
                     sp.commit().map_err(other)?;
                 }
@@ -281,23 +334,24 @@ fn commit_groups(
             tx.commit().map_err(other)
         })();
         // Writes never started (the transaction failed to open) fail unrun.
-        for job in jobs {
+        for Queued { job, .. } in jobs {
             let (_, completion) = job(None);
-            completions.push(completion);
+            now.push(completion);
         }
         match (&committed, &syncer) {
             (Ok(()), Some(syncer)) => {
-                if let Err(mpsc::SendError(completions)) = syncer.send(completions) {
-                    for completion in completions {
+                // Sent even with no caller waiting, so the synced mark reaches this
+                // group for the requests answered at commit.
+                if let Err(mpsc::SendError((_, later))) = syncer.send((group, later)) {
+                    for completion in later {
                         completion(Err(other("the syncer thread has stopped")));
                     }
                 }
             }
-            _ => {
-                for completion in completions {
-                    completion(committed.clone());
-                }
-            }
+            _ => now.append(&mut later),
+        }
+        for completion in now {
+            completion(committed.clone());
         }
     }
 }
@@ -440,6 +494,7 @@ impl Backend for SqliteBackend {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let store = store.to_string();
         let queued = self.submit(
+            self.progress.is_some(),
             move |c| apply(c, &store, write),
             move |result| {
                 let _ = reply.send(result);
@@ -451,5 +506,29 @@ impl Backend for SqliteBackend {
                 .await
                 .map_err(|_| other("the writer thread dropped a write"))?
         }))
+    }
+
+    fn commit_mark(&self) -> Option<u64> {
+        self.progress
+            .as_ref()
+            .map(|p| p.committed.load(Ordering::SeqCst))
+    }
+
+    fn durable(&self, mark: u64) -> DurableFuture {
+        let Some(progress) = &self.progress else {
+            return Box::pin(std::future::ready(Ok(())));
+        };
+        let mut synced = progress.synced.subscribe();
+        Box::pin(async move {
+            let failed = synced
+                .wait_for(|s| s.failed || s.upto >= mark)
+                .await
+                .map(|s| s.failed)
+                .map_err(|_| other("the syncer thread has stopped"))?;
+            if failed {
+                return Err(other("the write-ahead log could not be synced"));
+            }
+            Ok(())
+        })
     }
 }

@@ -36,6 +36,7 @@ const WRITE_OPS: [&str; 6] = [
 struct KvCall {
     component: std::sync::Arc<str>,
     shared: std::sync::Arc<super::Shared>,
+    durability: std::sync::Arc<super::durability::Durability>,
 }
 
 impl KvCall {
@@ -78,10 +79,12 @@ impl KvCall {
         let out = if small_read && backend.reads_inline() {
             f(&*backend, &label)?
         } else {
-            tokio::task::spawn_blocking(move || f(&*backend, &label))
+            let b = backend.clone();
+            tokio::task::spawn_blocking(move || f(&*b, &label))
                 .await
                 .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
         };
+        self.durability.after_call(&backend).await?;
         after_write(failure)?;
         Ok(out)
     }
@@ -122,11 +125,13 @@ impl KvCall {
             let out = match backend.start_write(&label, write) {
                 Ok(answer) => answer.await?,
                 Err(write) => {
-                    tokio::task::spawn_blocking(move || backend.write_blocking(&label, write))
+                    let b = backend.clone();
+                    tokio::task::spawn_blocking(move || b.write_blocking(&label, write))
                         .await
                         .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
                 }
             };
+            self.durability.after_call(&backend).await?;
             after_write(failure)?;
             Ok(out)
         };
@@ -199,6 +204,7 @@ impl SpinCtx {
         KvCall {
             component: self.component.clone(),
             shared: self.shared.clone(),
+            durability: self.durability.clone(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod bindings;
 mod compile;
+mod durability;
 mod kv_host;
 mod outbound_http;
 
@@ -54,6 +55,8 @@ pub struct SpinCtx {
     allowed_stores: Arc<HashSet<String>>,
     shared: Arc<Shared>,
     table: ResourceTable,
+    /// What this instance has read and written, for holding its outside effects.
+    durability: Arc<durability::Durability>,
 }
 
 /// The `HasData` marker under which the Spin interfaces are linked.
@@ -381,16 +384,23 @@ impl Runtime {
     fn store(self: &Arc<Self>, loaded: &Loaded) -> Store<Ctx> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stdout().inherit_stderr().envs(&loaded.env);
+        let durability = Arc::new(durability::Durability::default());
         let ctx = Ctx {
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            hooks: OutboundHooks::new(loaded.id.clone(), loaded.outbound.clone(), self.clone()),
+            hooks: OutboundHooks::new(
+                loaded.id.clone(),
+                loaded.outbound.clone(),
+                self.clone(),
+                durability.clone(),
+            ),
             spin: SpinCtx {
                 component: loaded.id.clone(),
                 allowed_stores: loaded.allowed_stores.clone(),
                 shared: self.shared.clone(),
                 table: ResourceTable::new(),
+                durability,
             },
         };
         self.shared.stats.instantiation();
@@ -417,6 +427,7 @@ impl Runtime {
             return plain(404, "Not Found");
         };
         let mut store = self.store(loaded);
+        let durability = store.data().spin.durability.clone();
         let id = loaded.id.clone();
         let shared = self.shared.clone();
         let (resp_tx, resp_rx) = oneshot::channel::<Result<http::Response<HostBody>, String>>();
@@ -440,6 +451,11 @@ impl Runtime {
                                 return Ok(());
                             }
                         };
+                        // Nothing leaves before the writes it reports are on disk.
+                        if let Err(e) = durability.before_response().await {
+                            let _ = resp_tx.send(Err(format!("store not durable: {e}")));
+                            return Ok(());
+                        }
                         let resp = accessor.with(|a| resp.into_http(a, async { Ok(()) }))?;
                         // The guest's body is produced by this store's event loop: keep it
                         // running until hyper has read (or dropped) the body.
@@ -486,6 +502,7 @@ impl Runtime {
             .clone()
             .ok_or_else(|| anyhow!("component \"{component}\" has no cron trigger"))?;
         let mut store = self.store(loaded);
+        let durability = store.data().spin.durability.clone();
         let instance = pre
             .instantiate_async(&mut store)
             .await
@@ -501,6 +518,11 @@ impl Runtime {
             })
             .await;
         count_fuel(&self.shared, &store);
+        // A tick is done when what it wrote is durable.
+        durability
+            .before_response()
+            .await
+            .map_err(|e| anyhow!("component \"{component}\": store not durable: {e}"))?;
         let outcome = outcome
             .map_err(|e| anyhow!("{e:?}"))?
             .map_err(|e| anyhow!("{e:?}"))?;

@@ -1,6 +1,7 @@
 //! Outbound `wasi:http` requests: the allow-list, `http://self`, and local service
 //! chaining to `http://<component>.spin.internal`, served in-process without a socket.
 
+use super::durability::Durability;
 use super::{HostBody, Runtime};
 use crate::outbound::{AllowList, default_port};
 use http_body_util::BodyExt;
@@ -17,14 +18,21 @@ pub struct OutboundHooks {
     component: Arc<str>,
     allow: Arc<AllowList>,
     runtime: Arc<Runtime>,
+    durability: Arc<Durability>,
 }
 
 impl OutboundHooks {
-    pub(super) fn new(component: Arc<str>, allow: Arc<AllowList>, runtime: Arc<Runtime>) -> Self {
+    pub(super) fn new(
+        component: Arc<str>,
+        allow: Arc<AllowList>,
+        runtime: Arc<Runtime>,
+        durability: Arc<Durability>,
+    ) -> Self {
         Self {
             component,
             allow,
             runtime,
+            durability,
         }
     }
 }
@@ -47,9 +55,20 @@ impl WasiHttpHooks for OutboundHooks {
         let runtime = self.runtime.clone();
         let allow = self.allow.clone();
         let caller = self.component.clone();
+        let durability = self.durability.clone();
         Box::new(async move {
             if runtime.shared.faults.outbound_refused() {
                 return Err(ErrorCode::HttpRequestDenied.into());
+            }
+            // What the request tells another service must not rest on writes a
+            // crash could still undo.
+            if let Err(e) = durability.settle().await {
+                eprintln!(
+                    "component \"{caller}\": outbound request held back: store not durable: {e}"
+                );
+                return Err(
+                    ErrorCode::InternalError(Some(format!("store not durable: {e}"))).into(),
+                );
             }
             let uri = request.uri().clone();
             let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();

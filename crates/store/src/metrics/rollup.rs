@@ -23,8 +23,10 @@
 
 use super::applied::Applied;
 use super::read::{CampaignTotals, TotalsQuery, totals_many};
-use super::stored::{Cell, CounterDoc, GroupDelta, add_cells, decode, encode, get_map};
-use super::{DAY_SECS, HOUR_SECS, MAX_CAS_ATTEMPTS, MAX_RANGE_HOURS, day_of, hour_of};
+use super::stored::{BatchDoc, Cell, CounterDoc, GroupDelta, add_cells, decode, encode, get_map};
+use super::{
+    APPLY_WINDOW_SECS, DAY_SECS, HOUR_SECS, MAX_CAS_ATTEMPTS, MAX_RANGE_HOURS, day_of, hour_of,
+};
 use crate::keys::metrics as keys;
 use crate::kv::{Kv, StoreError};
 use serde::{Deserialize, Serialize};
@@ -408,7 +410,7 @@ async fn close_due<K: Kv>(
     for hour in doc.closing(now, touched) {
         if let Some(part) = doc.open.remove(&hour) {
             let key = keys::campaign_hour(&doc.campaign, hour);
-            close_hour(kv, key.as_str(), &part, day_of(now)).await?;
+            close_hour(kv, key.as_str(), &part, now).await?;
         }
     }
     Ok(())
@@ -457,7 +459,15 @@ pub(super) async fn prune_rollup<K: Kv>(kv: &K, key: &str, day: i64) -> Result<(
 }
 
 /// Merges an open hour into its hour record, once (the record admits the part's id).
-async fn close_hour<K: Kv>(kv: &K, key: &str, part: &OpenHour, day: i64) -> Result<(), StoreError> {
+///
+/// A close whose rollup write then loses its race has merged the part while the
+/// rollup still holds it open, and a concurrent batch may add to it before the
+/// close is retried: that batch is in the part's `applied` but not the record's.
+/// The retry finds the part admitted and merges just those batches, from their
+/// batch records (written before any rollup sees a batch).
+async fn close_hour<K: Kv>(kv: &K, key: &str, part: &OpenHour, now: i64) -> Result<(), StoreError> {
+    let day = day_of(now);
+    let mut late: BTreeMap<String, Option<Vec<Cell>>> = BTreeMap::new();
     for _ in 0..MAX_CAS_ATTEMPTS {
         let (current, cas) = kv.watch(key).await?;
         let mut doc: CounterDoc = match current {
@@ -465,18 +475,75 @@ async fn close_hour<K: Kv>(kv: &K, key: &str, part: &OpenHour, day: i64) -> Resu
             None => CounterDoc::default(),
         };
         if doc.applied.contains(&part.id) {
-            return Ok(());
+            let missing: Vec<String> = part
+                .applied
+                .through(i64::MAX)
+                .filter(|b| !doc.applied.contains(b))
+                .collect();
+            read_cells(kv, key, &missing, now, &mut late).await?;
+            let mut merged = false;
+            for b in &missing {
+                if let Some(Some(cells)) = late.get(b) {
+                    for cell in cells {
+                        add_cells(&mut doc.cells, cell);
+                    }
+                    doc.applied.insert(b, keys::batch_day(b).unwrap_or(day));
+                    merged = true;
+                }
+            }
+            if !merged {
+                return Ok(());
+            }
+        } else {
+            for cell in &part.cells {
+                add_cells(&mut doc.cells, cell);
+            }
+            doc.applied.extend(&part.applied);
+            doc.applied.insert(&part.id, day);
         }
-        for cell in &part.cells {
-            add_cells(&mut doc.cells, cell);
-        }
-        doc.applied.extend(&part.applied);
-        doc.applied.insert(&part.id, day);
         if kv.swap(cas, &encode(&doc)?).await? {
             return Ok(());
         }
     }
     Err(StoreError::Contended)
+}
+
+/// The cells each of `batches` adds to the hour record `key`, read from the batch
+/// records not yet in `found`; `None` for a batch whose record is gone or past the
+/// apply window (final: the cleanup pass is forgetting it).
+async fn read_cells<K: Kv>(
+    kv: &K,
+    key: &str,
+    batches: &[String],
+    now: i64,
+    found: &mut BTreeMap<String, Option<Vec<Cell>>>,
+) -> Result<(), StoreError> {
+    let unread: Vec<String> = batches
+        .iter()
+        .filter(|b| !found.contains_key(*b))
+        .cloned()
+        .collect();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    let stored = get_map(kv, &unread).await?;
+    for b in unread {
+        let cells = match stored.get(&b) {
+            Some(bytes) => {
+                let doc: BatchDoc = decode(&b, bytes)?;
+                (doc.received_at + APPLY_WINDOW_SECS > now).then(|| {
+                    doc.groups
+                        .into_iter()
+                        .filter(|g| g.key == key)
+                        .flat_map(|g| g.cells)
+                        .collect()
+                })
+            }
+            None => None,
+        };
+        found.insert(b, cells);
+    }
+    Ok(())
 }
 
 /// Whether one of the hour records `keys` has applied `batch_key`.

@@ -593,3 +593,122 @@ fn every_batch_stays_within_the_call_budget_across_hours_and_days() {
     .unwrap();
     assert_eq!(all.by_kind["opened"], 6_000);
 }
+
+/// A store that lets another writer's whole ingest run just before the first
+/// compare-and-swap of `key` lands: the interleaving two concurrent batches meet.
+struct Interleaved<'a> {
+    inner: &'a MemoryKv,
+    key: &'static str,
+    other: std::sync::Mutex<Option<(Batch<'static>, i64)>>,
+}
+
+impl Kv for Interleaved<'_> {
+    type Cas = (String, <MemoryKv as Kv>::Cas);
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.set(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.get_many(keys).await
+    }
+    async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.inner.set_many(pairs).await
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.inner.delete_many(keys).await
+    }
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.inner.increment(key, delta).await
+    }
+    async fn watch(&self, key: &str) -> Result<(Option<Vec<u8>>, Self::Cas), StoreError> {
+        let (value, cas) = self.inner.watch(key).await?;
+        Ok((value, (key.to_string(), cas)))
+    }
+    async fn swap(&self, (key, cas): Self::Cas, value: &[u8]) -> Result<bool, StoreError> {
+        let other = match self.other.lock() {
+            Ok(mut o) if key == self.key => o.take(),
+            _ => None,
+        };
+        if let Some((batch, now)) = other {
+            ingest(self.inner, batch, now).await?;
+        }
+        self.inner.swap(cas, value).await
+    }
+}
+
+#[test]
+fn a_batch_counted_in_an_hour_while_another_write_closes_it_is_kept() {
+    let kv = MemoryKv::default();
+    let hour = NOW - NOW.rem_euclid(HOUR_SECS);
+    block_on(ingest(
+        &kv,
+        batch(vec![sample("a", Some("c1"), "opened", hour + 10)]),
+        hour + 20,
+    ))
+    .unwrap();
+    // Three hours on, the first batch of the new hour registers it (and leaves
+    // due hours for the next write)...
+    block_on(ingest(
+        &kv,
+        batch(vec![sample(
+            "first",
+            Some("c1"),
+            "opened",
+            hour + 3 * HOUR_SECS + 5,
+        )]),
+        hour + 3 * HOUR_SECS + 10,
+    ))
+    .unwrap();
+    // ... and the next one closes that hour: it merges the open hour into its
+    // hour record, and just before its rollup write lands, a batch with a late
+    // event of the same hour adds to the still open hour.
+    let racing = Interleaved {
+        inner: &kv,
+        key: "met:r:c1",
+        other: std::sync::Mutex::new(Some((
+            batch(vec![sample("late", Some("c1"), "opened", hour + 30)]),
+            hour + 3 * HOUR_SECS + 30,
+        ))),
+    };
+    block_on(ingest(
+        &racing,
+        batch(vec![sample(
+            "now",
+            Some("c1"),
+            "opened",
+            hour + 3 * HOUR_SECS + 50,
+        )]),
+        hour + 3 * HOUR_SECS + 60,
+    ))
+    .unwrap();
+    assert!(racing.other.lock().unwrap().is_none(), "the late batch ran");
+    let t = block_on(campaign_totals(
+        &kv,
+        "c1",
+        hour,
+        hour + 4 * HOUR_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(t.by_kind["opened"], 4);
+    assert_windows_agree(&kv, "c1", hour + 3 * HOUR_SECS + 120);
+    // And once the cleanup pass has closed everything, still four.
+    block_on(cleanup(&kv, hour + 5 * DAY_SECS, 10)).unwrap();
+    let after = block_on(campaign_totals(
+        &kv,
+        "c1",
+        hour,
+        hour + 4 * HOUR_SECS,
+        HOUR_SECS,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(after.by_kind["opened"], 4);
+}

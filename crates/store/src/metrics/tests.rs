@@ -646,69 +646,37 @@ impl Kv for Interleaved<'_> {
 fn a_batch_counted_in_an_hour_while_another_write_closes_it_is_kept() {
     let kv = MemoryKv::default();
     let hour = NOW - NOW.rem_euclid(HOUR_SECS);
-    block_on(ingest(
-        &kv,
-        batch(vec![sample("a", Some("c1"), "opened", hour + 10)]),
-        hour + 20,
-    ))
-    .unwrap();
+    let one = |id: &str, at: i64| batch(vec![sample(id, Some("c1"), "opened", at)]);
+    let opened = |kv: &MemoryKv| {
+        block_on(campaign_totals(
+            kv,
+            "c1",
+            hour,
+            hour + 4 * HOUR_SECS,
+            HOUR_SECS,
+            None,
+        ))
+        .unwrap()
+        .by_kind["opened"]
+    };
+    let later = hour + 3 * HOUR_SECS;
+    block_on(ingest(&kv, one("a", hour + 10), hour + 20)).unwrap();
     // Three hours on, the first batch of the new hour registers it (and leaves
     // due hours for the next write)...
-    block_on(ingest(
-        &kv,
-        batch(vec![sample(
-            "first",
-            Some("c1"),
-            "opened",
-            hour + 3 * HOUR_SECS + 5,
-        )]),
-        hour + 3 * HOUR_SECS + 10,
-    ))
-    .unwrap();
+    block_on(ingest(&kv, one("first", later + 5), later + 10)).unwrap();
     // ... and the next one closes that hour: it merges the open hour into its
     // hour record, and just before its rollup write lands, a batch with a late
     // event of the same hour adds to the still open hour.
     let racing = Interleaved {
         inner: &kv,
         key: "met:r:c1",
-        other: std::sync::Mutex::new(Some((
-            batch(vec![sample("late", Some("c1"), "opened", hour + 30)]),
-            hour + 3 * HOUR_SECS + 30,
-        ))),
+        other: std::sync::Mutex::new(Some((one("late", hour + 30), later + 30))),
     };
-    block_on(ingest(
-        &racing,
-        batch(vec![sample(
-            "now",
-            Some("c1"),
-            "opened",
-            hour + 3 * HOUR_SECS + 50,
-        )]),
-        hour + 3 * HOUR_SECS + 60,
-    ))
-    .unwrap();
+    block_on(ingest(&racing, one("now", later + 50), later + 60)).unwrap();
     assert!(racing.other.lock().unwrap().is_none(), "the late batch ran");
-    let t = block_on(campaign_totals(
-        &kv,
-        "c1",
-        hour,
-        hour + 4 * HOUR_SECS,
-        HOUR_SECS,
-        None,
-    ))
-    .unwrap();
-    assert_eq!(t.by_kind["opened"], 4);
-    assert_windows_agree(&kv, "c1", hour + 3 * HOUR_SECS + 120);
+    assert_eq!(opened(&kv), 4);
+    assert_windows_agree(&kv, "c1", later + 120);
     // And once the cleanup pass has closed everything, still four.
     block_on(cleanup(&kv, hour + 5 * DAY_SECS, 10)).unwrap();
-    let after = block_on(campaign_totals(
-        &kv,
-        "c1",
-        hour,
-        hour + 4 * HOUR_SECS,
-        HOUR_SECS,
-        None,
-    ))
-    .unwrap();
-    assert_eq!(after.by_kind["opened"], 4);
+    assert_eq!(opened(&kv), 4);
 }

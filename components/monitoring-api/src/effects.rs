@@ -14,11 +14,11 @@ use opsflow_api::{ApiResponse, Problem};
 use opsflow_domain::analytics::figures::ActionEffect;
 use opsflow_domain::campaign::Campaign;
 use opsflow_domain::monitoring::metric::{Window, required_windows};
-use opsflow_domain::monitoring::{Rule, Totals, evaluate};
+use opsflow_domain::monitoring::{Rule, evaluate};
 use opsflow_edge::Ctx;
 use opsflow_store::keys::campaigns as ckeys;
 use opsflow_store::keys::monitoring as mkeys;
-use opsflow_store::metrics::{TotalsQuery, window_totals_many};
+use opsflow_store::metrics::campaign_windows;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{Records, StoreError};
 use std::collections::BTreeMap;
@@ -128,34 +128,14 @@ async fn measure(
         let windows = required_windows(rule, campaign, at);
         plans.push((i, rule, campaign, at, windows));
     }
-    let queries: Vec<TotalsQuery<'_>> = plans
+    let wanted: Vec<(&str, Vec<Window>)> = plans
         .iter()
-        .flat_map(|(_, _, c, _, windows)| {
-            windows.iter().map(|w| TotalsQuery {
-                campaign_id: c.id(),
-                from: w.from,
-                to: w.to,
-                bucket_secs: w.bucket_secs,
-                channel: None,
-            })
-        })
+        .map(|(_, _, c, _, windows)| (c.id(), windows.clone()))
         .collect();
-    let mut totals = window_totals_many(kv, &queries).await?.into_iter();
+    let reads = campaign_windows(kv, &wanted).await?;
     let mut after: Vec<(usize, Option<f64>)> = Vec::new();
-    for (i, rule, campaign, at, windows) in &plans {
-        let mut read: BTreeMap<Window, Totals> = BTreeMap::new();
-        for w in windows {
-            if let Some(t) = totals.next() {
-                read.insert(
-                    *w,
-                    Totals {
-                        by_kind: t.by_kind,
-                        by_channel: t.by_channel,
-                    },
-                );
-            }
-        }
-        let value = evaluate(rule, campaign, &read, *at)
+    for ((i, rule, campaign, at, _), read) in plans.iter().zip(&reads) {
+        let value = evaluate(rule, campaign, read, *at)
             .into_iter()
             .find(|o| o.scope_key == effects[*i].scope)
             .and_then(|o| o.value);

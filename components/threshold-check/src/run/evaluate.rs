@@ -1,14 +1,13 @@
 //! Which campaigns and resources a run looks at, and what the due rules observe in
 //! them: one batch of campaigns at a time, all their metric windows read together.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use opsflow_api::Problem;
 use opsflow_domain::campaign::{Campaign, PlanningBook, Resource};
-use opsflow_domain::monitoring::metric::{self, Totals, Window, peak_utilization, watches};
+use opsflow_domain::monitoring::metric::{self, Window, peak_utilization, watches};
 use opsflow_domain::monitoring::{Category, Metric, Observation, Rule, Scope};
 use opsflow_store::keys::campaigns as ckeys;
-use opsflow_store::metrics::TotalsQuery;
 use opsflow_store::spin::SpinKv;
 use opsflow_store::{IdSet, Records, Versioned};
 
@@ -182,38 +181,16 @@ async fn observe<'r>(
             windows
         })
         .collect();
-    let queries: Vec<TotalsQuery<'_>> = campaigns
+    let wanted: Vec<(&str, Vec<Window>)> = campaigns
         .iter()
-        .zip(&wanted)
-        .flat_map(|(c, windows)| {
-            windows.iter().map(|w| TotalsQuery {
-                campaign_id: c.value.id(),
-                from: w.from,
-                to: w.to,
-                bucket_secs: w.bucket_secs,
-                channel: None,
-            })
-        })
+        .zip(wanted)
+        .map(|(c, windows)| (c.value.id(), windows.into_iter().collect()))
         .collect();
-    let mut totals = opsflow_store::metrics::window_totals_many(tally.kv, &queries)
-        .await?
-        .into_iter();
+    let reads = opsflow_store::metrics::campaign_windows(tally.kv, &wanted).await?;
     let mut observations = Vec::new();
-    for (c, windows) in campaigns.iter().zip(wanted) {
-        let mut read: BTreeMap<Window, Totals> = BTreeMap::new();
-        for w in windows {
-            if let Some(t) = totals.next() {
-                read.insert(
-                    w,
-                    Totals {
-                        by_kind: t.by_kind,
-                        by_channel: t.by_channel,
-                    },
-                );
-            }
-        }
+    for (c, read) in campaigns.iter().zip(&reads) {
         for rule in rules.iter().copied().filter(|r| watches(r, &c.value)) {
-            for o in metric::evaluate(rule, &c.value, &read, tally.now) {
+            for o in metric::evaluate(rule, &c.value, read, tally.now) {
                 observations.push((rule, o));
             }
         }

@@ -112,7 +112,8 @@ pub use read::{
     platform_day, totals_many,
 };
 pub use rollup::{
-    KEEP_DAYS, KEEP_HOURS, OPEN_HOURS, ROLLUP_CHUNK, seed_campaign, window_totals_many,
+    KEEP_DAYS, KEEP_HOURS, OPEN_HOURS, ROLLUP_CHUNK, campaign_windows, seed_campaign,
+    window_totals_many,
 };
 pub use stored::{Cell, encode_counter_record};
 

@@ -29,6 +29,7 @@ use super::{
 };
 use crate::keys::metrics as keys;
 use crate::kv::{Kv, StoreError};
+use opsflow_domain::monitoring::metric::{Totals, Window};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -609,6 +610,44 @@ pub async fn window_totals_many<K: Kv>(
         }
     }
     Ok(out)
+}
+
+/// The monitoring windows each campaign needs, read with one
+/// [`window_totals_many`]: one map per campaign of `wanted` (campaign id, its
+/// windows), in order.
+pub async fn campaign_windows<K: Kv>(
+    kv: &K,
+    wanted: &[(&str, Vec<Window>)],
+) -> Result<Vec<BTreeMap<Window, Totals>>, StoreError> {
+    let queries: Vec<TotalsQuery<'_>> = wanted
+        .iter()
+        .flat_map(|(campaign_id, windows)| {
+            windows.iter().map(|w| TotalsQuery {
+                campaign_id,
+                from: w.from,
+                to: w.to,
+                bucket_secs: w.bucket_secs,
+                channel: None,
+            })
+        })
+        .collect();
+    let mut totals = window_totals_many(kv, &queries).await?.into_iter();
+    Ok(wanted
+        .iter()
+        .map(|(_, windows)| {
+            windows
+                .iter()
+                .zip(totals.by_ref())
+                .map(|(w, t)| {
+                    let t = Totals {
+                        by_kind: t.by_kind,
+                        by_channel: t.by_channel,
+                    };
+                    (*w, t)
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// The records [`ingest`](fn@super::ingest) leaves for a campaign whose events

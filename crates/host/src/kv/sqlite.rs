@@ -338,17 +338,21 @@ fn commit_groups(
             let (_, completion) = job(None);
             now.push(completion);
         }
-        match (&committed, &syncer) {
-            (Ok(()), Some(syncer)) => {
-                // Sent even with no caller waiting, so the synced mark reaches this
-                // group for the requests answered at commit.
+        if committed.is_err() {
+            now.append(&mut later);
+        }
+        match &syncer {
+            // Sent even with no caller waiting, or after a failed commit: a reader
+            // may hold this group's number as its mark, so the synced mark must
+            // reach every number handed out.
+            Some(syncer) => {
                 if let Err(mpsc::SendError((_, later))) = syncer.send((group, later)) {
                     for completion in later {
                         completion(Err(other("the syncer thread has stopped")));
                     }
                 }
             }
-            _ => now.append(&mut later),
+            None => now.append(&mut later),
         }
         for completion in now {
             completion(committed.clone());

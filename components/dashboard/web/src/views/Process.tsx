@@ -673,7 +673,7 @@ function Automation({ p, query, campaigns, rules, effects }: { p: ProcessAnalyti
   const t = a.triggers;
   const ruleName = (id: string) => rules?.find((r) => r.id === id)?.name ?? id;
   const funnel: { step: string; n: number; note: string }[] = [
-    { step: 'Fired', n: t.fired, note: 'rules whose condition held' },
+    { step: 'Fired', n: t.fired, note: 'rules whose condition held (counted once attempted or decided: one awaiting approval counts when decided)' },
     { step: 'Executed', n: t.executed, note: 'actions run' },
     { step: 'Succeeded', n: t.succeeded, note: 'actions that worked' },
     { step: 'Dead-lettered', n: t.dead_lettered, note: 'failed after every retry' },

@@ -1,10 +1,9 @@
 // Metric counts over time, drawn with uPlot (loaded on first use so it stays
 // out of the first page load): campaign-wide, or one channel's (`?channel=`),
 // with the per-channel totals in a table beside the chart.
-import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CampaignMetrics } from '../api/types';
 import { titleCase } from '../lib/format';
-import { ErrorBox, Loading } from './ui';
+import { LazyChart } from './lazyChart';
 
 export const SERIES_COLORS: Record<string, string> = {
   sent: '#4b5563',
@@ -38,34 +37,18 @@ export function toChartData(m: CampaignMetrics, kinds: string[]): ChartData {
 }
 
 export function MetricsChart({ data, label }: { data: ChartData; label: string }) {
-  const host = useRef<HTMLDivElement>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [ready, setReady] = useState(false);
-  useEffect(() => {
-    const el = host.current;
-    if (!el) return;
-    let destroyed = false;
-    let cleanup: (() => void) | null = null;
-    import('./uplot-draw')
-      .then(({ draw }) => {
-        if (destroyed) return;
-        cleanup = draw(el, data, SERIES_COLORS);
-        setReady(true);
-      })
-      .catch((e) => setError(e));
-    return () => {
-      destroyed = true;
-      cleanup?.();
-    };
-  }, [data]);
   return (
-    <figure class="chart">
-      {error ? <ErrorBox error={error} title="The chart could not be drawn" /> : null}
-      {!ready && !error ? <Loading label="Drawing chart…" /> : null}
-      <div ref={host} class="chart-host" role="img" aria-label={label} />
-      <figcaption class="muted small">
-        {label}. Series: {data.series.map((s) => titleCase(s.kind)).join(', ') || 'none'}.
-      </figcaption>
-    </figure>
+    <LazyChart<ChartData>
+      data={data}
+      load={() => import('./uplot-draw').then((m) => (el: HTMLDivElement, d: ChartData) => m.draw(el, d, SERIES_COLORS))}
+      label={label}
+      figureClass="chart"
+      hostClass="chart-host"
+      caption={
+        <>
+          {label}. Series: {data.series.map((s) => titleCase(s.kind)).join(', ') || 'none'}.
+        </>
+      }
+    />
   );
 }

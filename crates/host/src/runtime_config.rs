@@ -111,14 +111,25 @@ impl RuntimeConfig {
     ) -> Result<HashMap<String, Arc<dyn Backend>>> {
         let mut stores: HashMap<String, Arc<dyn Backend>> = HashMap::new();
         let default_file = state_dir.join("sqlite_key_value.db");
+        // Labels on one file share one backend (the rows are told apart by label,
+        // as in Spin's table): one writer thread, and one count of commits for
+        // the durability marks (docs/host.md, "Durability").
+        let mut files: HashMap<std::path::PathBuf, Arc<dyn Backend>> = HashMap::new();
+        let mut sqlite = |path: &Path| -> Result<Arc<dyn Backend>> {
+            let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            if let Some(b) = files.get(&key) {
+                return Ok(b.clone());
+            }
+            let b = open_sqlite(path, mode)?;
+            files.insert(key, b.clone());
+            Ok(b)
+        };
         if !self.stores.contains_key("default") {
-            stores.insert("default".into(), open_sqlite(&default_file, mode)?);
+            stores.insert("default".into(), sqlite(&default_file)?);
         }
         for (label, spec) in &self.stores {
             let backend: Arc<dyn Backend> = match spec {
-                StoreSpec::Spin { path } => {
-                    open_sqlite(path.as_deref().unwrap_or(&default_file), mode)?
-                }
+                StoreSpec::Spin { path } => sqlite(path.as_deref().unwrap_or(&default_file))?,
                 StoreSpec::Redis { url } => Arc::new(
                     RedisBackend::connect(url)
                         .map_err(|e| anyhow!("key_value_store.{label}: {e}"))?,
@@ -175,6 +186,25 @@ mod tests {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         std::env::temp_dir().join(format!("opsflow-rc-{}-{n}", std::process::id()))
+    }
+
+    #[test]
+    fn labels_on_one_sqlite_file_share_one_backend() {
+        let config = parse("[key_value_store.default]\ntype = \"spin\"\n[key_value_store.other]\ntype = \"spin\"\n").unwrap();
+        let dir = state_dir();
+        let stores = config.open_stores(&dir, &KvMode::Sqlite).unwrap();
+        assert!(Arc::ptr_eq(&stores["default"], &stores["other"]));
+        stores["default"].set("default", "k", b"d").unwrap();
+        stores["other"].set("other", "k", b"o").unwrap();
+        assert_eq!(
+            stores["default"].get("default", "k").unwrap().as_deref(),
+            Some(&b"d"[..])
+        );
+        assert_eq!(
+            stores["other"].get("other", "k").unwrap().as_deref(),
+            Some(&b"o"[..])
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

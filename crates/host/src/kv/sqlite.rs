@@ -132,6 +132,10 @@ impl SqliteBackend {
         let (syncer, progress) = if pipelined {
             // The WAL exists once the writer has opened the database in WAL mode.
             let wal = std::fs::File::open(wal_path(path)).map_err(other)?;
+            // Commits an earlier process made but had not synced (killed between
+            // the two) are read as committed from now on: on disk first.
+            wal.sync_data()
+                .map_err(|e| other(format!("syncing the write-ahead log: {e}")))?;
             let progress = Arc::new(Progress {
                 committed: AtomicU64::new(0),
                 synced: tokio::sync::watch::Sender::new(Synced::default()),
@@ -277,6 +281,7 @@ fn wal_path(db: &Path) -> PathBuf {
 /// (an error, and a failed mark from then on, if the sync failed: the writes
 /// may or may not survive a power loss, which a caller must not be told is durable).
 fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<Committed>, progress: &Progress) {
+    let _fails = FailIfPanicking(progress);
     while let Ok(first) = committed.recv() {
         let mut groups = vec![first];
         groups.extend(committed.try_iter());
@@ -294,6 +299,24 @@ fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<Committed>, progres
     }
 }
 
+/// Marks the durability progress failed if its thread panics, so waits end in an
+/// error instead of waiting for a sync that will never come.
+struct FailIfPanicking<'a>(&'a Progress);
+
+impl Drop for FailIfPanicking<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.fail();
+        }
+    }
+}
+
+impl Progress {
+    fn fail(&self) {
+        self.synced.send_modify(|s| s.failed = true);
+    }
+}
+
 /// The writer thread: takes every waiting write, runs each in a savepoint of one
 /// transaction, commits once, then has them answered — at once when they asked
 /// to be answered at commit or the commit synced itself (`syncer` = `None`),
@@ -305,6 +328,7 @@ fn commit_groups(
     syncer: Option<mpsc::Sender<Committed>>,
     progress: Option<Arc<Progress>>,
 ) {
+    let _fails = progress.as_deref().map(FailIfPanicking);
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < max_group {
@@ -347,6 +371,9 @@ fn commit_groups(
             // reach every number handed out.
             Some(syncer) => {
                 if let Err(mpsc::SendError((_, later))) = syncer.send((group, later)) {
+                    if let Some(p) = &progress {
+                        p.fail();
+                    }
                     for completion in later {
                         completion(Err(other("the syncer thread has stopped")));
                     }

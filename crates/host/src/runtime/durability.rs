@@ -37,7 +37,7 @@ impl Durability {
                 None => marks.push((backend.clone(), mark)),
             }
         }
-        // SeqCst with the store in `before_response`: either this call sees the
+        // SeqCst with the store in `before_going_out`: either this call sees the
         // response started and settles itself, or the response's settle sees
         // this mark.
         if self.strict.load(Ordering::SeqCst) {
@@ -62,9 +62,10 @@ impl Durability {
         Ok(())
     }
 
-    /// For the moment the response head leaves: from now on every call settles
-    /// on its own, and what came before is settled here.
-    pub async fn before_response(&self) -> KvResult<()> {
+    /// For the moment something leaves the host (the response head, an outbound
+    /// request): from now on every call settles on its own, and what came
+    /// before is settled here.
+    pub async fn before_going_out(&self) -> KvResult<()> {
         self.strict.store(true, Ordering::SeqCst);
         self.settle().await
     }
@@ -157,7 +158,7 @@ mod tests {
         held.commit();
         // Before the response, calls answer at once whatever is synced.
         d.after_call(&backend).await.expect("call");
-        let mut response = std::pin::pin!(d.before_response());
+        let mut response = std::pin::pin!(d.before_going_out());
         assert!(pending(response.as_mut()), "commit 2 is not synced yet");
         held.synced.send_replace(1);
         assert!(pending(response.as_mut()), "only commit 1 is synced");
@@ -170,7 +171,7 @@ mod tests {
         let held = Held::new();
         let backend: Arc<dyn Backend> = held.clone();
         let d = Durability::default();
-        d.before_response().await.expect("nothing to wait for");
+        d.before_going_out().await.expect("nothing to wait for");
         held.commit();
         let mut call = std::pin::pin!(d.after_call(&backend));
         assert!(pending(call.as_mut()), "a call after the head is held");
@@ -183,7 +184,7 @@ mod tests {
         let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::default());
         let d = Durability::default();
         d.after_call(&backend).await.expect("call");
-        let mut response = std::pin::pin!(d.before_response());
+        let mut response = std::pin::pin!(d.before_going_out());
         assert!(!pending(response.as_mut()));
     }
 }

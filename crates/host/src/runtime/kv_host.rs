@@ -77,14 +77,17 @@ impl KvCall {
     ) -> KvResult<T> {
         let (backend, failure) = self.prepare(&label, op).await?;
         let out = if small_read && backend.reads_inline() {
-            f(&*backend, &label)?
+            f(&*backend, &label)
         } else {
             let b = backend.clone();
             tokio::task::spawn_blocking(move || f(&*b, &label))
                 .await
-                .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
+                .map_err(|e| KvError::Other(format!("store task failed: {e}")))
+                .and_then(|r| r)
         };
+        // Noted whatever the answer: an error can tell what the store holds too.
         self.durability.after_call(&backend).await?;
+        let out = out?;
         after_write(failure)?;
         Ok(out)
     }
@@ -123,15 +126,18 @@ impl KvCall {
             let (backend, failure) = self.prepare(&label, op).await?;
             write.check()?;
             let out = match backend.start_write(&label, write) {
-                Ok(answer) => answer.await?,
+                Ok(answer) => answer.await,
                 Err(write) => {
                     let b = backend.clone();
                     tokio::task::spawn_blocking(move || b.write_blocking(&label, write))
                         .await
-                        .map_err(|e| KvError::Other(format!("store task failed: {e}")))??
+                        .map_err(|e| KvError::Other(format!("store task failed: {e}")))
+                        .and_then(|r| r)
                 }
             };
+            // Noted whatever the answer: an error can tell what the store holds too.
             self.durability.after_call(&backend).await?;
+            let out = out?;
             after_write(failure)?;
             Ok(out)
         };

@@ -452,7 +452,7 @@ impl Runtime {
                             }
                         };
                         // Nothing leaves before the writes it reports are on disk.
-                        if let Err(e) = durability.before_response().await {
+                        if let Err(e) = durability.before_going_out().await {
                             let _ = resp_tx.send(Err(format!("store not durable: {e}")));
                             return Ok(());
                         }
@@ -520,7 +520,7 @@ impl Runtime {
         count_fuel(&self.shared, &store);
         // A tick is done when what it wrote is durable.
         durability
-            .before_response()
+            .before_going_out()
             .await
             .map_err(|e| anyhow!("component \"{component}\": store not durable: {e}"))?;
         let outcome = outcome

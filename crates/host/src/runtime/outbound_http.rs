@@ -61,8 +61,9 @@ impl WasiHttpHooks for OutboundHooks {
                 return Err(ErrorCode::HttpRequestDenied.into());
             }
             // What the request tells another service must not rest on writes a
-            // crash could still undo.
-            if let Err(e) = durability.settle().await {
+            // crash could still undo; its body may stream on while the component
+            // works, so from now on each KV call settles itself too.
+            if let Err(e) = durability.before_going_out().await {
                 eprintln!(
                     "component \"{caller}\": outbound request held back: store not durable: {e}"
                 );

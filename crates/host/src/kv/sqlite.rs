@@ -8,8 +8,7 @@
 //!
 //! Writes go through one writer thread that commits in groups: every write waiting
 //! when a commit starts joins it, each in its own savepoint (a failing write rolls
-//! back alone), and each caller is answered only after the shared commit is on
-//! disk — one fsync for many writers, the same promise for each.
+//! back alone) — one commit, and one fsync, for many writers.
 //!
 //! The fsync is pipelined: the writer commits with `synchronous = NORMAL` (the
 //! WAL frames reach the OS, not yet the disk) and goes on with the next group,
@@ -18,9 +17,10 @@
 //! moves and then overwrites are on disk in the database first. With
 //! `max_group = 1` (Spin's commit per write) each commit syncs inline, FULL.
 //!
-//! Who waits for the sync: a caller of the blocking methods is answered once its
-//! group is on disk. A write started by the host for a component's request
-//! ([`Backend::start_write`]) is answered as soon as its group has committed (a
+//! Who waits for the sync: every group gets a number, the syncer publishes the
+//! highest one on disk, and a caller of the blocking methods is answered once
+//! that has reached its write. A write started by the host for a component's
+//! request ([`Backend::start_write`]) is answered as soon as its group has committed (a
 //! committed group survives the host process dying; only the OS crashing before
 //! the sync could undo it). The host then holds everything the request shows
 //! the outside — its response, an outbound request — until the WAL is synced past
@@ -45,17 +45,9 @@ const MAX_GROUP: usize = 256;
 
 /// Delivers a write's result once its group has committed (or failed to).
 type Completion = Box<dyn FnOnce(KvResult<()>) + Send>;
-/// A committed group (its number) and the callers to answer once the WAL is on disk.
-type Committed = (u64, Vec<Completion>);
 /// One write: runs inside the group's transaction (or, given `None`, is abandoned
 /// unrun), and says whether it succeeded.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
-
-/// A queued write: answered at its group's commit, or once that group is durable.
-struct Queued {
-    job: Job,
-    at_commit: bool,
-}
 
 /// How far the writer has got, in group numbers: the last group to commit, and
 /// the last one whose WAL frames are on disk.
@@ -76,7 +68,7 @@ struct Synced {
 
 /// A SQLite file with a group-committing writer thread and a few reader connections.
 pub struct SqliteBackend {
-    writer: mpsc::Sender<Queued>,
+    writer: mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
     path: PathBuf,
@@ -140,7 +132,7 @@ impl SqliteBackend {
                 committed: AtomicU64::new(0),
                 synced: tokio::sync::watch::Sender::new(Synced::default()),
             });
-            let (committed, to_sync) = mpsc::channel::<Committed>();
+            let (committed, to_sync) = mpsc::channel::<u64>();
             let synced = progress.clone();
             std::thread::Builder::new()
                 .name("kv-syncer".into())
@@ -150,7 +142,7 @@ impl SqliteBackend {
         } else {
             (None, None)
         };
-        let (jobs, queue) = mpsc::channel::<Queued>();
+        let (jobs, queue) = mpsc::channel::<Job>();
         let writer_progress = progress.clone();
         std::thread::Builder::new()
             .name("kv-writer".into())
@@ -182,10 +174,9 @@ impl SqliteBackend {
     }
 
     /// Queues `f` for the next group commit; `reply` gets its result once that
-    /// commit is durable, or with `at_commit` once it has committed (or failed).
+    /// commit has happened (or failed).
     fn submit<T: Send + 'static>(
         &self,
-        at_commit: bool,
         f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
         reply: impl FnOnce(KvResult<T>) + Send + 'static,
     ) -> KvResult<()> {
@@ -199,7 +190,7 @@ impl SqliteBackend {
             (ok, completion)
         });
         self.writer
-            .send(Queued { job, at_commit })
+            .send(job)
             .map_err(|_| other("the writer thread has stopped"))
     }
 
@@ -215,12 +206,16 @@ impl SqliteBackend {
         f: impl FnOnce(&Connection) -> KvResult<T> + Send + 'static,
     ) -> KvResult<T> {
         let (reply, answer) = mpsc::sync_channel::<KvResult<T>>(1);
-        self.submit(false, f, move |result| {
+        self.submit(f, move |result| {
             let _ = reply.send(result);
         })?;
-        answer
+        let out = answer
             .recv()
-            .map_err(|_| other("the writer thread dropped a write"))?
+            .map_err(|_| other("the writer thread dropped a write"))??;
+        if let Some(mark) = self.commit_mark() {
+            futures::executor::block_on(self.durable(mark))?;
+        }
+        Ok(out)
     }
 }
 
@@ -277,25 +272,23 @@ fn wal_path(db: &Path) -> PathBuf {
 }
 
 /// The syncer thread: makes the WAL durable once for every group committed since
-/// the last sync, then answers their waiting callers and moves the synced mark
-/// (an error, and a failed mark from then on, if the sync failed: the writes
-/// may or may not survive a power loss, which a caller must not be told is durable).
-fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<Committed>, progress: &Progress) {
+/// the last sync and moves the synced mark past them (or marks it failed for
+/// good if the sync failed: the writes may or may not survive a power loss,
+/// which no caller may be told is durable).
+fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<u64>, progress: &Progress) {
     let _fails = FailIfPanicking(progress);
     while let Ok(first) = committed.recv() {
-        let mut groups = vec![first];
-        groups.extend(committed.try_iter());
-        let synced = wal
-            .sync_data()
-            .map_err(|e| other(format!("syncing the write-ahead log: {e}")));
-        let upto = groups.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        progress.synced.send_modify(|s| match &synced {
+        let upto = committed.try_iter().fold(first, u64::max);
+        let synced = wal.sync_data();
+        if let Err(e) = &synced {
+            eprintln!(
+                "kv: syncing the write-ahead log failed, no write is durable from now on: {e}"
+            );
+        }
+        progress.synced.send_modify(|s| match synced {
             Ok(()) => s.upto = s.upto.max(upto),
             Err(_) => s.failed = true,
         });
-        for completion in groups.into_iter().flat_map(|(_, c)| c) {
-            completion(synced.clone());
-        }
     }
 }
 
@@ -318,14 +311,13 @@ impl Progress {
 }
 
 /// The writer thread: takes every waiting write, runs each in a savepoint of one
-/// transaction, commits once, then has them answered — at once when they asked
-/// to be answered at commit or the commit synced itself (`syncer` = `None`),
-/// else by the syncer once the WAL is on disk.
+/// transaction, commits once, hands the group's number to the syncer (if any)
+/// and answers the writers.
 fn commit_groups(
     mut conn: Connection,
-    queue: mpsc::Receiver<Queued>,
+    queue: mpsc::Receiver<Job>,
     max_group: usize,
-    syncer: Option<mpsc::Sender<Committed>>,
+    syncer: Option<mpsc::Sender<u64>>,
     progress: Option<Arc<Progress>>,
 ) {
     let _fails = progress.as_deref().map(FailIfPanicking);
@@ -340,16 +332,15 @@ fn commit_groups(
         let group = progress
             .as_ref()
             .map_or(0, |p| p.committed.fetch_add(1, Ordering::SeqCst) + 1);
-        let mut now = Vec::new();
-        let mut later = Vec::new();
+        let mut completions = Vec::with_capacity(jobs.len());
         let committed = (|| -> KvResult<()> {
             let mut tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(other)?;
-            for Queued { job, at_commit } in jobs.drain(..) {
+            for job in jobs.drain(..) {
                 let sp = tx.savepoint().map_err(other)?;
                 let (ok, completion) = job(Some(&sp));
-                if at_commit { &mut now } else { &mut later }.push(completion);
+                completions.push(completion);
                 if ok {
                     sp.commit().map_err(other)?;
                 }
@@ -358,30 +349,18 @@ fn commit_groups(
             tx.commit().map_err(other)
         })();
         // Writes never started (the transaction failed to open) fail unrun.
-        for Queued { job, .. } in jobs {
+        for job in jobs {
             let (_, completion) = job(None);
-            now.push(completion);
+            completions.push(completion);
         }
-        if committed.is_err() {
-            now.append(&mut later);
+        // Sent after a failed commit too: a reader may hold this group's number
+        // as its mark, so the synced mark must reach every number handed out.
+        if let (Some(syncer), Some(p)) = (&syncer, &progress)
+            && syncer.send(group).is_err()
+        {
+            p.fail();
         }
-        match &syncer {
-            // Sent even with no caller waiting, or after a failed commit: a reader
-            // may hold this group's number as its mark, so the synced mark must
-            // reach every number handed out.
-            Some(syncer) => {
-                if let Err(mpsc::SendError((_, later))) = syncer.send((group, later)) {
-                    if let Some(p) = &progress {
-                        p.fail();
-                    }
-                    for completion in later {
-                        completion(Err(other("the syncer thread has stopped")));
-                    }
-                }
-            }
-            None => now.append(&mut later),
-        }
-        for completion in now {
+        for completion in completions {
             completion(committed.clone());
         }
     }
@@ -525,7 +504,6 @@ impl Backend for SqliteBackend {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let store = store.to_string();
         let queued = self.submit(
-            self.progress.is_some(),
             move |c| apply(c, &store, write),
             move |result| {
                 let _ = reply.send(result);

@@ -5,8 +5,9 @@
 use super::rollup::apply_campaign;
 use super::stored::{
     BatchDoc, Cell, CounterDoc, GroupDelta, add_cells, decode, encode, flatten, get_map,
+    live_batches,
 };
-use super::{APPLY_WINDOW_SECS, MAX_CAS_ATTEMPTS, SAMPLES_KEPT, day_of, hour_of};
+use super::{MAX_CAS_ATTEMPTS, SAMPLES_KEPT, day_of, hour_of};
 use crate::keys::Key;
 use crate::keys::metrics as keys;
 use crate::kv::{Kv, StoreError};
@@ -440,15 +441,7 @@ async fn complete<K: Kv>(
     now: i64,
 ) -> Result<(), StoreError> {
     let wanted: Vec<String> = batch_keys.iter().cloned().collect();
-    let found = get_map(kv, &wanted).await?;
-    let mut docs = Vec::new();
-    for (key, bytes) in &found {
-        let doc: BatchDoc = decode(key, bytes)?;
-        // Older batches are final: the cleanup pass may already be pruning them.
-        if doc.received_at + APPLY_WINDOW_SECS > now {
-            docs.push((key.clone(), doc));
-        }
-    }
+    let docs = live_batches(kv, &wanted, now).await?;
     // Campaign groups go to the rollup, which tells applied batches apart
     // itself (one read per campaign inside `apply_campaign`).
     let group_keys: Vec<String> =

@@ -23,10 +23,10 @@
 
 use super::applied::Applied;
 use super::read::{CampaignTotals, TotalsQuery, totals_many};
-use super::stored::{BatchDoc, Cell, CounterDoc, GroupDelta, add_cells, decode, encode, get_map};
-use super::{
-    APPLY_WINDOW_SECS, DAY_SECS, HOUR_SECS, MAX_CAS_ATTEMPTS, MAX_RANGE_HOURS, day_of, hour_of,
+use super::stored::{
+    BatchDoc, Cell, CounterDoc, GroupDelta, add_cells, decode, encode, get_map, live_batches,
 };
+use super::{DAY_SECS, HOUR_SECS, MAX_CAS_ATTEMPTS, MAX_RANGE_HOURS, day_of, hour_of};
 use crate::keys::metrics as keys;
 use crate::kv::{Kv, StoreError};
 use opsflow_domain::monitoring::metric::{Totals, Window};
@@ -527,21 +527,16 @@ async fn read_cells<K: Kv>(
     if unread.is_empty() {
         return Ok(());
     }
-    let stored = get_map(kv, &unread).await?;
+    let mut live: HashMap<String, BatchDoc> =
+        live_batches(kv, &unread, now).await?.into_iter().collect();
     for b in unread {
-        let cells = match stored.get(&b) {
-            Some(bytes) => {
-                let doc: BatchDoc = decode(&b, bytes)?;
-                (doc.received_at + APPLY_WINDOW_SECS > now).then(|| {
-                    doc.groups
-                        .into_iter()
-                        .filter(|g| g.key == key)
-                        .flat_map(|g| g.cells)
-                        .collect()
-                })
-            }
-            None => None,
-        };
+        let cells = live.remove(&b).map(|doc| {
+            doc.groups
+                .into_iter()
+                .filter(|g| g.key == key)
+                .flat_map(|g| g.cells)
+                .collect()
+        });
         found.insert(b, cells);
     }
     Ok(())

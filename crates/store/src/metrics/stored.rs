@@ -118,6 +118,24 @@ pub(super) async fn get_map<K: Kv>(
     Ok(found)
 }
 
+/// The batch records among `keys` that may still be applied at `now`: those
+/// received within the apply window (older ones are final: the cleanup pass may
+/// already be forgetting them), decoded.
+pub(super) async fn live_batches<K: Kv>(
+    kv: &K,
+    keys: &[String],
+    now: i64,
+) -> Result<Vec<(String, BatchDoc)>, StoreError> {
+    let mut live = Vec::new();
+    for (key, bytes) in get_map(kv, keys).await? {
+        let doc: BatchDoc = decode(&key, &bytes)?;
+        if doc.received_at + super::APPLY_WINDOW_SECS > now {
+            live.push((key, doc));
+        }
+    }
+    Ok(live)
+}
+
 /// The error of a registry upsert (which never refuses).
 pub(super) fn flatten(e: UpdateError<std::convert::Infallible>) -> StoreError {
     match e {

@@ -507,6 +507,35 @@ mod contract_tests {
         assert_eq!(b.increment("default", "c", 0).unwrap(), 7);
     }
 
+    /// The blocking methods called from inside a tokio task, more often than the
+    /// task's cooperative budget (128) allows without yielding: each still returns
+    /// (eval-bench seeding 100,000 campaigns spun forever on its 129th wait).
+    #[test]
+    fn blocking_writes_from_a_tokio_task_do_not_spin_once_its_budget_is_spent() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempdir::Dir::new();
+        let path = dir.path().join("kv.db");
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.spawn(async move {
+            let b = SqliteBackend::open(&path).unwrap();
+            for i in 0..400 {
+                b.set("default", &format!("k{i}"), b"v").unwrap();
+            }
+            let _ = tx.send(b.get("default", "k399").unwrap());
+        });
+        // Waited for on this thread, not on a tokio timer the spinning task starves.
+        let got = rx.recv_timeout(std::time::Duration::from_secs(60));
+        rt.shutdown_background();
+        assert_eq!(
+            got.expect("400 blocking writes finish").as_deref(),
+            Some(&b"v"[..])
+        );
+    }
+
     #[tokio::test]
     async fn sqlite_answers_a_request_write_at_commit_and_says_when_it_is_durable() {
         let dir = tempdir::Dir::new();

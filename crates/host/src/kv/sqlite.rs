@@ -213,7 +213,11 @@ impl SqliteBackend {
             .recv()
             .map_err(|_| other("the writer thread dropped a write"))??;
         if let Some(mark) = self.commit_mark() {
-            futures::executor::block_on(self.durable(mark))?;
+            // Unconstrained: called from a tokio task (a bench seeding the store, a
+            // test), the watch's wait would otherwise draw on that task's
+            // cooperative budget, which never refills while we block inside it —
+            // after ~128 waits every poll yields at once and this loop spins forever.
+            futures::executor::block_on(tokio::task::unconstrained(self.durable(mark)))?;
         }
         Ok(out)
     }

@@ -84,6 +84,39 @@ async fn a_breach_fires_one_signed_notification_delivered_once_then_resolves() {
     for a in ["alert.fired", "trigger.executed", "alert.resolved"] {
         assert!(audit.body.contains(a), "{a} audited: {}", audit.body);
     }
+    // The fired entry of an automatic trigger is written once (two dispatchers
+    // raced), with the first attempt's, dated when the alert fired.
+    let entries = audit.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let of = |action: &str| -> Vec<serde_json::Value> {
+        entries
+            .iter()
+            .filter(|e| e["action"] == json!(action))
+            .cloned()
+            .collect()
+    };
+    let (fired_entries, executed) = (of("alert.fired"), of("trigger.executed"));
+    assert_eq!(fired_entries.len(), 1, "{}", audit.body);
+    let f = &fired_entries[0];
+    assert_eq!(f["detail"]["trigger_id"], json!(tid), "{f}");
+    assert_eq!(f["detail"]["episode"], json!(1), "{f}");
+    assert!(
+        f["actor"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("system:threshold-check"),
+        "{f}"
+    );
+    let fired_at = chrono::DateTime::from_timestamp(now, 0).map(|d| d.to_rfc3339());
+    assert_eq!(f["at"].as_str(), fired_at.as_deref(), "{f}");
+    assert_eq!(
+        f["seq"].as_u64().map(|s| s + 1),
+        executed[0]["seq"].as_u64(),
+        "{}",
+        audit.body
+    );
     // The campaign's success report counts them: one episode, one action.
     let report = app
         .get(&format!("/api/campaigns/{c}/report"), "viewer-token")

@@ -43,25 +43,42 @@ fn transition_problem(e: TriggerTransitionError) -> Problem {
     }
 }
 
-/// Appends to the audit log of the trigger's campaign (or of the resource pool).
+/// Appends to the audit log of the trigger's campaign (or of the resource pool),
+/// after the alert's `alert.fired` entry when `with_fired` (the first attempt of an
+/// automatic trigger, see [`Trigger::fired_entry_pending`]): one increment numbers
+/// both, dated when each happened.
 pub(crate) async fn audit(
     kv: &SpinKv,
     t: &Trigger,
     at: i64,
-    actor: &str,
-    action: &str,
-    mut detail: serde_json::Value,
+    (actor, action): (&str, &str),
+    detail: serde_json::Value,
+    with_fired: bool,
 ) -> Result<(), StoreError> {
-    if let serde_json::Value::Object(m) = &mut detail {
-        m.insert("trigger_id".into(), serde_json::json!(t.id));
-        m.insert("rule_id".into(), serde_json::json!(t.rule_id));
-        m.insert("action_kind".into(), serde_json::json!(t.action.kind()));
-    }
+    let about = |mut detail: serde_json::Value| {
+        if let serde_json::Value::Object(m) = &mut detail {
+            m.insert("trigger_id".into(), serde_json::json!(t.id));
+            m.insert("rule_id".into(), serde_json::json!(t.rule_id));
+            m.insert("action_kind".into(), serde_json::json!(t.action.kind()));
+        }
+        detail
+    };
     let log = match &t.campaign_id {
         Some(c) => AuditLog::new(kv, "campaign", c),
         None => AuditLog::new(kv, "resources", "pool"),
     };
-    log.append(&rfc3339(at), actor, action, detail).await?;
+    let evaluator = format!("system:threshold-check ({})", t.requested_by);
+    let mut entries = Vec::with_capacity(2);
+    if with_fired {
+        entries.push((
+            rfc3339(t.created_at),
+            evaluator.as_str(),
+            "alert.fired",
+            about(t.fired_detail()),
+        ));
+    }
+    entries.push((rfc3339(at), actor, action, about(detail)));
+    log.append_timed(&entries).await?;
     // What happened to the trigger now, for process analytics, with its
     // "fired" sample: a run creates triggers by the thousand, and recording them
     // here, beside their first attempt or decision, keeps the run's writes to
@@ -179,7 +196,15 @@ async fn attempt(kv: &SpinKv, id: &str, now: i64) -> Result<Option<Trigger>, Pro
             serde_json::json!({ "attempt": t.attempts, "error": t.last_error, "next_attempt_at": t.next_attempt_at }),
         ),
     };
-    audit(kv, &t, now, "system:trigger-dispatch", action, detail).await?;
+    audit(
+        kv,
+        &t,
+        now,
+        ("system:trigger-dispatch", action),
+        detail,
+        begun.fired_entry_pending,
+    )
+    .await?;
     Ok(Some(t))
 }
 
@@ -248,9 +273,9 @@ pub async fn decide(ctx: &Ctx, decision: TriggerDecision) -> Result<ApiResponse,
         kv,
         &v.value,
         now,
-        &who.sub,
-        action,
+        (&who.sub, action),
         serde_json::json!({ "reason": input.reason }),
+        false,
     )
     .await?;
     Ok(ApiResponse::json(200, &v.value).with_etag(v.version))

@@ -89,25 +89,57 @@ impl<'a, K: Kv> AuditLog<'a, K> {
         at: &str,
         entries: &[(String, String, serde_json::Value)],
     ) -> Result<(Vec<AuditEntry>, Vec<(String, Vec<u8>)>), StoreError> {
-        if entries.is_empty() {
+        self.prepare(
+            entries
+                .iter()
+                .map(|(actor, action, detail)| (at, actor.as_str(), action.as_str(), detail)),
+        )
+        .await
+    }
+
+    /// Appends entries that each carry their own time (at, actor, action, detail),
+    /// in order, in two round trips: for an entry written later than what it records.
+    pub async fn append_timed(
+        &self,
+        entries: &[(String, &str, &str, serde_json::Value)],
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let (out, pairs) = self
+            .prepare(
+                entries
+                    .iter()
+                    .map(|(at, actor, action, detail)| (at.as_str(), *actor, *action, detail)),
+            )
+            .await?;
+        if !pairs.is_empty() {
+            self.kv.set_many(&pairs).await?;
+        }
+        Ok(out)
+    }
+
+    async fn prepare<'e>(
+        &self,
+        entries: impl ExactSizeIterator<Item = (&'e str, &'e str, &'e str, &'e serde_json::Value)>,
+    ) -> Result<(Vec<AuditEntry>, Vec<(String, Vec<u8>)>), StoreError> {
+        let count = entries.len();
+        if count == 0 {
             return Ok((Vec::new(), Vec::new()));
         }
-        let n = i64::try_from(entries.len()).map_err(|_| StoreError::Corrupt("too many".into()))?;
+        let n = i64::try_from(count).map_err(|_| StoreError::Corrupt("too many".into()))?;
         let last = self
             .kv
             .increment(audit_count(self.kind, &self.id).as_str(), n)
             .await?;
         let last =
             u64::try_from(last).map_err(|_| StoreError::Corrupt("negative audit count".into()))?;
-        let first = last + 1 - entries.len() as u64;
+        let first = (last + 1).saturating_sub(count as u64);
         let mut out = Vec::new();
         let mut pairs = Vec::new();
-        for (i, (actor, action, detail)) in entries.iter().enumerate() {
+        for (i, (at, actor, action, detail)) in entries.enumerate() {
             let entry = AuditEntry {
                 seq: first + i as u64,
                 at: at.to_string(),
-                actor: actor.clone(),
-                action: action.clone(),
+                actor: actor.to_string(),
+                action: action.to_string(),
                 detail: detail.clone(),
             };
             let bytes =

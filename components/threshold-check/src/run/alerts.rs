@@ -1,8 +1,14 @@
 //! Alert states, one record per owner (a campaign, or the resource pool): read a
-//! batch of them (with the trigger indexes' directories), step each (rule, scope)
+//! chunk's records (with the trigger indexes' directories), step each (rule, scope)
 //! with its observation, write the new triggers and the audit entries (one
 //! `set_many`, after one increment per audited owner for the entries' numbers),
 //! index the triggers, then write the alert records.
+//!
+//! An automatic trigger's `alert.fired` entry is not among them: trigger-dispatch
+//! writes it with the trigger's first attempt (numbered by that attempt's
+//! increment, dated when the alert fired; `Trigger::fired_entry_pending`), so a
+//! run where a thousand campaigns fire takes no audit number per campaign. An
+//! entry of a trigger awaiting approval, and `alert.resolved`, are written here.
 //!
 //! Exactly once per run: each alert record carries the mark of the run that last
 //! stepped it ([`RunMark`]: the run id and what stepping it counted), written with
@@ -38,7 +44,7 @@ fn owner_of(o: &Observation) -> String {
         .unwrap_or_else(|| RESOURCES_OWNER.to_string())
 }
 
-/// What stepping a batch of alerts produced: per owner's record key, the counts;
+/// What stepping a chunk's alerts produced: per owner's record key, the counts;
 /// triggers to write (with their owner's key) and audit entries (owner, action,
 /// detail) to append.
 #[derive(Default)]
@@ -162,10 +168,14 @@ fn step_all(
         match event {
             Some(AlertEvent::Fired { episode }) => {
                 counts.fired += 1;
-                out.triggers
-                    .push((key, trigger(tally, rule, o, episode, 0)));
-                out.audits
-                    .push((owner, "alert.fired", alert_detail(rule, o, episode)));
+                let t = trigger(tally, rule, o, episode, 0);
+                // An automatic trigger's entry is dispatch's to write, with its
+                // first attempt's; one awaiting approval is announced now.
+                if !t.fired_entry_pending {
+                    out.audits
+                        .push((owner, "alert.fired", alert_detail(rule, o, episode)));
+                }
+                out.triggers.push((key, t));
             }
             Some(AlertEvent::Repeated { episode, repeat }) => {
                 counts.repeated += 1;

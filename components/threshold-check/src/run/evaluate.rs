@@ -112,15 +112,19 @@ async fn evaluate_campaigns(
             break false;
         }
     };
+    // Observed batch by batch, stepped once for the whole chunk: what fires in
+    // it is written and indexed together (see `alerts`), not once per batch.
     let records = Records::new(tally.kv);
+    let mut owners: Vec<String> = Vec::with_capacity(ids.len());
+    let mut observations = Vec::new();
     for chunk in ids.chunks(BATCH) {
         let keys: Vec<_> = chunk.iter().map(|id| ckeys::campaign(id)).collect();
         let campaigns: Vec<Versioned<Campaign>> = records.get_many(&keys).await?;
-        let observations = observe(tally, rules, &campaigns).await?;
+        observations.extend(observe(tally, rules, &campaigns).await?);
         tally.record.counts.campaigns += campaigns.len();
-        let owners: Vec<String> = campaigns.iter().map(|c| c.value.id().to_string()).collect();
-        apply(tally, &owners, observations).await?;
+        owners.extend(campaigns.iter().map(|c| c.value.id().to_string()));
     }
+    apply(tally, &owners, observations).await?;
     Ok(Step { cursor, done })
 }
 

@@ -38,12 +38,14 @@ use history::RunRecord;
 /// Campaigns per batch: one `get_many` of campaigns, the metric reads of all of
 /// them together (one `get_many` of rollups: `ROLLUP_CHUNK` is 512), one
 /// `get_many` and one `set_many` of alert records. About 2 MB of values in
-/// memory at a time (campaign ~0.7 KB, rollup 2–10 KB, alert record ~1.3 KB).
+/// memory at a time (campaign ~0.7 KB, rollup 2–10 KB, alert record ~1.3 KB),
+/// plus the chunk's alert records, which are stepped together: what fires in a
+/// chunk is written and indexed once.
 pub(super) const BATCH: usize = 500;
 
-/// Campaigns per chunk unless `evaluation_chunk_campaigns` says otherwise: two
+/// Campaigns per chunk unless `evaluation_chunk_campaigns` says otherwise: four
 /// batches between two commits of the cursor.
-pub(super) const CHUNK_CAMPAIGNS: usize = 1_000;
+pub(super) const CHUNK_CAMPAIGNS: usize = 2_000;
 
 /// A request's time budget unless `evaluation_request_budget_ms` says otherwise:
 /// no chunk starts after it is spent (0: one chunk per request).

@@ -1,14 +1,14 @@
 //! Triggers a run fires: one per fired or repeated episode, its id derived from
 //! the run's `now` and an operation id (rule, scope, episode, repeat). No other run
 //! has this run's `now`, so a trigger stored under the very same id was written by
-//! this run before a crash (its batch redone): it is not written again — it may
+//! this run before a crash (its chunk redone): it is not written again — it may
 //! have been dispatched since — and still counts as this run's.
 //!
-//! What a batch costs does not grow with the history: one `get_many` of the
-//! batch's own trigger ids (which of them are stored), one `set_many` of the new
-//! records together with the batch's audit entries, and one compare-and-swap on
+//! What a chunk costs does not grow with the history: one `get_many` of the
+//! chunk's own trigger ids (which of them are stored), one `set_many` of the new
+//! records together with the chunk's audit entries, and one compare-and-swap on
 //! the last shard of each trigger index ([`opsflow_store::triggers`]), whose
-//! directories were read with the batch's alert records.
+//! directories were read with the chunk's alert records.
 
 use std::collections::BTreeSet;
 
@@ -44,7 +44,7 @@ pub(super) fn trigger(
     )
 }
 
-/// The directories of the two trigger indexes, as read with a batch's alert
+/// The directories of the two trigger indexes, as read with a chunk's alert
 /// records.
 pub(super) struct IndexHeads {
     pub(super) open: Directory,
@@ -73,7 +73,7 @@ pub(super) async fn heads(
     })
 }
 
-/// Writes the triggers not stored yet, with `extra` (the batch's audit entries)
+/// Writes the triggers not stored yet, with `extra` (the chunk's audit entries)
 /// in the same `set_many`, and indexes them; returns the ids that are this run's
 /// (every one of `triggers`: written now, or by this run before a crash).
 ///

@@ -145,6 +145,12 @@ pub struct Trigger {
     pub replays: u32,
     /// When it last changed.
     pub updated_at: i64,
+    /// Whether its alert's `alert.fired` audit entry is still to be written, by
+    /// dispatch with the first attempt's entry (an automatic trigger's first of its
+    /// episode: the run that fires thousands then needs no audit-number increment
+    /// per campaign). Absent, false: stored before this field, or already written.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fired_entry_pending: bool,
 }
 
 /// The result of one attempt, as the component saw it.
@@ -285,7 +291,20 @@ impl Trigger {
             reason: None,
             replays: 0,
             updated_at: now,
+            // Only a campaign's log has alert entries (the resource pool's has none).
+            fired_entry_pending: repeat == 0
+                && status == TriggerStatus::Pending
+                && observation.campaign_id.is_some(),
         }
+    }
+
+    /// The detail of its alert's `alert.fired` audit entry (the episode's first
+    /// trigger): the rule, the scope and the value that fired it.
+    pub fn fired_detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rule_id": self.rule_id, "rule_name": self.rule_name, "scope": self.scope,
+            "value": self.value, "fire_threshold": self.fire_threshold, "episode": self.episode,
+        })
     }
 
     /// Whether a dispatch at `now` should attempt it.
@@ -324,6 +343,8 @@ impl Trigger {
     pub fn complete(&self, started: i64, now: i64, outcome: DispatchOutcome) -> Trigger {
         let mut t = self.clone();
         t.lease_until = None;
+        // The caller writes the fired entry with this attempt's.
+        t.fired_entry_pending = false;
         t.updated_at = now;
         let (ok, detail) = match &outcome {
             DispatchOutcome::Done(_) => (true, "done".to_string()),
@@ -435,6 +456,31 @@ mod tests {
             error: "HTTP 500".into(),
             retryable: true,
         }
+    }
+
+    #[test]
+    fn the_fired_entry_waits_for_the_first_attempt_of_an_automatic_trigger_only() {
+        let auto = trigger(Approval::Auto);
+        assert!(auto.fired_entry_pending);
+        let begun = auto.begin(1_000).expect("due");
+        assert!(
+            begun.fired_entry_pending,
+            "written with the attempt's entry"
+        );
+        let done = begun.complete(1_000, 1_000, fail());
+        assert!(!done.fired_entry_pending, "once, with the first completion");
+        assert!(!trigger(Approval::RequiresApproval).fired_entry_pending);
+        // Stored before the field existed: its entry was written when it fired.
+        let mut old = serde_json::to_value(&auto).expect("json");
+        old.as_object_mut().map(|m| m.remove("fired_entry_pending"));
+        let old: Trigger = serde_json::from_value(old).expect("old trigger");
+        assert!(!old.fired_entry_pending);
+        assert!(
+            !serde_json::to_string(&done)
+                .expect("json")
+                .contains("fired_entry_pending"),
+            "absent once written"
+        );
     }
 
     #[test]

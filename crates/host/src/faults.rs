@@ -2,8 +2,8 @@
 //!
 //! Set from the `OPSFLOW_HOST_FAULTS` environment variable (comma-separated
 //! `kv_fail_after=N`, `kv_fail_count=M`, `kv_fail_after_write=1`, `kv_delay_ms=D`,
-//! `kv_swap_reports_failure=1`, `kv_get_many_fails=1`, `outbound_refuse=1`) or at run time by an embedding
-//! test through [`Faults`].
+//! `kv_swap_reports_failure=1`, `kv_get_many_fails=1`, `outbound_refuse=1`,
+//! `kv_hold_syncs=1`) or at run time by an embedding test through [`Faults`].
 //!
 //! A failing KV call fails before it reaches the store, or — with
 //! `kv_fail_after_write` — a failing write call (set, delete, the batches,
@@ -12,6 +12,10 @@
 //! swap that wrote report that it did not, and `kv_get_many_fails` every batch read
 //! fail, as Spin 4.1's Redis store does (it sends `UNWATCH <key>` after a swap and
 //! `KEYS <k1> <k2>…` for a batch read, both refused by Redis).
+//!
+//! `kv_hold_syncs` stalls the SQLite store's syncer before its next `fdatasync`
+//! (commits go on; nothing becomes durable) until released: what a slow disk does,
+//! so a test can see that no response leaves before what it saw is on disk.
 
 use anyhow::{Result, bail};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +31,7 @@ pub struct Faults {
     kv_swap_reports_failure: AtomicBool,
     kv_get_many_fails: AtomicBool,
     outbound_refuse: AtomicBool,
+    kv_hold_syncs: AtomicBool,
 }
 
 /// How a KV call fails, if it does.
@@ -65,6 +70,7 @@ impl Faults {
                 }
                 "kv_get_many_fails" => faults.kv_get_many_fails.store(n != 0, Ordering::SeqCst),
                 "outbound_refuse" => faults.outbound_refuse.store(n != 0, Ordering::SeqCst),
+                "kv_hold_syncs" => faults.kv_hold_syncs.store(n != 0, Ordering::SeqCst),
                 _ => bail!("unknown fault '{k}'"),
             }
         }
@@ -118,6 +124,11 @@ impl Faults {
         self.outbound_refuse.store(refuse, Ordering::SeqCst);
     }
 
+    /// Holds (or releases) the SQLite store's syncer before its next sync.
+    pub fn hold_syncs(&self, hold: bool) {
+        self.kv_hold_syncs.store(hold, Ordering::SeqCst);
+    }
+
     /// Clears every fault.
     pub fn clear(&self) {
         self.fail_kv(0, 0);
@@ -125,6 +136,7 @@ impl Faults {
         self.report_swaps_failed(false);
         self.fail_get_many(false);
         self.refuse_outbound(false);
+        self.hold_syncs(false);
     }
 
     /// Called before each KV call: the delay to apply and how the call fails.
@@ -161,6 +173,11 @@ impl Faults {
     pub(crate) fn outbound_refused(&self) -> bool {
         self.outbound_refuse.load(Ordering::Relaxed)
     }
+
+    /// Whether the SQLite syncer is held.
+    pub(crate) fn syncs_held(&self) -> bool {
+        self.kv_hold_syncs.load(Ordering::SeqCst)
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +212,11 @@ mod tests {
         )
         .expect("valid");
         assert!(f.swaps_report_failure() && f.get_many_fails());
+        assert!(
+            Faults::from_spec("kv_hold_syncs=1")
+                .expect("valid")
+                .syncs_held()
+        );
         assert_eq!(f.on_kv_call().1, KvFailure::AfterWrite);
         assert!(Faults::from_spec("bogus=1").is_err());
         assert!(Faults::from_spec("kv_fail_after").is_err());

@@ -174,7 +174,8 @@ pub async fn up(opts: UpOptions) -> Result<RunningApp> {
         Some(path) => runtime_config::load(path)?,
         None => runtime_config::RuntimeConfig::default(),
     };
-    let stores: HashMap<String, Arc<dyn kv::Backend>> = config.open_stores(&state_dir, &opts.kv)?;
+    let stores: HashMap<String, Arc<dyn kv::Backend>> =
+        config.open_stores(&state_dir, &opts.kv, &opts.faults)?;
     let router = build_router(&app, &selected)?;
 
     let runtime = Arc::new(runtime::Runtime::new(runtime::RuntimeOptions {

@@ -16,7 +16,8 @@
 //! than failing the first request. The same file works unchanged on Spin.
 
 use crate::KvMode;
-use crate::kv::{Backend, MemoryBackend, RedisBackend, RedisUrl, SqliteBackend};
+use crate::faults::Faults;
+use crate::kv::{Backend, MAX_GROUP, MemoryBackend, RedisBackend, RedisUrl, SqliteBackend};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -108,6 +109,7 @@ impl RuntimeConfig {
         &self,
         state_dir: &Path,
         mode: &KvMode,
+        faults: &Arc<Faults>,
     ) -> Result<HashMap<String, Arc<dyn Backend>>> {
         let mut stores: HashMap<String, Arc<dyn Backend>> = HashMap::new();
         let default_file = state_dir.join("sqlite_key_value.db");
@@ -120,7 +122,7 @@ impl RuntimeConfig {
             if let Some(b) = files.get(&key) {
                 return Ok(b.clone());
             }
-            let b = open_sqlite(path, mode)?;
+            let b = open_sqlite(path, mode, faults)?;
             files.insert(key, b.clone());
             Ok(b)
         };
@@ -162,11 +164,11 @@ fn parse_store(label: &str, store: RawStore, base_dir: &Path) -> Result<StoreSpe
     }
 }
 
-fn open_sqlite(path: &Path, mode: &KvMode) -> Result<Arc<dyn Backend>> {
+fn open_sqlite(path: &Path, mode: &KvMode, faults: &Arc<Faults>) -> Result<Arc<dyn Backend>> {
     let opened = match mode {
         KvMode::Memory => return Ok(Arc::new(MemoryBackend::default())),
-        KvMode::Sqlite => SqliteBackend::open(path),
-        KvMode::SqliteCommitPerWrite => SqliteBackend::open_with_group(path, 1),
+        KvMode::Sqlite => SqliteBackend::open_with_faults(path, MAX_GROUP, faults.clone()),
+        KvMode::SqliteCommitPerWrite => SqliteBackend::open_with_faults(path, 1, faults.clone()),
     };
     let backend =
         opened.with_context(|| format!("failed to open key-value store {}", path.display()))?;
@@ -192,7 +194,9 @@ mod tests {
     fn labels_on_one_sqlite_file_share_one_backend() {
         let config = parse("[key_value_store.default]\ntype = \"spin\"\n[key_value_store.other]\ntype = \"spin\"\n").unwrap();
         let dir = state_dir();
-        let stores = config.open_stores(&dir, &KvMode::Sqlite).unwrap();
+        let stores = config
+            .open_stores(&dir, &KvMode::Sqlite, &Arc::default())
+            .unwrap();
         assert!(Arc::ptr_eq(&stores["default"], &stores["other"]));
         stores["default"].set("default", "k", b"d").unwrap();
         stores["other"].set("other", "k", b"o").unwrap();
@@ -218,7 +222,9 @@ mod tests {
         ))
         .unwrap();
         let dir = state_dir();
-        let stores = config.open_stores(&dir, &KvMode::Sqlite).unwrap();
+        let stores = config
+            .open_stores(&dir, &KvMode::Sqlite, &Arc::default())
+            .unwrap();
         let store = &stores["default"];
         store.set("default", "k", b"v").unwrap();
         assert_eq!(
@@ -255,7 +261,7 @@ mod tests {
             "[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"
         ))
         .unwrap();
-        let err = match config.open_stores(&state_dir(), &KvMode::Memory) {
+        let err = match config.open_stores(&state_dir(), &KvMode::Memory, &Arc::default()) {
             Ok(_) => panic!("nothing listens on {url}"),
             Err(e) => format!("{e:#}"),
         };

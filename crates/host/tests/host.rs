@@ -485,6 +485,61 @@ async fn injected_kv_faults_fail_calls_and_a_trap_is_a_500() {
     app.stop().await;
 }
 
+/// No response leaves before the writes it made, or the commits it read, are on
+/// disk: with the SQLite syncer held, a write is committed (a reader sees it) but
+/// neither the writer's nor the reader's response is sent until the sync.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_waits_until_what_it_wrote_or_read_is_synced() {
+    let app = std::sync::Arc::new(start(&state_dir("held-sync")).await);
+    assert_eq!(call(&app, "PUT", "/probe/kv/warm", "x").await.status, 200);
+    app.faults().hold_syncs(true);
+    let writer = tokio::spawn({
+        let app = app.clone();
+        async move { call(&app, "PUT", "/probe/kv/held", "on disk").await }
+    });
+    // Committed meanwhile: the store answers a reader from the same file...
+    let backend = app.kv_backend("default").expect("default store");
+    let mut committed = false;
+    for _ in 0..200 {
+        if backend.get("default", "held").expect("get").is_some() {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(committed, "the write commits while its sync is held");
+    // ...but a request that read it is held like the one that wrote it.
+    let reader = tokio::spawn({
+        let app = app.clone();
+        async move { get(&app, "/probe/kv/held").await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !writer.is_finished(),
+        "the writer's response waits for the sync"
+    );
+    assert!(
+        !reader.is_finished(),
+        "the reader's response waits for the sync"
+    );
+    app.faults().hold_syncs(false);
+    let within = Duration::from_secs(10);
+    let wrote = tokio::time::timeout(within, writer)
+        .await
+        .expect("released")
+        .expect("writer");
+    let read = tokio::time::timeout(within, reader)
+        .await
+        .expect("released")
+        .expect("reader");
+    assert_eq!(wrote.status, 200, "{}", wrote.body);
+    assert_eq!((read.status, read.body.as_str()), (200, "on disk"));
+    match std::sync::Arc::try_unwrap(app) {
+        Ok(app) => app.stop().await,
+        Err(_) => panic!("the app is still shared"),
+    }
+}
+
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     build_fixture();

@@ -14,6 +14,7 @@ mod sqlite;
 
 pub use self::redis::{ConnectError, RedisBackend, RedisUrl};
 pub use memory::MemoryBackend;
+pub(crate) use sqlite::MAX_GROUP;
 pub use sqlite::SqliteBackend;
 
 /// Largest key accepted, in bytes.

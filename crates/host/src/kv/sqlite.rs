@@ -33,6 +33,7 @@ use super::{
     Backend, DurableFuture, KvError, KvResult, Write, WriteFuture, Written, add_counter,
     decode_counter,
 };
+use crate::faults::Faults;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +42,7 @@ use std::sync::{Arc, Mutex};
 
 const READERS: usize = 4;
 /// Most writes one commit carries.
-const MAX_GROUP: usize = 256;
+pub(crate) const MAX_GROUP: usize = 256;
 
 /// Delivers a write's result once its group has committed (or failed to).
 type Completion = Box<dyn FnOnce(KvResult<()>) + Send>;
@@ -100,6 +101,12 @@ impl SqliteBackend {
     /// Like [`SqliteBackend::open`] with at most `max_group` writes per commit
     /// (1 = a commit per write, as Spin does; benchmarks compare the two).
     pub fn open_with_group(path: &Path, max_group: usize) -> KvResult<Self> {
+        Self::open_with_faults(path, max_group, Arc::default())
+    }
+
+    /// Like [`SqliteBackend::open_with_group`], its syncer held while `faults` say
+    /// so ([`Faults::hold_syncs`]).
+    pub fn open_with_faults(path: &Path, max_group: usize, faults: Arc<Faults>) -> KvResult<Self> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(other)?;
         }
@@ -136,7 +143,7 @@ impl SqliteBackend {
             let synced = progress.clone();
             std::thread::Builder::new()
                 .name("kv-syncer".into())
-                .spawn(move || sync_groups(wal, to_sync, &synced))
+                .spawn(move || sync_groups(wal, to_sync, &synced, &faults))
                 .map_err(other)?;
             (Some(committed), Some(progress))
         } else {
@@ -279,9 +286,17 @@ fn wal_path(db: &Path) -> PathBuf {
 /// the last sync and moves the synced mark past them (or marks it failed for
 /// good if the sync failed: the writes may or may not survive a power loss,
 /// which no caller may be told is durable).
-fn sync_groups(wal: std::fs::File, committed: mpsc::Receiver<u64>, progress: &Progress) {
+fn sync_groups(
+    wal: std::fs::File,
+    committed: mpsc::Receiver<u64>,
+    progress: &Progress,
+    faults: &Faults,
+) {
     let _fails = FailIfPanicking(progress);
     while let Ok(first) = committed.recv() {
+        while faults.syncs_held() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let upto = committed.try_iter().fold(first, u64::max);
         let synced = wal.sync_data();
         if let Err(e) = &synced {

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use opsflow_api::Problem;
 use opsflow_domain::monitoring::{
-    Alert, AlertEvent, AlertState, Observation, Rule, RunCounts, Trigger, step,
+    Alert, AlertEvent, AlertState, Observation, Rule, RunCounts, Trigger, alert_entry_detail, step,
 };
 use opsflow_store::keys::monitoring as keys;
 use opsflow_store::monitoring::{AlertDoc, RunMark};
@@ -304,11 +304,15 @@ async fn audit_entries(
 }
 
 fn alert_detail(rule: &Rule, o: &Observation, episode: u64) -> serde_json::Value {
-    serde_json::json!({
-        "rule_id": rule.id, "rule_name": rule.name, "scope": o.scope_key,
-        "value": o.value, "fire_threshold": rule.fire_threshold,
-        "clear_threshold": rule.clear_threshold, "episode": episode,
-    })
+    let mut d = alert_entry_detail(
+        (&rule.id, &rule.name),
+        &o.scope_key,
+        o.value,
+        rule.fire_threshold,
+        episode,
+    );
+    d["clear_threshold"] = serde_json::json!(rule.clear_threshold);
+    d
 }
 
 fn rfc3339(t: i64) -> String {

@@ -33,5 +33,6 @@ pub use rule::{
     Action, Approval, Category, Comparator, Metric, Rule, RuleInput, Scope, Severity, default_rules,
 };
 pub use trigger::{
-    DispatchOutcome, Trigger, TriggerStatus, TriggerTransitionError, backoff_secs, operation_id,
+    DispatchOutcome, Trigger, TriggerStatus, TriggerTransitionError, alert_entry_detail,
+    backoff_secs, operation_id,
 };

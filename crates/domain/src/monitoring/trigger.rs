@@ -236,6 +236,22 @@ fn wrong(
     }
 }
 
+/// The detail of an `alert.fired` or `alert.resolved` audit entry, whoever writes
+/// it (the run, or dispatch for an automatic trigger): the rule (id, name), the
+/// scope, the value observed, the fire threshold and the episode.
+pub fn alert_entry_detail(
+    (rule_id, rule_name): (&str, &str),
+    scope: &str,
+    value: Option<f64>,
+    fire_threshold: f64,
+    episode: u64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "rule_id": rule_id, "rule_name": rule_name, "scope": scope,
+        "value": value, "fire_threshold": fire_threshold, "episode": episode,
+    })
+}
+
 impl Trigger {
     /// The trigger of an episode of `rule`.
     #[allow(clippy::too_many_arguments)]
@@ -301,10 +317,13 @@ impl Trigger {
     /// The detail of its alert's `alert.fired` audit entry (the episode's first
     /// trigger): the rule, the scope and the value that fired it.
     pub fn fired_detail(&self) -> serde_json::Value {
-        serde_json::json!({
-            "rule_id": self.rule_id, "rule_name": self.rule_name, "scope": self.scope,
-            "value": self.value, "fire_threshold": self.fire_threshold, "episode": self.episode,
-        })
+        alert_entry_detail(
+            (&self.rule_id, &self.rule_name),
+            &self.scope,
+            self.value,
+            self.fire_threshold,
+            self.episode,
+        )
     }
 
     /// Whether a dispatch at `now` should attempt it.

@@ -2,8 +2,8 @@
 //! off then dead-letter and replay, and an action waits for a second operations user.
 
 use crate::builders::{
-    bounce_rule, campaign, create_rule, disable_defaults, dispatch, email_bounces, half_bounced,
-    notify, run, samples, start, trigger,
+    SECRET, bounce_rule, campaign, create_rule, disable_defaults, dispatch, email_bounces,
+    half_bounced, notify, run, samples, start, trigger,
 };
 use crate::receiver::Receiver;
 use crate::support::now_secs;
@@ -271,4 +271,38 @@ async fn approval_waits_for_an_operations_user_other_than_the_requester() {
     );
     assert_eq!(hook.count(), 1);
     assert_eq!(trigger(&app, &tid).await["status"], json!("succeeded"));
+}
+
+/// A run's KV calls do not grow with the campaigns that fire in it: their triggers
+/// and audit entries are written together, and an automatic trigger's
+/// `alert.fired` entry takes its audit number at dispatch, so no campaign costs
+/// an increment of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_costs_the_same_kv_calls_however_many_of_its_campaigns_fire() {
+    if crate::support::needs_in_process_host("KV counters") {
+        return;
+    }
+    let hook = Receiver::spawn().await;
+    let mut calls = Vec::new();
+    for firing in [1, 4] {
+        // No cron ticks: only this test's run touches threshold-check.
+        let app = crate::support::App::start_in(
+            &crate::support::state_dir(&format!("mon-fire-{firing}")),
+            &[("notify_signing_secret", SECRET), ("scheduler_token", "")],
+        )
+        .await;
+        disable_defaults(&app).await;
+        let now = now_secs();
+        for i in 0..4 {
+            let c = campaign(&app).await;
+            create_rule(&app, bounce_rule(&c, notify(&hook), json!({}))).await;
+            email_bounces(&app, &c, now, if i < firing { 20 } else { 0 }).await;
+        }
+        let before = app.host().stats().kv_total("threshold-check");
+        let r = run(&app, "operations-token", now).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["fired"], json!(firing), "{}", r.body);
+        calls.push(app.host().stats().kv_total("threshold-check") - before);
+    }
+    assert_eq!(calls[0], calls[1], "KV calls with 1 and 4 campaigns firing");
 }
